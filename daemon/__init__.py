@@ -1,0 +1,1 @@
+"""The application shell: CLI, configuration, mail sources, sync engine, digest, service."""

@@ -1,0 +1,1 @@
+"""Mail sources behind one small interface (see :mod:`offerwatch.daemon.sources.base`)."""

@@ -1,0 +1,1 @@
+"""Mail -> signals: parsing, cleaning, job-mail classification, the spaCy rule pipeline."""

@@ -1,0 +1,1 @@
+"""The domain and its storage: dataclasses, SQLite schema and migrations, linking, timeline."""
