@@ -1,0 +1,161 @@
+"""Keep only what is new in a message: the newest reply, with its signature split off.
+
+Quoted history and forwarded blocks repeat what earlier messages said; counting them again
+would make every reply re-fire the first message's signals. The signature is not evidence
+either, but it is kept apart because it holds the sender's title ("VP of Engineering").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+#: Characters analysed at most per message; a 1 MB body is cut here (and the cut is logged
+#: by the pipeline) so extraction time stays bounded.
+MAX_TEXT_CHARS = 60_000
+
+_INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+# Lines that open quoted history or a forwarded message, in the common clients and languages.
+_REPLY_HEADER = re.compile(
+    r"""^\s*(
+        on\s.{4,200}\s(wrote|writes|a\s+écrit|schrieb|escribió|scrisse|schreef)\s*:?\s*$   # On <date>, <name> wrote:
+      | (le|am|el|il|op|em)\s.{4,200}\s(a\s+écrit|schrieb|escribió|scrisse|schreef|escreveu)\s*:?\s*$
+      | .{0,80}<[^>@\s]+@[^>\s]+>\s+(wrote|a\s+écrit|schrieb)\s*:\s*$                     # Name <a@b> wrote:
+      | -{2,}\s*(original\s+message|ursprüngliche\s+nachricht|message\s+d'origine|mensaje\s+original)\s*-{2,}
+      | -{2,}\s*forwarded\s+message\s*-{2,}
+      | begin\s+forwarded\s+message\s*:
+      | -{2,}\s*weitergeleitete\s+nachricht\s*-{2,}
+      | _{10,}\s*$
+    )""",
+    re.I | re.X,
+)
+# "On Thu, Sep 17, 2026 at 2:40 PM Maya <maya@x>" with "wrote:" wrapped onto the next line.
+_REPLY_HEADER_START = re.compile(r"^\s*(on|le|am|el|op)\s.{4,200}$", re.I)
+_REPLY_HEADER_END = re.compile(r"^.{0,120}\b(wrote|a\s+écrit|schrieb|escribió|schreef)\s*:\s*$", re.I)
+# Outlook's header block: From: / Sent: (or Date:) / To: / Subject: on consecutive lines.
+_OUTLOOK_FROM = re.compile(r"^\s*\*?(from|von|de|van)\s*:\*?\s+\S", re.I)
+_OUTLOOK_NEXT = re.compile(r"^\s*\*?(sent|date|to|subject|gesendet|envoyé|datum|an|cc)\s*:", re.I)
+
+_SIGN_OFF = re.compile(
+    r"""^\s*(
+        (best|kind|warm|warmest|many|all\s+the\s+best|with\s+best)?\s*(regards|wishes)
+      | best | cheers | thanks | thank\s+you | many\s+thanks | thanks\s+(again|so\s+much|a\s+lot)
+      | thank\s+you\s+(again|so\s+much) | sincerely | yours(\s+sincerely|\s+truly)? | talk\s+soon
+      | speak\s+soon | all\s+the\s+best | best\s+wishes | warmly | respectfully | take\s+care
+      | looking\s+forward(\s+to\s+(it|hearing\s+from\s+you|connecting|speaking))?
+      | viele\s+grüße | mit\s+freundlichen\s+grüßen | cordialement | saludos | groetjes
+    )\s*[,.!]*\s*(-+\s*\w+)?\s*$""",
+    re.I | re.X,
+)
+_SIG_DELIM = re.compile(r"^\s*--\s*$|^\s*__\s*$")
+_MOBILE = re.compile(r"^\s*(sent\s+from\s+my\s+\w+|get\s+outlook\s+for\s+\w+|sent\s+from\s+(mail|outlook))", re.I)
+_DISCLAIMER = re.compile(r"^\s*(confidentiality\s+notice|this\s+(e-?mail|message)\s+(and\s+any\s+attachments\s+)?(is|are|may\s+be)\s+(confidential|intended))", re.I)
+_CONTACTISH = re.compile(r"@|\bhttps?://|www\.|\+?\d[\d\s().-]{6,}\d|\|", re.I)
+_TITLEISH = re.compile(
+    r"\b(recruit\w*|talent|sourcer|coordinator|manager|director|vp|vice\s+president|head\s+of|"
+    r"chief|ceo|cto|cfo|coo|founder|co-founder|partner|lead|engineer|hr|people|hiring|president|"
+    r"principal|officer|specialist|associate|consultant)\b",
+    re.I,
+)
+
+
+@dataclass(frozen=True)
+class Cleaned:
+    """The newest reply (``text``), its ``signature``, and what was cut away."""
+
+    text: str
+    signature: str
+    had_quote: bool
+    forwarded: bool
+    truncated: bool
+
+
+def normalize(text: str) -> str:
+    """Unify newlines and drop zero-width and bidi controls (they hide phrases from rules)."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return _INVISIBLE.sub("", text)
+
+
+def clean_reply(body: str, *, max_chars: int = MAX_TEXT_CHARS) -> Cleaned:
+    """Split ``body`` into the newest reply and its signature.
+
+    >>> c = clean_reply("Great news!\\n\\nBest,\\nJo\\nVP of Data\\n\\nOn Mon, Jo wrote:\\n> old")
+    >>> (c.text, c.signature)
+    ('Great news!', 'Best,\\nJo\\nVP of Data')
+    """
+    body = normalize(body)
+    truncated = len(body) > max_chars * 4
+    if truncated:
+        body = body[: max_chars * 4]
+    lines = body.split("\n")
+    cut, forwarded = _quote_start(lines)
+    had_quote = cut < len(lines)
+    new_lines = [ln for ln in lines[:cut] if not ln.lstrip().startswith(">")]
+    if any(ln.lstrip().startswith(">") for ln in lines[:cut]):
+        had_quote = True
+    text_lines, sig_lines = _split_signature(new_lines)
+    text = "\n".join(text_lines).strip()
+    if len(text) > max_chars:
+        text, truncated = text[:max_chars], True
+    return Cleaned(text, "\n".join(sig_lines).strip(), had_quote, forwarded, truncated)
+
+
+def _quote_start(lines: list[str]) -> tuple[int, bool]:
+    """Index of the first line of quoted history or a forwarded block, and whether a forward."""
+    for i, line in enumerate(lines):
+        if len(line) > 400:
+            continue
+        if _REPLY_HEADER.match(line):
+            return i, "forward" in line.lower() or "weitergeleitet" in line.lower()
+        if _REPLY_HEADER_START.match(line) and i + 1 < len(lines) and _REPLY_HEADER_END.match(lines[i + 1]):
+            return i, False
+        if _OUTLOOK_FROM.match(line):
+            following = [ln for ln in lines[i + 1 : i + 5] if ln.strip()]
+            if sum(bool(_OUTLOOK_NEXT.match(ln)) for ln in following[:3]) >= 2:
+                return i, False
+        if line.lstrip().startswith(">") and _rest_is_quoted(lines, i):
+            return i, False
+    return len(lines), False
+
+
+def _rest_is_quoted(lines: list[str], start: int) -> bool:
+    rest = [ln for ln in lines[start:] if ln.strip()]
+    return bool(rest) and all(ln.lstrip().startswith(">") for ln in rest)
+
+
+def _split_signature(lines: list[str]) -> tuple[list[str], list[str]]:
+    """Find where the signature starts: a ``--`` line, a sign-off, or a trailing contact block."""
+    n = len(lines)
+    for i, line in enumerate(lines):
+        if _SIG_DELIM.match(line) or _MOBILE.match(line) or _DISCLAIMER.match(line):
+            return lines[:i], lines[i:]
+    nonblank = [i for i, ln in enumerate(lines) if ln.strip()]
+    if not nonblank:
+        return lines, []
+    # A sign-off among the last lines, with only short lines (name, title, contact) after it.
+    for i in reversed(nonblank[-12:]):
+        if _SIGN_OFF.match(lines[i]) and _looks_like_signature_tail(lines[i + 1 :]):
+            return lines[:i], lines[i:]
+    # No sign-off: a trailing block after a blank line that reads like a business card.
+    last_blank = max((i for i in range(n) if not lines[i].strip() and i < nonblank[-1]), default=-1)
+    if last_blank >= 0:
+        tail = lines[last_blank + 1 :]
+        body_before = [ln for ln in lines[:last_blank] if ln.strip()]
+        if body_before and 1 <= len([t for t in tail if t.strip()]) <= 6 and _is_card(tail):
+            return lines[:last_blank], tail
+    return lines, []
+
+
+def _looks_like_signature_tail(tail: list[str]) -> bool:
+    content = [ln for ln in tail if ln.strip()]
+    return len(content) <= 10 and all(len(ln.strip()) <= 100 for ln in content)
+
+
+def _is_card(tail: list[str]) -> bool:
+    content = [ln.strip() for ln in tail if ln.strip()]
+    if not all(len(ln) <= 80 for ln in content):
+        return False
+    if any(ln.endswith(("?", ".")) and len(ln.split()) > 6 for ln in content):
+        return False
+    return any(_CONTACTISH.search(ln) or _TITLEISH.search(ln) for ln in content) and len(content[0].split()) <= 5

@@ -1,0 +1,147 @@
+"""The one pipeline every entry point runs: parse -> clean -> classify -> extract.
+
+``offerwatch eval``, ``scan``, ``backfill``, ``sync`` and ``demo`` all call
+:func:`analyze` (or :func:`analyze_many`), so what the evaluation measures is exactly what
+the daemon stores.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
+from offerwatch.extractors.clean import clean_reply
+from offerwatch.extractors.parse import ParsedMail, parse_mail
+from offerwatch.models.domain import Analysis, Direction
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Owner:
+    """Who the mailbox belongs to: their addresses decide a message's direction."""
+
+    addresses: frozenset[str] = frozenset()
+
+    def is_owner(self, email: str | None) -> bool:
+        return bool(email) and email.lower() in self.addresses
+
+    @classmethod
+    def of(cls, addresses: Iterable[str]) -> Owner:
+        return cls(frozenset(a.strip().lower() for a in addresses if a and a.strip()))
+
+
+def direction_of(parsed: ParsedMail, owner: Owner, folder_role: str | None) -> Direction:
+    """Outgoing when read from a Sent folder or written from one of the owner's addresses."""
+    if folder_role == "sent":
+        return Direction.OUT
+    if parsed.sender is not None and owner.is_owner(parsed.sender.email):
+        return Direction.OUT
+    return Direction.IN
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    parsed: ParsedMail
+    direction: Direction
+    text: str
+    signature: str
+    problems: tuple[str, ...]
+
+
+def _prepare(raw: bytes, owner: Owner, folder_role: str | None) -> _Prepared:
+    parsed = parse_mail(raw)
+    problems = list(parsed.problems)
+    cleaned = clean_reply(parsed.text)
+    if cleaned.truncated:
+        problems.append("text longer than the analysis cap; only its start was analysed")
+        log.info("message %s: text cut to the analysis cap", parsed.message_id or "(no id)")
+    return _Prepared(parsed, direction_of(parsed, owner, folder_role), cleaned.text, cleaned.signature, tuple(problems))
+
+
+def analyze(raw: bytes, *, owner: Owner = Owner(), folder_role: str | None = None) -> Analysis:
+    """Run the whole pipeline on one message's bytes. Never raises for bad mail."""
+    return next(analyze_many([raw], owner=owner, folder_role=folder_role))
+
+
+def analyze_many(
+    raws: Iterable[bytes], *, owner: Owner = Owner(), folder_role: str | None = None
+) -> Iterator[Analysis]:
+    """Like :func:`analyze` for many messages; extraction runs batched through spaCy."""
+    from offerwatch.extractors.classify import classify
+    from offerwatch.extractors.signals import ExtractInput, extract_many
+
+    prepared = [_prepare(raw, owner, folder_role) for raw in raws]
+    decisions = [
+        classify(
+            sender=p.parsed.sender,
+            subject=p.parsed.subject,
+            text=p.text,
+            headers=p.parsed.headers,
+            direction=p.direction,
+            has_calendar=bool(p.parsed.events),
+            recipients=p.parsed.to + p.parsed.cc,
+        )
+        if not p.parsed.parse_failed
+        else None
+        for p in prepared
+    ]
+    inputs = [
+        ExtractInput(
+            text=p.text,
+            signature=p.signature,
+            subject=p.parsed.subject,
+            sender=p.parsed.sender,
+            direction=p.direction,
+            events=tuple(p.parsed.events),
+        )
+        for p in prepared
+    ]
+    for p, decision, extraction in zip(prepared, decisions, extract_many(inputs), strict=True):
+        is_job = bool(decision and decision.is_job)
+        reason = decision.reason if decision else "unparseable message: " + "; ".join(p.problems)
+        yield Analysis(
+            message_id=p.parsed.message_id,
+            subject=p.parsed.subject,
+            sender=p.parsed.sender,
+            to=p.parsed.to,
+            cc=p.parsed.cc,
+            date=p.parsed.date,
+            in_reply_to=p.parsed.in_reply_to,
+            references=p.parsed.references,
+            direction=p.direction,
+            is_job=is_job,
+            job_reason=reason,
+            text=p.text,
+            signature=p.signature,
+            signals=extraction.signals if is_job else (),
+            events=tuple(p.parsed.events),
+            salaries=extraction.salaries if is_job else (),
+            sender_role=extraction.sender_role,
+            sender_title=extraction.sender_title,
+            headers=p.parsed.headers,
+            attachments=tuple(p.parsed.attachments),
+            problems=p.problems,
+            parse_failed=p.parsed.parse_failed,
+            content_hash=p.parsed.content_hash,
+        )
+
+
+def infer_owner(headers_of: Sequence[ParsedMail]) -> Owner:
+    """Guess the mailbox owner for a source without configuration: the most common recipient.
+
+    In a person's mailbox nearly every incoming message is addressed to them, so the most
+    frequent To/Delivered-To address is theirs (EVAL.md states the same convention).
+    """
+    counts: dict[str, int] = {}
+    for parsed in headers_of:
+        for addr in parsed.to:
+            counts[addr.email] = counts.get(addr.email, 0) + 1
+        delivered = parsed.headers.get("delivered-to", "").strip().lower()
+        if delivered:
+            counts[delivered] = counts.get(delivered, 0) + 2
+    if not counts:
+        return Owner()
+    best = max(counts.values())
+    return Owner.of(a for a, c in counts.items() if c == best)

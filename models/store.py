@@ -1,0 +1,491 @@
+"""SQLite storage through sqlite-utils: schema, migrations and the batch write.
+
+One file per user, WAL mode, mode 0600. ``PRAGMA user_version`` holds the schema version and
+:data:`MIGRATIONS` moves any older file forward. The sync engine writes a batch of messages,
+their signals and the folder's new high-water mark in ONE transaction (:meth:`Store.write_batch`),
+so a crash at any instant loses nothing and duplicates nothing.
+
+Non-job mail keeps only what dedupe needs (identity, Message-ID, date, direction, the
+classifier's reason): no body, subject or sender of private mail is stored.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from offerwatch.models.domain import POLARITY, Analysis, Location
+
+log = logging.getLogger(__name__)
+
+
+class StoreError(Exception):
+    """The database cannot be used; the message names the file and what to do."""
+
+
+def utcnow() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def iso(dt: datetime | None) -> str | None:
+    return dt.astimezone(timezone.utc).isoformat(timespec="seconds") if dt else None
+
+
+_V1 = """
+CREATE TABLE accounts (
+    name TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE folders (
+    account TEXT NOT NULL REFERENCES accounts(name),
+    name TEXT NOT NULL,
+    uidvalidity INTEGER NOT NULL DEFAULT 0,
+    last_uid INTEGER NOT NULL DEFAULT 0,
+    highestmodseq INTEGER,
+    messages_seen INTEGER NOT NULL DEFAULT 0,
+    last_sync TEXT,
+    last_error TEXT,
+    last_error_at TEXT,
+    PRIMARY KEY (account, name)
+);
+CREATE TABLE applications (
+    id INTEGER PRIMARY KEY,
+    company TEXT NOT NULL,
+    role TEXT,
+    stage TEXT NOT NULL DEFAULT 'applied',
+    outlook INTEGER NOT NULL DEFAULT 50,
+    outlook_explanation TEXT,
+    first_contact TEXT,
+    last_contact TEXT,
+    last_from TEXT,
+    closed INTEGER NOT NULL DEFAULT 0,
+    link_reason TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE messages (
+    key TEXT PRIMARY KEY,
+    message_id TEXT,
+    account TEXT NOT NULL,
+    folder TEXT NOT NULL,
+    uidvalidity INTEGER NOT NULL,
+    uid INTEGER NOT NULL,
+    direction TEXT NOT NULL,
+    date TEXT,
+    is_job INTEGER NOT NULL,
+    job_reason TEXT,
+    parse_failed INTEGER NOT NULL DEFAULT 0,
+    problems TEXT,
+    content_hash TEXT,
+    subject TEXT,
+    sender_email TEXT,
+    sender_name TEXT,
+    recipients TEXT,
+    in_reply_to TEXT,
+    refs TEXT,
+    text TEXT,
+    signature TEXT,
+    sender_role TEXT,
+    sender_title TEXT,
+    company TEXT,
+    role TEXT,
+    application_id INTEGER REFERENCES applications(id),
+    processed_at TEXT NOT NULL
+);
+CREATE INDEX messages_message_id ON messages(message_id);
+CREATE INDEX messages_application ON messages(application_id);
+CREATE TABLE locations (
+    identity TEXT PRIMARY KEY,
+    message_key TEXT NOT NULL REFERENCES messages(key),
+    account TEXT NOT NULL,
+    folder TEXT NOT NULL,
+    uidvalidity INTEGER NOT NULL,
+    uid INTEGER NOT NULL
+);
+CREATE INDEX locations_folder ON locations(account, folder, uidvalidity, uid);
+CREATE TABLE signals (
+    id INTEGER PRIMARY KEY,
+    message_key TEXT REFERENCES messages(key),
+    application_id INTEGER REFERENCES applications(id),
+    type TEXT NOT NULL,
+    polarity INTEGER NOT NULL,
+    strength REAL NOT NULL DEFAULT 1.0,
+    evidence TEXT NOT NULL,
+    start INTEGER,
+    "end" INTEGER,
+    rule TEXT NOT NULL,
+    label TEXT,
+    entities TEXT,
+    derived INTEGER NOT NULL DEFAULT 0,
+    dismissed INTEGER NOT NULL DEFAULT 0,
+    at TEXT,
+    created_at TEXT NOT NULL
+);
+CREATE UNIQUE INDEX signals_unique ON signals(coalesce(message_key, ''), coalesce(application_id, 0), type, rule, coalesce(start, -1));
+CREATE INDEX signals_application ON signals(application_id);
+CREATE TABLE digests (
+    for_date TEXT PRIMARY KEY,
+    message_id TEXT,
+    channel TEXT,
+    status TEXT NOT NULL DEFAULT 'pending',
+    created_at TEXT NOT NULL,
+    sent_at TEXT,
+    error TEXT
+);
+"""
+
+_V2 = """
+CREATE TABLE events (
+    id INTEGER PRIMARY KEY,
+    message_key TEXT REFERENCES messages(key),
+    application_id INTEGER REFERENCES applications(id),
+    uid TEXT,
+    method TEXT NOT NULL,
+    summary TEXT,
+    start TEXT,
+    "end" TEXT,
+    organizer TEXT,
+    attendees TEXT,
+    sequence INTEGER NOT NULL DEFAULT 0
+);
+CREATE UNIQUE INDEX events_unique ON events(message_key, coalesce(uid, ''), method, coalesce(start, ''));
+CREATE TABLE salaries (
+    id INTEGER PRIMARY KEY,
+    message_key TEXT NOT NULL REFERENCES messages(key),
+    application_id INTEGER REFERENCES applications(id),
+    direction TEXT NOT NULL,
+    min REAL NOT NULL,
+    max REAL NOT NULL,
+    currency TEXT,
+    period TEXT NOT NULL,
+    text TEXT NOT NULL,
+    date TEXT
+);
+CREATE UNIQUE INDEX salaries_unique ON salaries(message_key, text);
+CREATE TABLE corrections (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+"""
+
+#: Schema migrations; index i moves a database from version i to i + 1.
+MIGRATIONS: list[str] = [_V1, _V2]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+#: Links a stored analysis to an application id inside the batch transaction.
+Linker = Callable[["Store", Analysis], "int | None"]
+
+
+@dataclass(frozen=True)
+class FolderState:
+    account: str
+    name: str
+    uidvalidity: int
+    last_uid: int
+    messages_seen: int
+    last_sync: str | None
+    last_error: str | None
+
+
+class Store:
+    """The offerwatch database. Open with :meth:`open`; close with :meth:`close`."""
+
+    def __init__(self, db: sqlite_utils.Database, path: Path | None) -> None:
+        self.db = db
+        self.path = path
+
+    # -- opening -----------------------------------------------------------------------
+    @classmethod
+    def open(cls, path: str | os.PathLike[str] | None) -> Store:
+        """Open (creating if needed) and migrate. ``None`` or ``":memory:"`` is in-memory."""
+        if path is None or str(path) == ":memory:":
+            store = cls(sqlite_utils.Database(memory=True), None)
+            store._migrate()
+            return store
+        p = Path(path).expanduser()
+        try:
+            p.parent.mkdir(parents=True, exist_ok=True)
+            if not p.exists():
+                # Create the file with owner-only permissions before SQLite touches it: it holds
+                # the user's recruiter mail.
+                os.close(os.open(p, os.O_CREAT | os.O_WRONLY, 0o600))
+            elif p.is_dir():
+                raise StoreError(f"{p} is a directory, not a database file: give a file path with --db")
+            _check_sqlite_header(p)
+            conn = sqlite3.connect(str(p), timeout=30, isolation_level=None, check_same_thread=False)
+            db = sqlite_utils.Database(conn)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA foreign_keys=ON")
+            db.execute("PRAGMA busy_timeout=30000")
+        except sqlite3.DatabaseError as err:
+            raise StoreError(f"cannot open database {p}: {err}; check the path given with --db or [storage] database") from err
+        except OSError as err:
+            raise StoreError(f"cannot create database {p}: {err.strerror}; check the folder's permissions") from err
+        store = cls(db, p)
+        store._migrate()
+        for suffix in ("", "-wal", "-shm"):
+            f = Path(str(p) + suffix)
+            if f.exists():
+                os.chmod(f, 0o600)
+        return store
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def version(self) -> int:
+        return int(self.db.execute("PRAGMA user_version").fetchone()[0])
+
+    def _migrate(self) -> None:
+        current = self.version
+        if current > SCHEMA_VERSION:
+            raise StoreError(
+                f"database {self.path} has schema version {current}, newer than this offerwatch "
+                f"understands ({SCHEMA_VERSION}): upgrade offerwatch"
+            )
+        for version in range(current, SCHEMA_VERSION):
+            log.info("migrating database %s from schema %d to %d", self.path, version, version + 1)
+            with self.atomic():
+                for statement in _statements(MIGRATIONS[version]):
+                    self.db.execute(statement)
+                self.db.execute(f"PRAGMA user_version = {version + 1}")
+
+    @contextmanager
+    def atomic(self) -> Iterator[Store]:
+        """One transaction (nested calls become savepoints)."""
+        with self.db.atomic():
+            yield self
+
+    # -- sync state --------------------------------------------------------------------
+    def ensure_account(self, name: str, kind: str) -> None:
+        self.db.execute(
+            "INSERT OR IGNORE INTO accounts(name, kind, created_at) VALUES (?, ?, ?)", [name, kind, utcnow()]
+        )
+
+    def folder_state(self, account: str, folder: str) -> FolderState | None:
+        row = self.db.execute(
+            "SELECT account, name, uidvalidity, last_uid, messages_seen, last_sync, last_error "
+            "FROM folders WHERE account = ? AND name = ?",
+            [account, folder],
+        ).fetchone()
+        return FolderState(*row) if row else None
+
+    def folder_states(self) -> list[FolderState]:
+        rows = self.db.execute(
+            "SELECT account, name, uidvalidity, last_uid, messages_seen, last_sync, last_error FROM folders ORDER BY account, name"
+        ).fetchall()
+        return [FolderState(*r) for r in rows]
+
+    def reset_folder(self, account: str, folder: str, uidvalidity: int) -> None:
+        """Start a folder over after a UIDVALIDITY change: its old UIDs mean nothing now."""
+        with self.atomic():
+            self.db.execute(
+                "INSERT INTO folders(account, name, uidvalidity, last_uid) VALUES (?, ?, ?, 0) "
+                "ON CONFLICT(account, name) DO UPDATE SET uidvalidity = excluded.uidvalidity, last_uid = 0",
+                [account, folder, uidvalidity],
+            )
+
+    def record_folder_error(self, account: str, folder: str, error: str) -> None:
+        with self.atomic():
+            self.db.execute(
+                "INSERT INTO folders(account, name, last_error, last_error_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(account, name) DO UPDATE SET last_error = excluded.last_error, last_error_at = excluded.last_error_at",
+                [account, folder, error[:500], utcnow()],
+            )
+
+    def seen_identities(self, account: str, folder: str, uidvalidity: int) -> set[str]:
+        rows = self.db.execute(
+            "SELECT identity FROM locations WHERE account = ? AND folder = ? AND uidvalidity = ?",
+            [account, folder, uidvalidity],
+        ).fetchall()
+        return {r[0] for r in rows}
+
+    def known_message(self, key: str) -> bool:
+        return self.db.execute("SELECT 1 FROM messages WHERE key = ?", [key]).fetchone() is not None
+
+    # -- the batch write ---------------------------------------------------------------
+    def write_batch(
+        self,
+        account: str,
+        folder: str,
+        uidvalidity: int,
+        items: Sequence[tuple[Location, Analysis]],
+        *,
+        last_uid: int,
+        linker: Linker | None = None,
+    ) -> list[int]:
+        """Store a batch and advance the folder's high-water mark, all in one transaction.
+
+        Idempotent: a message seen again (same key) updates its row, and its signals are
+        replaced, never duplicated. Returns the ids of the applications touched.
+        """
+        touched: set[int] = set()
+        now = utcnow()
+        with self.atomic():
+            for location, analysis in items:
+                app_id = self._store_message(location, analysis, now, linker)
+                if app_id is not None:
+                    touched.add(app_id)
+            self.db.execute(
+                "INSERT INTO folders(account, name, uidvalidity, last_uid, messages_seen, last_sync, last_error) "
+                "VALUES (?, ?, ?, ?, ?, ?, NULL) ON CONFLICT(account, name) DO UPDATE SET "
+                "uidvalidity = excluded.uidvalidity, last_uid = max(folders.last_uid, excluded.last_uid), "
+                "messages_seen = folders.messages_seen + excluded.messages_seen, last_sync = excluded.last_sync, last_error = NULL",
+                [account, folder, uidvalidity, last_uid, len(items), now],
+            )
+        return sorted(touched)
+
+    def _store_message(self, location: Location, a: Analysis, now: str, linker: Linker | None) -> int | None:
+        key = a.key
+        existing = self.db.execute("SELECT application_id FROM messages WHERE key = ?", [key]).fetchone()
+        job = a.is_job
+        row: dict[str, Any] = {
+            "key": key,
+            "message_id": a.message_id or None,
+            "account": location.account,
+            "folder": location.folder,
+            "uidvalidity": location.uidvalidity,
+            "uid": location.uid,
+            "direction": a.direction.value,
+            "date": iso(a.date),
+            "is_job": int(job),
+            "job_reason": a.job_reason[:300],
+            "parse_failed": int(a.parse_failed),
+            "problems": json.dumps(list(a.problems)) if a.problems else None,
+            "content_hash": a.content_hash,
+            # Private mail keeps no content: only what dedupe and threading need.
+            "subject": a.subject if job else None,
+            "sender_email": a.sender.email if (job and a.sender) else None,
+            "sender_name": a.sender.name if (job and a.sender) else None,
+            "recipients": json.dumps([str(x) for x in a.to + a.cc]) if job else None,
+            "in_reply_to": a.in_reply_to,
+            "refs": json.dumps(list(a.references)) if a.references else None,
+            "text": a.text if job else None,
+            "signature": a.signature if job else None,
+            "sender_role": a.sender_role if job else None,
+            "sender_title": a.sender_title if job else None,
+            "company": a.company if job else None,
+            "role": a.role if job else None,
+            "processed_at": now,
+        }
+        app_id: int | None = existing[0] if existing else None
+        self.db["messages"].upsert(row, pk="key")
+        self.db.execute(
+            "INSERT OR IGNORE INTO locations(identity, message_key, account, folder, uidvalidity, uid) VALUES (?, ?, ?, ?, ?, ?)",
+            [location.identity, key, location.account, location.folder, location.uidvalidity, location.uid],
+        )
+        if not job:
+            return None
+        if app_id is None and linker is not None:
+            app_id = linker(self, a)
+            if app_id is not None:
+                self.db.execute("UPDATE messages SET application_id = ? WHERE key = ?", [app_id, key])
+        self._replace_message_facts(key, app_id, a, now)
+        return app_id
+
+    def _replace_message_facts(self, key: str, app_id: int | None, a: Analysis, now: str) -> None:
+        """Signals, events and salaries of one message, replaced as a whole (idempotent)."""
+        self.db.execute("DELETE FROM signals WHERE message_key = ? AND derived = 0", [key])
+        self.db.execute("DELETE FROM events WHERE message_key = ?", [key])
+        self.db.execute("DELETE FROM salaries WHERE message_key = ?", [key])
+        at = iso(a.date)
+        for s in a.signals:
+            self.db.execute(
+                'INSERT OR IGNORE INTO signals(message_key, application_id, type, polarity, strength, evidence, start, "end", '
+                "rule, label, entities, derived, at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)",
+                [key, app_id, s.type, POLARITY.get(s.type, 0), s.strength, s.evidence, s.start, s.end, s.rule, s.label,
+                 json.dumps(s.entities, default=str) if s.entities else None, at, now],
+            )
+        for e in a.events:
+            self.db.execute(
+                'INSERT OR IGNORE INTO events(message_key, application_id, uid, method, summary, start, "end", organizer, attendees, sequence) '
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [key, app_id, e.uid, e.method, e.summary, iso(e.start), iso(e.end), str(e.organizer) if e.organizer else None,
+                 json.dumps([str(x) for x in e.attendees]), e.sequence],
+            )
+        for s in a.salaries:
+            self.db.execute(
+                "INSERT OR IGNORE INTO salaries(message_key, application_id, direction, min, max, currency, period, text, date) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [key, app_id, a.direction.value, s.min, s.max, s.currency, s.period, s.text, at],
+            )
+
+    # -- applications --------------------------------------------------------------------
+    def create_application(self, company: str, role: str | None, reason: str) -> int:
+        now = utcnow()
+        cur = self.db.execute(
+            "INSERT INTO applications(company, role, link_reason, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+            [company, role, reason, now, now],
+        )
+        return int(cur.lastrowid or 0)
+
+    def rows(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
+        """Run a read query and return dict rows (for commands and the digest)."""
+        cur = self.db.execute(sql, params)
+        names = [d[0] for d in cur.description or ()]
+        return [dict(zip(names, r)) for r in cur.fetchall()]
+
+    def applications(self, include_closed: bool = True) -> list[dict[str, Any]]:
+        where = "" if include_closed else "WHERE closed = 0"
+        return self.rows(f"SELECT * FROM applications {where} ORDER BY outlook DESC, last_contact DESC")
+
+    def signals(self, application_id: int | None = None, types: Iterable[str] | None = None) -> list[dict[str, Any]]:
+        sql = (
+            "SELECT s.*, m.subject, m.sender_email, m.sender_name, m.message_id, a.company, a.role AS app_role "
+            "FROM signals s LEFT JOIN messages m ON m.key = s.message_key LEFT JOIN applications a ON a.id = s.application_id "
+            "WHERE s.dismissed = 0"
+        )
+        params: list[Any] = []
+        if application_id is not None:
+            sql += " AND s.application_id = ?"
+            params.append(application_id)
+        if types:
+            t = list(types)
+            sql += f" AND s.type IN ({','.join('?' * len(t))})"
+            params += t
+        return self.rows(sql + " ORDER BY s.at, s.id", params)
+
+    def counts(self) -> dict[str, int]:
+        out = {}
+        for table in ("messages", "applications", "signals", "events", "digests"):
+            out[table] = int(self.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+        out["job_messages"] = int(self.db.execute("SELECT count(*) FROM messages WHERE is_job = 1").fetchone()[0])
+        return out
+
+
+def _statements(script: str) -> list[str]:
+    return [s.strip() for s in script.split(";") if s.strip()]
+
+
+def _check_sqlite_header(path: Path) -> None:
+    """Refuse a file that exists, is not empty and is not SQLite, before anything writes to it."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(16)
+    except OSError as err:
+        raise StoreError(f"cannot read database {path}: {err.strerror}") from err
+    if head and head != b"SQLite format 3\x00":
+        raise StoreError(
+            f"{path} is not an offerwatch database (not an SQLite file); nothing was changed. "
+            "Point --db or [storage] database at a new or existing offerwatch database."
+        )
