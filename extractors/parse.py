@@ -109,7 +109,7 @@ def parse_date(value: str) -> datetime | None:
 
 
 def _message_ids(value: str) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(m.lower() for m in _MSGID.findall(value or "")))
+    return tuple(dict.fromkeys(_MSGID.findall(value or "")))
 
 
 def parse_mail(raw: bytes, *, max_bytes: int = MAX_PARSE_BYTES) -> ParsedMail:
