@@ -1,0 +1,122 @@
+"""The ``offerwatch`` command line: parses arguments, calls the library, explains errors.
+
+Commands live in small modules that are imported only when the command runs (see
+:class:`LazyGroup`), and nothing here imports spaCy, so ``offerwatch --help`` is instant.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+from datetime import date, datetime
+
+import click
+
+
+#: command name -> ("module:attribute", one-line help). The module is imported only when the
+#: command runs or its own help is shown; the one-line help keeps `offerwatch --help` instant.
+LAZY_COMMANDS: dict[str, tuple[str, str]] = {
+    "demo": ("offerwatch.daemon.commands:demo", "Run everything on the bundled sample mailbox and print a digest."),
+    "backfill": ("offerwatch.daemon.commands:backfill", "Read a mailbox's history once (resumable, idempotent)."),
+    "scan": ("offerwatch.daemon.commands:scan", "Show what the pipeline sees in one message and why."),
+    "eval": ("offerwatch.daemon.commands:eval_command", "Score detection on a labeled corpus (EVAL.md)."),
+    "signals": ("offerwatch.daemon.commands:signals_command", "List stored signals with evidence and rule."),
+    "config": ("offerwatch.daemon.commands:config_group", "Validate the configuration."),
+    "apps": ("offerwatch.daemon.apps_cli:apps_group", "List applications; merge, split, rename or close them."),
+    "app": ("offerwatch.daemon.apps_cli:app_command", "Show one application's timeline."),
+    "digest": ("offerwatch.daemon.digest_cli:digest_command", "Build, preview or send the daily digest."),
+    "check": ("offerwatch.daemon.imap_cli:check_command", "Connect to each account and show what will be read."),
+    "sync": ("offerwatch.daemon.imap_cli:sync_command", "One incremental pass over every account."),
+    "run": ("offerwatch.daemon.service_cli:run_command", "Run the service in the foreground (poll + daily digest)."),
+    "status": ("offerwatch.daemon.service_cli:status_command", "Sync health, last and next digest, counts."),
+    "service": ("offerwatch.daemon.service_cli:service_group", "Install or remove the systemd/launchd service."),
+    "init": ("offerwatch.daemon.service_cli:init_command", "Interactive first-run set-up."),
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        names = set(super().list_commands(ctx))
+        names.update(n for n, (target, _) in LAZY_COMMANDS.items() if _available(target))
+        return sorted(names)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in LAZY_COMMANDS and _available(LAZY_COMMANDS[cmd_name][0]):
+            module, attr = LAZY_COMMANDS[cmd_name][0].split(":")
+            command = getattr(importlib.import_module(module), attr)
+            if not isinstance(command, click.Command):
+                raise TypeError(f"{LAZY_COMMANDS[cmd_name][0]} is not a click command")
+            return command
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, LAZY_COMMANDS[name][1]) for name in self.list_commands(ctx) if name in LAZY_COMMANDS]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+def _available(target: str) -> bool:
+    """Whether a command's module is part of this installation."""
+    from importlib.util import find_spec
+
+    return find_spec(target.split(":")[0]) is not None
+
+
+def configure_logging(verbose: int, quiet: bool) -> None:
+    level = logging.WARNING if quiet else (logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%Y-%m-%dT%H:%M:%S"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # Libraries stay quiet unless asked: their DEBUG lines can carry message content.
+    for noisy in ("mailparser", "imapclient", "apscheduler", "asyncio"):
+        logging.getLogger(noisy).setLevel(logging.WARNING if verbose < 3 else logging.DEBUG)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--config", "config_path", metavar="PATH", envvar="OFFERWATCH_CONFIG",
+              help="Config file (default: the platform's config dir, e.g. ~/.config/offerwatch/config.toml).")
+@click.option("--db", "db_path", metavar="PATH", envvar="OFFERWATCH_DB", help="Database file; overrides [storage] database.")
+@click.option("-v", "--verbose", count=True, help="More log output on stderr (-vv for debug).")
+@click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors on stderr.")
+@click.version_option(package_name="offerwatch")
+@click.pass_context
+def cli(ctx: click.Context, config_path: str | None, db_path: str | None, verbose: int, quiet: bool) -> None:
+    """offerwatch: recruiter signals from your mailbox, an application timeline, a daily digest.
+
+    Everything stays on this machine. Start with `offerwatch demo`, which needs no account.
+
+    \b
+    Examples:
+      offerwatch demo
+      offerwatch backfill --source ~/Takeout/Mail/All.mbox --since 2026-06-01
+      offerwatch scan message.eml
+      offerwatch apps
+    """
+    from offerwatch.daemon.context import AppContext
+
+    configure_logging(verbose, quiet)
+    ctx.obj = AppContext(config_path, db_path)
+
+
+def parse_day(value: str | None, option: str) -> date | None:
+    """``YYYY-MM-DD`` -> date, as a usage error naming the option when malformed."""
+    if value is None:
+        return None
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").date()
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date as YYYY-MM-DD", param_hint=option) from None
+
+
+def main() -> None:
+    cli(prog_name="offerwatch")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,338 @@
+"""The core commands: demo, backfill, scan, eval, signals, config check.
+
+Each is a thin shell over the library (sources, sync engine, pipeline, evaluation): it
+parses options, shows progress and turns library errors into messages that say what to do.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from importlib import resources
+from pathlib import Path
+
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from offerwatch.daemon.cli import parse_day
+from offerwatch.daemon.context import app_context, console, database_path, load_config, open_store
+from offerwatch.daemon.lock import DatabaseLock, LockedError
+from offerwatch.daemon.sources.base import MailSource, SourceError
+
+log = logging.getLogger(__name__)
+
+
+def demo_mailbox() -> Path:
+    """The sample mailbox shipped inside the package."""
+    return Path(str(resources.files("offerwatch.daemon") / "demo_mailbox"))
+
+
+@contextmanager
+def progress_bar(enabled: bool = True) -> Iterator[Progress]:
+    columns = (
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=click.get_current_context().obj.err_console, disable=not enabled, transient=False) as bar:
+        yield bar
+
+
+def run_source(ctx: click.Context, source: MailSource, *, store_path: Path | None, since=None, until=None,
+               folders=None, backfill: bool = True, owner=(), replay: bool = False, show_progress: bool = True):
+    """Backfill or sync ``source`` into the database under the writer lock, with progress."""
+    from offerwatch.daemon.sync import SyncEngine, assess_applications
+    from offerwatch.extractors.parse import parse_mail
+    from offerwatch.extractors.pipeline import Owner, infer_owner
+
+    config = load_config(ctx)
+    addresses = tuple(owner) or config.owner_addresses
+    if addresses:
+        mailbox_owner = Owner.of(addresses)
+    else:
+        sample = []
+        for folder in source.folders():
+            for raw in source.messages(folder, 0, None, None):
+                sample.append(parse_mail(raw.data[:65536]))
+                if len(sample) >= 200:
+                    break
+        mailbox_owner = infer_owner(sample)
+        log.info("mailbox owner inferred as %s (set [identity] addresses to be explicit)", ", ".join(sorted(mailbox_owner.addresses)) or "unknown")
+    path = store_path or database_path(ctx)
+    try:
+        lock = DatabaseLock(path).acquire()
+    except LockedError as err:
+        raise click.ClickException(str(err)) from err
+    try:
+        store = open_store(ctx, path)
+        engine = SyncEngine(store, mailbox_owner)
+        with progress_bar(show_progress) as bar:
+            task = bar.add_task("reading mail", total=None, rate="")
+            started = datetime.now(timezone.utc)
+
+            def advance(n: int) -> None:
+                bar.advance(task, n)
+                done = bar.tasks[task].completed
+                secs = max((datetime.now(timezone.utc) - started).total_seconds(), 1e-6)
+                bar.update(task, rate=f"{done / secs:.0f} msg/s")
+
+            try:
+                report = engine.run(source, since=since, until=until, folder_names=folders, backfill=backfill,
+                                    on_total=lambda n: bar.update(task, total=n), on_progress=advance)
+            except KeyboardInterrupt:
+                raise click.ClickException("interrupted: everything read so far is saved; run the same command again to resume") from None
+        now = report.newest if replay else None
+        assess_applications(store, report, now=now, config=_assess_config(config))
+        return store, report
+    except SourceError as err:
+        raise click.ClickException(str(err)) from err
+    finally:
+        lock.release()
+
+
+def _assess_config(config):
+    from datetime import date as _date
+
+    from offerwatch.models.timeline import AssessConfig
+
+    det = config.detection
+    kwargs = dict(
+        silence_business_days=det.silence_business_days,
+        salary_jump_percent=det.salary_jump_percent,
+        half_life_days=det.half_life_days,
+        holidays=frozenset(_date.fromisoformat(h) for h in det.holidays),
+    )
+    if det.weights:
+        defaults = dict(AssessConfig().weights)
+        defaults.update(det.weights)
+        kwargs["weights"] = defaults
+    return AssessConfig(**kwargs)
+
+
+# -- demo -------------------------------------------------------------------------------------
+
+@click.command()
+@click.option("--keep", is_flag=True, help="Keep the temporary database and print its path.")
+@click.pass_context
+def demo(ctx: click.Context, keep: bool) -> None:
+    """Run the whole pipeline on the bundled sample mailbox and print a digest.
+
+    Needs no account and changes nothing: the database is temporary unless --db is given.
+
+    \b
+    Examples:
+      offerwatch demo
+      offerwatch --db demo.db demo && offerwatch --db demo.db apps
+    """
+    from offerwatch.daemon.report import print_overview
+    from offerwatch.daemon.sources.local import open_local_source
+
+    app = app_context(ctx)
+    tmp = None
+    if app.db_path:
+        path = Path(app.db_path).expanduser()
+    else:
+        tmp = tempfile.mkdtemp(prefix="offerwatch-demo-")
+        path = Path(tmp) / "demo.db"
+    source = open_local_source(demo_mailbox())
+    source.account = "demo"
+    out = console(ctx)
+    out.print(f"[bold]offerwatch demo[/] — reading the sample mailbox ({len(source._files)} messages) into {path}")
+    store, report = run_source(ctx, source, store_path=path, backfill=True, replay=True)
+    try:
+        print_overview(store, out, now=report.newest)
+        out.print(f"\n[dim]Read {report.read} messages; database: {path if (keep or app.db_path) else 'temporary (use --keep or --db to keep it)'}[/]")
+    finally:
+        store.close()
+        if tmp and not keep:
+            import shutil
+
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+# -- backfill ---------------------------------------------------------------------------------
+
+@click.command()
+@click.option("--source", "source_path", metavar="PATH", help="A folder of .eml files, an mbox file or a maildir.")
+@click.option("--account", metavar="NAME", help="An IMAP account from the config.")
+@click.option("--since", metavar="YYYY-MM-DD", help="Only mail dated on or after this day.")
+@click.option("--until", metavar="YYYY-MM-DD", help="Only mail dated before this day.")
+@click.option("--folder", "folders", multiple=True, metavar="NAME", help="Only this folder (repeatable).")
+@click.option("--owner", multiple=True, metavar="EMAIL", help="Your address(es), when reading a local source without a config.")
+@click.option("--no-progress", is_flag=True, help="No progress bar (for logs).")
+@click.pass_context
+def backfill(ctx: click.Context, source_path: str | None, account: str | None, since: str | None, until: str | None,
+             folders: tuple[str, ...], owner: tuple[str, ...], no_progress: bool) -> None:
+    """Read a mailbox's history once: resumable after Ctrl-C, idempotent when run twice.
+
+    \b
+    Examples:
+      offerwatch backfill --source ~/Takeout/Mail/All.mbox --since 2026-06-01
+      offerwatch backfill --account personal --since 2026-06-01 --folder INBOX
+    """
+    if bool(source_path) == bool(account):
+        raise click.UsageError("give exactly one of --source PATH or --account NAME")
+    since_d, until_d = parse_day(since, "--since"), parse_day(until, "--until")
+    if since_d and until_d and until_d <= since_d:
+        raise click.BadParameter("--until must be after --since", param_hint="--until")
+    source: MailSource
+    if source_path:
+        from offerwatch.daemon.sources.local import open_local_source
+
+        try:
+            source = open_local_source(source_path)
+        except SourceError as err:
+            raise click.ClickException(str(err)) from err
+    else:
+        from offerwatch.daemon.imap_cli import open_account_source
+
+        source = open_account_source(ctx, account or "")
+    try:
+        store, report = run_source(ctx, source, store_path=None, since=since_d, until=until_d, folders=folders or None,
+                                   backfill=True, owner=owner, show_progress=not no_progress)
+    finally:
+        source.close()
+    _print_report(ctx, report)
+    store.close()
+    if report.failed:
+        ctx.exit(1)
+
+
+def _print_report(ctx: click.Context, report) -> None:
+    out = console(ctx)
+    for f in report.folders:
+        line = f"{f.account} {Path(f.folder).name or f.folder}: {f.read} read, {f.job} job mail, {f.signals} signals"
+        if f.skipped_known:
+            line += f", {f.skipped_known} already known"
+        if f.unparseable:
+            line += f", {f.unparseable} unparseable (recorded)"
+        if f.error:
+            line += f" — [red]error:[/] {f.error}"
+        out.print(line)
+    if report.stopped:
+        out.print("[yellow]stopped early; run the same command again to resume[/]")
+
+
+# -- scan -------------------------------------------------------------------------------------
+
+@click.command()
+@click.argument("file", type=click.File("rb"))
+@click.option("--owner", multiple=True, metavar="EMAIL", help="Your address(es): decides whether the message is outgoing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the analysis as JSON.")
+@click.pass_context
+def scan(ctx: click.Context, file, owner: tuple[str, ...], as_json: bool) -> None:
+    """Show what the pipeline sees in one message and why (FILE or - for stdin).
+
+    \b
+    Examples:
+      offerwatch scan message.eml
+      cat message.eml | offerwatch scan -
+    """
+    from offerwatch.daemon.report import analysis_dict, print_analysis
+    from offerwatch.extractors.pipeline import Owner, analyze
+
+    raw = file.read(8 * 1024 * 1024 + 1)
+    if len(raw) > 8 * 1024 * 1024:
+        log.warning("input larger than 8 MiB: only the first 8 MiB are read")
+        raw = raw[: 8 * 1024 * 1024]
+    addresses = owner or load_config(ctx).owner_addresses
+    analysis = analyze(raw, owner=Owner.of(addresses))
+    if as_json:
+        click.echo(json.dumps(analysis_dict(analysis), indent=2, default=str, ensure_ascii=False))
+    else:
+        print_analysis(analysis, console(ctx))
+
+
+# -- eval -------------------------------------------------------------------------------------
+
+@click.command("eval")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the full report as one JSON object (EVAL.md).")
+@click.option("--owner", multiple=True, metavar="EMAIL", help="The mailbox owner's address (default: inferred from To:).")
+@click.pass_context
+def eval_command(ctx: click.Context, path: Path, as_json: bool, owner: tuple[str, ...]) -> None:
+    """Score detection on a labeled corpus (labels.jsonl + .eml files, see EVAL.md).
+
+    Exits 0 whenever the evaluation ran, whatever the scores.
+
+    \b
+    Examples:
+      offerwatch eval ../shared/corpus/dev
+      offerwatch eval ../shared/corpus/dev --json > report.json
+    """
+    from offerwatch.daemon.evaluate import CorpusError, evaluate
+    from offerwatch.daemon.report import print_eval
+
+    try:
+        result = evaluate(path, owner=owner)
+    except CorpusError as err:
+        raise click.ClickException(str(err)) from err
+    if as_json:
+        click.echo(json.dumps(result, indent=1, ensure_ascii=False))
+    else:
+        print_eval(result, console(ctx))
+
+
+# -- signals ----------------------------------------------------------------------------------
+
+@click.command("signals")
+@click.option("--app", "app_id", type=int, metavar="ID", help="Only this application.")
+@click.option("--type", "types", multiple=True, metavar="TYPE", help="Only this signal type (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="JSON lines instead of a table.")
+@click.pass_context
+def signals_command(ctx: click.Context, app_id: int | None, types: tuple[str, ...], as_json: bool) -> None:
+    """List the signals in the database, with their evidence and the rule that fired.
+
+    \b
+    Examples:
+      offerwatch signals
+      offerwatch signals --type salary_reconfirm --type offer
+    """
+    from offerwatch.daemon.report import print_signals
+    from offerwatch.models.domain import SignalType
+
+    known = {t.value for t in SignalType}
+    for t in types:
+        if t not in known:
+            raise click.BadParameter(f"{t!r} is not a signal type (one of: {', '.join(sorted(known))})", param_hint="--type")
+    with open_store(ctx) as store:
+        rows = store.signals(app_id, types or None)
+    if as_json:
+        for r in rows:
+            click.echo(json.dumps(r, default=str, ensure_ascii=False))
+    else:
+        print_signals(rows, console(ctx))
+
+
+# -- config -----------------------------------------------------------------------------------
+
+@click.group("config")
+def config_group() -> None:
+    """Inspect and validate the configuration."""
+
+
+@config_group.command("check")
+@click.argument("path", required=False, type=click.Path(path_type=Path))
+@click.pass_context
+def config_check(ctx: click.Context, path: Path | None) -> None:
+    """Validate a config file; lists every problem at once and exits 1 if there is any.
+
+    \b
+    Examples:
+      offerwatch config check
+      offerwatch config check ~/.config/offerwatch/config.toml
+    """
+    from offerwatch.daemon.config import ConfigError
+    from offerwatch.daemon.config import load_config as load
+
+    target = path or (Path(app_context(ctx).config_path) if app_context(ctx).config_path else None)
+    try:
+        cfg = load(target, required=True)
+    except ConfigError as err:
+        click.echo(str(err), err=True)
+        sys.exit(1)
+    click.echo(f"{cfg.source}: OK — {len(cfg.accounts)} account(s), database {cfg.database}, digest via {cfg.digest.channel}")

@@ -1,0 +1,383 @@
+"""Configuration: TOML read with tomllib, validated into typed frozen objects.
+
+Every problem in a file is collected and reported at once, each with its key path and what
+was expected, so a user fixes a config in one pass instead of five. Secrets are never read
+from here by default: an account names where its secret lives (keyring, env var, command).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import time
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import platformdirs
+
+APP = "offerwatch"
+
+
+def default_config_path() -> Path:
+    return Path(platformdirs.user_config_dir(APP)) / "config.toml"
+
+
+def default_database_path() -> Path:
+    return Path(platformdirs.user_data_dir(APP)) / "offerwatch.db"
+
+
+def default_state_dir() -> Path:
+    return Path(platformdirs.user_state_dir(APP))
+
+
+class ConfigError(Exception):
+    """A configuration file is unusable; ``problems`` lists every issue found."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"{source}: {len(problems)} problem(s) in the configuration:\n{lines}")
+
+
+@dataclass(frozen=True)
+class AccountConfig:
+    name: str
+    host: str
+    username: str
+    port: int = 993
+    tls: str = "implicit"  # implicit | starttls | none
+    allow_insecure: bool = False
+    ca_file: str = ""
+    auth: str = "password"  # password | xoauth2
+    password_command: str = ""
+    password_env: str = ""
+    token_command: str = ""
+    folders: tuple[str, ...] = ()  # empty: INBOX and the \\Sent special-use folder
+    addresses: tuple[str, ...] = ()  # the owner's other addresses (aliases)
+    timeout_seconds: float = 60.0
+
+
+@dataclass(frozen=True)
+class DetectionConfig:
+    silence_business_days: int = 7
+    salary_jump_percent: float = 10.0
+    half_life_days: float = 14.0
+    holidays: tuple[str, ...] = ()
+    weights: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    host: str = ""
+    port: int = 465
+    tls: str = "implicit"
+    allow_insecure: bool = False
+    ca_file: str = ""
+    username: str = ""
+    password_command: str = ""
+    password_env: str = ""
+    to: str = ""
+    sender: str = ""
+
+
+@dataclass(frozen=True)
+class DigestConfig:
+    time: time = time(7, 30)
+    timezone: str = ""  # empty: the system's
+    channel: str = "file"  # smtp | imap | file
+    skip_when_empty: bool = False
+    smtp: SmtpConfig = SmtpConfig()
+    imap_account: str = ""
+    imap_folder: str = "offerwatch"
+    file_path: str = ""
+
+    @property
+    def zone(self) -> ZoneInfo | None:
+        return ZoneInfo(self.timezone) if self.timezone else None
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    poll_minutes: float = 10.0
+    jitter_seconds: float = 30.0
+
+
+@dataclass(frozen=True)
+class Config:
+    database: Path = field(default_factory=default_database_path)
+    accounts: tuple[AccountConfig, ...] = ()
+    identity_addresses: tuple[str, ...] = ()
+    detection: DetectionConfig = DetectionConfig()
+    digest: DigestConfig = DigestConfig()
+    schedule: ScheduleConfig = ScheduleConfig()
+    source: str = "(defaults)"
+
+    def account(self, name: str) -> AccountConfig:
+        for acc in self.accounts:
+            if acc.name == name:
+                return acc
+        known = ", ".join(a.name for a in self.accounts) or "none configured"
+        raise ConfigError(self.source, [f"no account named {name!r} (accounts: {known})"])
+
+    @property
+    def owner_addresses(self) -> tuple[str, ...]:
+        out = list(self.identity_addresses)
+        for acc in self.accounts:
+            if "@" in acc.username:
+                out.append(acc.username)
+            out.extend(acc.addresses)
+        return tuple(dict.fromkeys(a.lower() for a in out))
+
+
+# -- validation ------------------------------------------------------------------------------
+
+class _Checker:
+    """Collects problems while reading a TOML table with typed getters."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def table(self, data: Mapping[str, Any], path: str, allowed: set[str]) -> None:
+        for key in data:
+            if key not in allowed:
+                hint = _closest(key, allowed)
+                self.problems.append(f"{path}{key}: unknown key" + (f" (did you mean {hint!r}?)" if hint else ""))
+
+    def get(self, data: Mapping[str, Any], key: str, path: str, kind: type | tuple[type, ...], default: Any,
+            check: Callable[[Any], str | None] | None = None) -> Any:
+        if key not in data:
+            return default
+        value = data[key]
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        if isinstance(value, bool) and bool not in kinds:
+            self.problems.append(f"{path}{key}: expected {_kind_name(kinds)}, got a boolean")
+            return default
+        if not isinstance(value, kinds):
+            self.problems.append(f"{path}{key}: expected {_kind_name(kinds)}, got {type(value).__name__} {value!r}")
+            return default
+        if check is not None:
+            problem = check(value)
+            if problem:
+                self.problems.append(f"{path}{key}: {problem}")
+                return default
+        return value
+
+    def strings(self, data: Mapping[str, Any], key: str, path: str) -> tuple[str, ...]:
+        value = self.get(data, key, path, list, [])
+        if not all(isinstance(v, str) for v in value):
+            self.problems.append(f"{path}{key}: expected a list of strings")
+            return ()
+        return tuple(value)
+
+
+def _kind_name(kinds: tuple[type, ...]) -> str:
+    names = {str: "a string", int: "an integer", float: "a number", bool: "true or false", list: "a list", dict: "a table"}
+    return " or ".join(names.get(k, k.__name__) for k in kinds)
+
+
+def _closest(key: str, allowed: set[str]) -> str | None:
+    import difflib
+
+    found = difflib.get_close_matches(key, sorted(allowed), n=1, cutoff=0.75)
+    return found[0] if found else None
+
+
+def _one_of(*choices: str) -> Callable[[Any], str | None]:
+    return lambda v: None if v in choices else f"expected one of {', '.join(map(repr, choices))}, got {v!r}"
+
+
+def _port(v: int) -> str | None:
+    return None if 0 < v < 65536 else f"expected a port between 1 and 65535, got {v}"
+
+
+def _positive(v: float) -> str | None:
+    return None if v > 0 else f"expected a positive number, got {v}"
+
+
+def _zone(v: str) -> str | None:
+    if not v:
+        return None
+    try:
+        ZoneInfo(v)
+    except (ZoneInfoNotFoundError, ValueError):
+        return f"unknown time zone {v!r} (use an IANA name such as 'Europe/Berlin' or 'America/Chicago')"
+    return None
+
+
+def _clock(v: str) -> str | None:
+    return None if re.fullmatch(r"([01]?\d|2[0-3]):[0-5]\d", v) else f"expected a time of day as HH:MM, got {v!r}"
+
+
+_ACCOUNT_KEYS = {
+    "name", "host", "port", "tls", "allow_insecure", "ca_file", "username", "auth", "password_command",
+    "password_env", "token_command", "folders", "addresses", "timeout_seconds",
+}
+
+
+def _account(c: _Checker, raw: Any, i: int) -> AccountConfig | None:
+    path = f"accounts[{i}]."
+    if not isinstance(raw, dict):
+        c.problems.append(f"accounts[{i}]: expected a table ([[accounts]])")
+        return None
+    c.table(raw, path, _ACCOUNT_KEYS)
+    for required in ("name", "host", "username"):
+        if required not in raw:
+            c.problems.append(f"{path}{required}: missing (every account needs name, host and username)")
+    tls = c.get(raw, "tls", path, str, "implicit", _one_of("implicit", "starttls", "none"))
+    insecure = c.get(raw, "allow_insecure", path, bool, False)
+    if tls == "none" and not insecure:
+        c.problems.append(f"{path}tls: 'none' sends your password in clear text; set allow_insecure = true to accept that")
+    auth = c.get(raw, "auth", path, str, "password", _one_of("password", "xoauth2"))
+    if auth == "xoauth2" and not raw.get("token_command"):
+        c.problems.append(f"{path}token_command: required with auth = \"xoauth2\" (a command that prints an access token)")
+    ca_file = c.get(raw, "ca_file", path, str, "")
+    if ca_file and not Path(ca_file).expanduser().is_file():
+        c.problems.append(f"{path}ca_file: {ca_file} is not a readable file")
+    return AccountConfig(
+        name=c.get(raw, "name", path, str, f"account{i}"),
+        host=c.get(raw, "host", path, str, ""),
+        username=c.get(raw, "username", path, str, ""),
+        port=c.get(raw, "port", path, int, 993 if tls == "implicit" else 143, _port),
+        tls=tls,
+        allow_insecure=insecure,
+        ca_file=ca_file,
+        auth=auth,
+        password_command=c.get(raw, "password_command", path, str, ""),
+        password_env=c.get(raw, "password_env", path, str, ""),
+        token_command=c.get(raw, "token_command", path, str, ""),
+        folders=c.strings(raw, "folders", path),
+        addresses=c.strings(raw, "addresses", path),
+        timeout_seconds=float(c.get(raw, "timeout_seconds", path, (int, float), 60.0, _positive)),
+    )
+
+
+def parse_config(data: Mapping[str, Any], source: str = "(config)") -> Config:
+    """Validate a parsed TOML document; raise ConfigError listing every problem."""
+    c = _Checker()
+    c.table(data, "", {"storage", "accounts", "identity", "detection", "digest", "schedule"})
+
+    storage = c.get(data, "storage", "", dict, {})
+    c.table(storage, "storage.", {"database"})
+    db = c.get(storage, "database", "storage.", str, "")
+
+    identity = c.get(data, "identity", "", dict, {})
+    c.table(identity, "identity.", {"addresses"})
+    addresses = c.strings(identity, "addresses", "identity.")
+
+    accounts: list[AccountConfig] = []
+    raw_accounts = c.get(data, "accounts", "", list, [])
+    for i, raw in enumerate(raw_accounts):
+        acc = _account(c, raw, i)
+        if acc is not None:
+            accounts.append(acc)
+    names = [a.name for a in accounts]
+    for dup in sorted({n for n in names if names.count(n) > 1}):
+        c.problems.append(f"accounts: the name {dup!r} is used twice; account names must be unique")
+
+    det = c.get(data, "detection", "", dict, {})
+    c.table(det, "detection.", {"silence_business_days", "salary_jump_percent", "half_life_days", "holidays", "weights"})
+    weights_raw = c.get(det, "weights", "detection.", dict, {})
+    weights: dict[str, float] = {}
+    for k, v in weights_raw.items():
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            c.problems.append(f"detection.weights.{k}: expected a number, got {v!r}")
+        else:
+            weights[k] = float(v)
+    holidays = c.strings(det, "holidays", "detection.")
+    for h in holidays:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", h):
+            c.problems.append(f"detection.holidays: {h!r} is not a date as YYYY-MM-DD")
+    detection = DetectionConfig(
+        silence_business_days=c.get(det, "silence_business_days", "detection.", int, 7,
+                                    lambda v: None if 1 <= v <= 90 else f"expected 1 to 90 business days, got {v}"),
+        salary_jump_percent=float(c.get(det, "salary_jump_percent", "detection.", (int, float), 10.0, _positive)),
+        half_life_days=float(c.get(det, "half_life_days", "detection.", (int, float), 14.0, _positive)),
+        holidays=holidays,
+        weights=weights,
+    )
+
+    dig = c.get(data, "digest", "", dict, {})
+    c.table(dig, "digest.", {"time", "timezone", "channel", "skip_when_empty", "smtp", "imap", "file"})
+    clock = c.get(dig, "time", "digest.", str, "07:30", _clock)
+    hh, mm = (int(x) for x in clock.split(":"))
+    channel = c.get(dig, "channel", "digest.", str, "file", _one_of("smtp", "imap", "file"))
+    smtp_raw = c.get(dig, "smtp", "digest.", dict, {})
+    c.table(smtp_raw, "digest.smtp.", {"host", "port", "tls", "allow_insecure", "ca_file", "username",
+                                       "password_command", "password_env", "to", "from"})
+    smtp_tls = c.get(smtp_raw, "tls", "digest.smtp.", str, "implicit", _one_of("implicit", "starttls", "none"))
+    smtp = SmtpConfig(
+        host=c.get(smtp_raw, "host", "digest.smtp.", str, ""),
+        port=c.get(smtp_raw, "port", "digest.smtp.", int, 465 if smtp_tls == "implicit" else 587, _port),
+        tls=smtp_tls,
+        allow_insecure=c.get(smtp_raw, "allow_insecure", "digest.smtp.", bool, False),
+        ca_file=c.get(smtp_raw, "ca_file", "digest.smtp.", str, ""),
+        username=c.get(smtp_raw, "username", "digest.smtp.", str, ""),
+        password_command=c.get(smtp_raw, "password_command", "digest.smtp.", str, ""),
+        password_env=c.get(smtp_raw, "password_env", "digest.smtp.", str, ""),
+        to=c.get(smtp_raw, "to", "digest.smtp.", str, ""),
+        sender=c.get(smtp_raw, "from", "digest.smtp.", str, ""),
+    )
+    if channel == "smtp":
+        for key in ("host", "to"):
+            if not getattr(smtp, key):
+                c.problems.append(f"digest.smtp.{key}: required with channel = \"smtp\"")
+        if smtp_tls == "none" and not smtp.allow_insecure:
+            c.problems.append("digest.smtp.tls: 'none' sends your password in clear text; set allow_insecure = true to accept that")
+    imap_raw = c.get(dig, "imap", "digest.", dict, {})
+    c.table(imap_raw, "digest.imap.", {"account", "folder"})
+    imap_account = c.get(imap_raw, "account", "digest.imap.", str, accounts[0].name if accounts else "")
+    if channel == "imap" and imap_account not in names:
+        c.problems.append(f"digest.imap.account: {imap_account or '(empty)'!r} is not a configured account")
+    file_raw = c.get(dig, "file", "digest.", dict, {})
+    c.table(file_raw, "digest.file.", {"path"})
+    digest = DigestConfig(
+        time=time(hh, mm),
+        timezone=c.get(dig, "timezone", "digest.", str, "", _zone),
+        channel=channel,
+        skip_when_empty=c.get(dig, "skip_when_empty", "digest.", bool, False),
+        smtp=smtp,
+        imap_account=imap_account,
+        imap_folder=c.get(imap_raw, "folder", "digest.imap.", str, "offerwatch"),
+        file_path=c.get(file_raw, "path", "digest.file.", str, ""),
+    )
+
+    sch = c.get(data, "schedule", "", dict, {})
+    c.table(sch, "schedule.", {"poll_minutes", "jitter_seconds"})
+    schedule = ScheduleConfig(
+        poll_minutes=float(c.get(sch, "poll_minutes", "schedule.", (int, float), 10.0, _positive)),
+        jitter_seconds=float(c.get(sch, "jitter_seconds", "schedule.", (int, float), 30.0,
+                                   lambda v: None if v >= 0 else "expected 0 or more seconds")),
+    )
+    if c.problems:
+        raise ConfigError(source, c.problems)
+    return Config(
+        database=Path(db).expanduser() if db else default_database_path(),
+        accounts=tuple(accounts),
+        identity_addresses=addresses,
+        detection=detection,
+        digest=digest,
+        schedule=schedule,
+        source=source,
+    )
+
+
+def load_config(path: str | os.PathLike[str] | None, *, required: bool = False) -> Config:
+    """Load and validate a config file; a missing default file gives the defaults."""
+    p = Path(path).expanduser() if path else default_config_path()
+    if not p.exists():
+        if required or path:
+            raise ConfigError(str(p), ["file not found: create one with `offerwatch init` or copy config.example.toml"])
+        return Config()
+    try:
+        with open(p, "rb") as f:
+            data = tomllib.load(f)
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(str(p), [f"not valid TOML: {err}"]) from err
+    except OSError as err:
+        raise ConfigError(str(p), [f"cannot read: {err.strerror}"]) from err
+    return parse_config(data, str(p))

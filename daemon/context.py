@@ -1,0 +1,82 @@
+"""Shared plumbing for CLI commands: the loaded config, the store, the console.
+
+Command modules (``apps_cli``, ``digest_cli``, ...) get everything through these helpers so
+``--config`` and ``--db`` mean the same in every command.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+if TYPE_CHECKING:  # imported lazily: `offerwatch --help` must not pay for rich or sqlite-utils
+    from rich.console import Console
+
+    from offerwatch.daemon.config import Config
+    from offerwatch.models.store import Store
+
+
+@dataclass
+class AppContext:
+    config_path: str | None
+    db_path: str | None
+    _config: Config | None = None
+
+    @cached_property
+    def console(self) -> Console:
+        from rich.console import Console
+
+        return Console(highlight=False)
+
+    @cached_property
+    def err_console(self) -> Console:
+        from rich.console import Console
+
+        return Console(stderr=True, highlight=False)
+
+
+def app_context(ctx: click.Context) -> AppContext:
+    obj = ctx.find_object(AppContext)
+    if obj is None:  # a command invoked on its own (tests): defaults
+        obj = AppContext(None, None)
+        ctx.obj = obj
+    return obj
+
+
+def load_config(ctx: click.Context) -> Config:
+    """The validated config; a ConfigError becomes a click error listing every problem."""
+    from offerwatch.daemon.config import ConfigError
+    from offerwatch.daemon.config import load_config as _load_config
+
+    app = app_context(ctx)
+    if app._config is None:
+        try:
+            app._config = _load_config(app.config_path)
+        except ConfigError as err:
+            raise click.ClickException(str(err)) from err
+    return app._config
+
+
+def database_path(ctx: click.Context) -> Path:
+    app = app_context(ctx)
+    if app.db_path:
+        return Path(app.db_path).expanduser()
+    return load_config(ctx).database
+
+
+def open_store(ctx: click.Context, path: Path | None = None) -> Store:
+    """Open the database named by --db or the config, as a click error when unusable."""
+    from offerwatch.models.store import Store, StoreError
+
+    try:
+        return Store.open(path or database_path(ctx))
+    except StoreError as err:
+        raise click.ClickException(str(err)) from err
+
+
+def console(ctx: click.Context) -> Console:
+    return app_context(ctx).console

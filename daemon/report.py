@@ -1,0 +1,155 @@
+"""Terminal output for the core commands (rich): overview, one analysis, eval, signals.
+
+All mail-derived text goes through :func:`rich.markup.escape`, so a subject like
+``[red]`` cannot restyle the terminal, and control characters were already removed at parse.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from offerwatch.models.domain import Analysis
+from offerwatch.models.store import Store
+
+#: What to do next, by the strongest recent signal; the seed's advice, in the user's terms.
+NEXT_STEP: dict[str, str] = {
+    "offer": "Read the offer closely; ask for it in writing and for time to decide if you need it.",
+    "salary_reconfirm": "Reconfirm interest and stay consistent with the figure you gave before: a big jump now can cost the offer.",
+    "hiring_manager_direct": "The hiring manager is reaching out: prepare for a pre-close call (motivation, start date, open questions).",
+    "other_process_inquiry": "Answer honestly about other processes; a deadline elsewhere can speed them up.",
+    "next_round_fast": "They booked the next round quickly: reply promptly and prepare.",
+    "expedite": "They want to move fast: keep your availability open and reply the same day.",
+    "senior_leader_interview": "A senior leader is joining: prepare questions on strategy and the team's direction.",
+    "panel_invite": "Panel or final round: ask who is on it and prepare a story per interviewer.",
+    "interview_request": "Send your availability.",
+    "interview_scheduled": "Put it in your calendar and prepare.",
+    "keep_warm": "They are keeping you posted: a short thank-you keeps you top of mind.",
+    "postponed": "Confirm the new time; if it slips again, ask what is changing on their side.",
+    "silence": "Send a short, friendly follow-up asking about the timeline.",
+    "role_on_hold": "Ask to be kept in mind when it reopens; keep other processes moving.",
+    "rejection": "Close it out; ask for feedback if you want it.",
+    "application_received": "Nothing to do yet.",
+}
+_PRIORITY = ["offer", "salary_reconfirm", "hiring_manager_direct", "other_process_inquiry", "next_round_fast", "expedite",
+             "rejection", "role_on_hold", "postponed", "silence", "senior_leader_interview", "panel_invite",
+             "interview_request", "interview_scheduled", "keep_warm", "application_received"]
+_STYLE = {3: "bold green", 2: "green", 1: "cyan", 0: "white", -1: "yellow", -3: "bold red"}
+
+
+def _day(value: str | None) -> str:
+    if not value:
+        return "—"
+    try:
+        return datetime.fromisoformat(value).strftime("%a %d %b")
+    except ValueError:
+        return value[:10]
+
+
+def next_step(signal_types: list[str]) -> str:
+    for t in _PRIORITY:
+        if t in signal_types:
+            return NEXT_STEP[t]
+    return "Nothing to do yet."
+
+
+def print_overview(store: Store, console: Console, *, now: datetime | None = None) -> None:
+    """Per application: stage, outlook, signals with quoted evidence, and what to do next."""
+    apps = store.applications()
+    if not apps:
+        console.print("No job applications found yet.")
+        return
+    console.print()
+    for app in apps:
+        sigs = store.signals(app["id"])
+        role = f" — {escape(app['role'])}" if app.get("role") else ""
+        console.rule(f"[bold]{escape(app['company'])}{role}[/]  stage: {app['stage']}  outlook: {app['outlook']}/100", align="left")
+        console.print(f"  last contact {_day(app.get('last_contact'))}")
+        for s in sigs[-8:]:
+            style = _STYLE.get(s["polarity"], "white")
+            when = _day(s.get("at"))
+            console.print(f"  [{style}]{s['type']:<24}[/] {when}  “{escape(_trim(s['evidence'], 140))}”")
+        if len(sigs) > 8:
+            console.print(f"  … and {len(sigs) - 8} earlier signals (offerwatch signals --app {app['id']})")
+        latest = [s["type"] for s in reversed(sigs)]
+        recent = latest[:4]
+        console.print(f"  [bold]next:[/] {escape(next_step(recent))}")
+        console.print()
+
+
+def _trim(text: str, n: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def analysis_dict(a: Analysis) -> dict[str, Any]:
+    d = asdict(a)
+    d["direction"] = a.direction.value
+    d["key"] = a.key
+    return d
+
+
+def print_analysis(a: Analysis, console: Console) -> None:
+    """`offerwatch scan`: the decision, why, and each signal with its sentence and rule."""
+    sender = escape(str(a.sender)) if a.sender else "(no sender)"
+    console.print(f"[bold]{escape(a.subject) or '(no subject)'}[/]")
+    console.print(f"from {sender}  date {a.date.isoformat() if a.date else '(no date)'}  direction {a.direction.value}")
+    verdict = "[green]job mail[/]" if a.is_job else "[dim]not job mail[/]"
+    console.print(f"{verdict} — {escape(a.job_reason)}")
+    if a.sender_role or a.sender_title:
+        console.print(f"sender role: {a.sender_role or '—'}  title: {escape(a.sender_title or '—')}")
+    for p in a.problems:
+        console.print(f"[yellow]note:[/] {escape(p)}")
+    if a.signals:
+        table = Table(show_lines=True)
+        for col in ("signal", "evidence", "rule", "entities"):
+            table.add_column(col)
+        for s in a.signals:
+            table.add_row(s.type, escape(_trim(s.evidence, 300)), escape(f"{s.rule}\n{s.label}"),
+                          escape(json.dumps(s.entities, default=str)) if s.entities else "")
+        console.print(table)
+    elif a.is_job:
+        console.print("no signals in the newest text")
+    for sal in a.salaries:
+        console.print(f"salary figure: {escape(sal.text)} -> {sal.min:,.0f}–{sal.max:,.0f} {sal.currency or ''} per {sal.period}")
+    for e in a.events:
+        who = ", ".join(escape(str(x)) for x in e.attendees)
+        console.print(f"calendar {e.method}: {escape(e.summary)} at {e.start} ({who})")
+    if a.signature:
+        console.print(f"[dim]signature (not evidence): {escape(_trim(a.signature, 200))}[/]")
+
+
+def print_eval(result: dict[str, Any], console: Console) -> None:
+    job = result["job"]
+    console.print(f"[bold]{escape(result['corpus'])}[/]: {result['messages']} messages")
+    console.print(f"job mail: precision {job['precision']:.3f} recall {job['recall']:.3f} (tp {job['tp']}, fp {job['fp']}, fn {job['fn']})")
+    table = Table("type", "precision", "recall", "F1", "tp", "fp", "fn")
+    for t, m in sorted(result["signals"].items()):
+        table.add_row(t, f"{m['precision']:.3f}", f"{m['recall']:.3f}", f"{m['f1']:.3f}", str(m["tp"]), str(m["fp"]), str(m["fn"]))
+    console.print(table)
+    micro = result["micro"]
+    console.print(f"micro: precision {micro['precision']:.3f} recall {micro['recall']:.3f} F1 {micro['f1']:.3f}")
+    if result["confusion"]:
+        console.print("[bold]misses and false alarms[/]")
+        for c in result["confusion"][:60]:
+            ev = f" “{escape(_trim(c['evidence'], 120))}”" if c["evidence"] else ""
+            console.print(f"  {c['kind']:<11} {c['type']:<24} {c['file']}{ev}")
+        if len(result["confusion"]) > 60:
+            console.print(f"  … {len(result['confusion']) - 60} more (use --json)")
+
+
+def print_signals(rows: list[dict[str, Any]], console: Console) -> None:
+    if not rows:
+        console.print("No signals stored yet. Run `offerwatch backfill` or `offerwatch sync` first.")
+        return
+    table = Table("when", "application", "signal", "evidence", "rule")
+    for r in rows:
+        app = f"{r.get('company') or '?'} #{r.get('application_id')}"
+        table.add_row(_day(r.get("at")), escape(app), r["type"], escape(_trim(r["evidence"], 100)), escape(r["rule"]))
+    console.print(table)

@@ -1,0 +1,207 @@
+"""The sync engine: any MailSource -> pipeline -> store, in crash-safe batches.
+
+Written once for every source. Per folder it reads the stored UIDVALIDITY and high-water
+mark, asks the source for newer messages, analyses them in batches and writes each batch
+together with the new high-water mark in one transaction. A crash loses at most the batch
+in flight, and re-reading it is idempotent (messages are keyed by Message-ID, signals are
+replaced). One bad message is recorded and skipped; one bad folder is recorded and the
+next folder goes on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+
+from offerwatch.daemon.sources.base import FolderInfo, MailSource, SourceError
+from offerwatch.extractors.pipeline import Owner, analyze_many
+from offerwatch.models.domain import Analysis, Direction, RawMessage
+from offerwatch.models.linking import link_message
+from offerwatch.models.store import Store
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BATCH = 50
+
+
+@dataclass
+class FolderReport:
+    account: str
+    folder: str
+    read: int = 0
+    skipped_known: int = 0
+    job: int = 0
+    signals: int = 0
+    unparseable: int = 0
+    error: str | None = None
+
+
+@dataclass
+class SyncReport:
+    folders: list[FolderReport] = field(default_factory=list)
+    applications: set[int] = field(default_factory=set)
+    newest: datetime | None = None
+    stopped: bool = False
+
+    @property
+    def read(self) -> int:
+        return sum(f.read for f in self.folders)
+
+    @property
+    def failed(self) -> bool:
+        return any(f.error for f in self.folders)
+
+
+Progress = Callable[[int], None]
+
+
+class SyncEngine:
+    """Moves mail from a source into the store. One engine per store and owner."""
+
+    def __init__(self, store: Store, owner: Owner, *, batch_size: int = DEFAULT_BATCH) -> None:
+        self.store = store
+        self.owner = owner
+        self.batch_size = batch_size
+        self.stop_requested = False  # set from a signal handler; checked between batches
+
+    def run(
+        self,
+        source: MailSource,
+        *,
+        since: date | None = None,
+        until: date | None = None,
+        folder_names: Sequence[str] | None = None,
+        backfill: bool = False,
+        on_total: Callable[[int], None] | None = None,
+        on_progress: Progress | None = None,
+    ) -> SyncReport:
+        """Read every folder of ``source``; ``backfill`` reads from the start, skipping known mail."""
+        report = SyncReport()
+        self.store.ensure_account(source.account, type(source).__name__)
+        folders = source.folders()
+        if folder_names:
+            wanted = set(folder_names)
+            folders = [f for f in folders if f.name in wanted]
+            missing = wanted - {f.name for f in folders}
+            if missing:
+                raise SourceError(f"account {source.account}: no folder named {', '.join(sorted(missing))}")
+        plans = [(f, self._start_uid(source.account, f, backfill)) for f in folders]
+        if on_total is not None:
+            total = 0
+            for f, after in plans:
+                n = source.count(f, after, since, until)
+                total += n or 0
+            on_total(total)
+        for folder, after_uid in plans:
+            if self.stop_requested:
+                report.stopped = True
+                break
+            fr = FolderReport(source.account, folder.name)
+            report.folders.append(fr)
+            try:
+                self._sync_folder(source, folder, after_uid, since, until, backfill, fr, report, on_progress)
+            except SourceError as err:
+                fr.error = str(err)
+                log.error("account %s, folder %s: %s", source.account, folder.name, err)
+                self.store.record_folder_error(source.account, folder.name, str(err))
+        return report
+
+    def _start_uid(self, account: str, folder: FolderInfo, backfill: bool) -> int:
+        state = self.store.folder_state(account, folder.name)
+        if state is None:
+            return 0
+        if state.uidvalidity and state.uidvalidity != folder.uidvalidity:
+            log.warning(
+                "account %s, folder %s: UIDVALIDITY changed from %d to %d; rescanning the folder "
+                "(messages already stored are recognised by Message-ID, not duplicated)",
+                account, folder.name, state.uidvalidity, folder.uidvalidity,
+            )
+            self.store.reset_folder(account, folder.name, folder.uidvalidity)
+            return 0
+        return 0 if backfill else state.last_uid
+
+    def _sync_folder(
+        self,
+        source: MailSource,
+        folder: FolderInfo,
+        after_uid: int,
+        since: date | None,
+        until: date | None,
+        backfill: bool,
+        fr: FolderReport,
+        report: SyncReport,
+        on_progress: Progress | None,
+    ) -> None:
+        seen = self.store.seen_identities(source.account, folder.name, folder.uidvalidity) if backfill else set()
+        batch: list[RawMessage] = []
+        for raw in source.messages(folder, after_uid, since, until):
+            if raw.location.identity in seen:
+                fr.skipped_known += 1
+                if on_progress:
+                    on_progress(1)
+                continue
+            batch.append(raw)
+            if len(batch) >= self.batch_size:
+                self._write(folder, batch, fr, report, on_progress)
+                batch = []
+                if self.stop_requested:
+                    report.stopped = True
+                    return
+        if batch:
+            self._write(folder, batch, fr, report, on_progress)
+
+    def _write(
+        self, folder: FolderInfo, batch: list[RawMessage], fr: FolderReport, report: SyncReport, on_progress: Progress | None
+    ) -> None:
+        analyses = self._analyze(folder, batch)
+        items = list(zip((r.location for r in batch), analyses))
+        last_uid = max(r.location.uid for r in batch)
+        touched = self.store.write_batch(
+            batch[0].location.account, folder.name, folder.uidvalidity, items, last_uid=last_uid, linker=link_message
+        )
+        report.applications.update(touched)
+        for a in analyses:
+            fr.read += 1
+            fr.job += a.is_job
+            fr.signals += len(a.signals)
+            fr.unparseable += a.parse_failed
+            if a.date and a.date <= datetime.now(timezone.utc) and (report.newest is None or a.date > report.newest):
+                report.newest = a.date
+        if on_progress:
+            on_progress(len(batch))
+
+    def _analyze(self, folder: FolderInfo, batch: list[RawMessage]) -> list[Analysis]:
+        try:
+            return list(analyze_many([r.data for r in batch], owner=self.owner, folder_role=folder.role))
+        except Exception:  # noqa: BLE001 - a pipeline bug must not stall the folder; isolate the message
+            log.exception("batch analysis failed in folder %s; analysing its messages one by one", folder.name)
+        out = []
+        for raw in batch:
+            try:
+                out.extend(analyze_many([raw.data], owner=self.owner, folder_role=folder.role))
+            except Exception as err:  # noqa: BLE001 - recorded as unparseable so the folder moves on
+                log.exception("message %s could not be analysed; recorded as unparseable", raw.location.key)
+                out.append(_unreadable(raw, f"internal error while analysing: {type(err).__name__}"))
+        return out
+
+
+def _unreadable(raw: RawMessage, why: str) -> Analysis:
+    return Analysis(
+        message_id="", subject="", sender=None, to=(), cc=(), date=None, in_reply_to=None, references=(),
+        direction=Direction.IN, is_job=False, job_reason=why, text="", signature="", problems=(why,),
+        parse_failed=True, content_hash=hashlib.sha256(raw.data).hexdigest(),
+    )
+
+
+def assess_applications(store: Store, report: SyncReport | None, *, now: datetime | None, config: object | None = None) -> None:
+    """Recompute derived signals, stage and outlook after new mail (models.timeline)."""
+    from offerwatch.models import timeline
+
+    kwargs = {"now": now}
+    if config is not None:
+        kwargs["config"] = config
+    timeline.assess(store, None, **kwargs)  # type: ignore[arg-type]
+
