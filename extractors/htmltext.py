@@ -15,7 +15,7 @@ from html.parser import HTMLParser
 
 _BLOCK = {
     "p", "div", "br", "tr", "li", "ul", "ol", "table", "h1", "h2", "h3", "h4", "h5", "h6",
-    "section", "article", "header", "footer", "hr", "pre", "dd", "dt", "center",
+    "section", "article", "header", "footer", "hr", "pre", "dd", "dt", "center", "blockquote",
 }
 _SKIP = {"script", "style", "head", "title", "template", "noscript", "svg", "object", "iframe"}
 _VOID = {"br", "hr", "img", "meta", "link", "input", "area", "base", "col", "embed", "source", "wbr"}

@@ -119,7 +119,7 @@ def parse_mail(raw: bytes, *, max_bytes: int = MAX_PARSE_BYTES) -> ParsedMail:
     'hello'
     """
     import mailparser  # lazy: only commands that read mail pay for it
-    from mailparser.exceptions import MailParserError
+    from mailparser.exceptions import MailParserError, MailParserRecursionError
 
     result = ParsedMail(content_hash=hashlib.sha256(raw).hexdigest())
     if not raw.strip():
@@ -134,7 +134,7 @@ def parse_mail(raw: bytes, *, max_bytes: int = MAX_PARSE_BYTES) -> ParsedMail:
         raw = raw[:max_bytes]
     try:
         mp = mailparser.parse_from_bytes(raw)
-    except RecursionError:
+    except (RecursionError, MailParserRecursionError):
         return _failed(result, "MIME structure nested too deeply to parse")
     except MailParserError as err:
         return _failed(result, f"unparseable MIME: {err}")
