@@ -299,6 +299,7 @@ class Store:
     def reset_folder(self, account: str, folder: str, uidvalidity: int) -> None:
         """Start a folder over after a UIDVALIDITY change: its old UIDs mean nothing now."""
         with self.atomic():
+            self.ensure_account(account, "source")
             self.db.execute(
                 "INSERT INTO folders(account, name, uidvalidity, last_uid) VALUES (?, ?, ?, 0) "
                 "ON CONFLICT(account, name) DO UPDATE SET uidvalidity = excluded.uidvalidity, last_uid = 0",
@@ -307,6 +308,7 @@ class Store:
 
     def record_folder_error(self, account: str, folder: str, error: str) -> None:
         with self.atomic():
+            self.ensure_account(account, "source")
             self.db.execute(
                 "INSERT INTO folders(account, name, last_error, last_error_at) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT(account, name) DO UPDATE SET last_error = excluded.last_error, last_error_at = excluded.last_error_at",
@@ -342,6 +344,7 @@ class Store:
         touched: set[int] = set()
         now = utcnow()
         with self.atomic():
+            self.ensure_account(account, "source")
             for location, analysis in items:
                 app_id = self._store_message(location, analysis, now, linker)
                 if app_id is not None:

@@ -1,0 +1,76 @@
+"""Config files validate into typed objects; every problem is reported at once with its key path."""
+
+from __future__ import annotations
+
+from datetime import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from offerwatch.daemon.cli import cli
+from offerwatch.daemon.config import ConfigError, load_config
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_example_config_is_valid() -> None:
+    cfg = load_config(REPO / "config.example.toml")
+    assert cfg.accounts and cfg.accounts[0].tls == "implicit"
+    assert cfg.digest.time == time(7, 30)
+
+
+def test_five_errors_are_all_reported(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        """
+[storage]
+databse = "x.db"
+
+[[accounts]]
+name = "personal"
+port = "993"
+username = "me@example.net"
+
+[digest]
+timezone = "Mars/Olympus"
+time = "25:00"
+""",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as err:
+        load_config(bad)
+    problems = err.value.problems
+    text = "\n".join(problems)
+    assert "storage.databse: unknown key (did you mean 'database'?)" in text
+    assert "accounts[0].host: missing" in text
+    assert "accounts[0].port: expected an integer" in text
+    assert "digest.timezone: unknown time zone 'Mars/Olympus'" in text
+    assert "digest.time: expected a time of day as HH:MM" in text
+    assert len(problems) == 5
+
+
+def test_plaintext_needs_explicit_consent(tmp_path: Path) -> None:
+    f = tmp_path / "c.toml"
+    f.write_text('[[accounts]]\nname="a"\nhost="h"\nusername="u"\ntls="none"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="allow_insecure"):
+        load_config(f)
+
+
+def test_invalid_toml_names_the_file(tmp_path: Path) -> None:
+    f = tmp_path / "c.toml"
+    f.write_text("[storage\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_config(f)
+    assert str(f) in str(err.value) and "not valid TOML" in str(err.value)
+
+
+def test_config_check_command_exit_codes(tmp_path: Path) -> None:
+    runner = CliRunner()
+    ok = runner.invoke(cli, ["config", "check", str(REPO / "config.example.toml")])
+    assert ok.exit_code == 0, ok.output
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[schedule]\npoll_minutes = -1\nfoo = 1\n", encoding="utf-8")
+    res = runner.invoke(cli, ["config", "check", str(bad)])
+    assert res.exit_code == 1
+    assert "schedule.poll_minutes" in res.output and "schedule.foo: unknown key" in res.output
