@@ -1,0 +1,71 @@
+"""Every command has help with an example and appears in the README; --help never imports spaCy."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from offerwatch.daemon.cli import LAZY_COMMANDS, cli
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _commands() -> list[tuple[str, click.Command]]:
+    ctx = click.Context(cli)
+    out = []
+    for name in cli.list_commands(ctx):
+        cmd = cli.get_command(ctx, name)
+        assert cmd is not None
+        out.append((name, cmd))
+        if isinstance(cmd, click.Group):
+            for sub in cmd.list_commands(ctx):
+                out.append((f"{name} {sub}", cmd.get_command(ctx, sub)))
+    return out
+
+
+def test_all_planned_commands_are_installed() -> None:
+    ctx = click.Context(cli)
+    assert set(cli.list_commands(ctx)) >= {"demo", "backfill", "scan", "eval", "signals", "config"}
+
+
+@pytest.mark.parametrize("name,cmd", _commands(), ids=[n for n, _ in _commands()])
+def test_command_has_help_with_example(name: str, cmd: click.Command) -> None:
+    assert cmd.help, f"`offerwatch {name}` has no help text"
+    if not isinstance(cmd, click.Group):
+        assert "Example" in cmd.help, f"`offerwatch {name}` help shows no example"
+    res = CliRunner().invoke(cli, [*name.split(), "--help"])
+    assert res.exit_code == 0, res.output
+
+
+@pytest.mark.parametrize("name", sorted(n for n, _ in _commands()))
+def test_command_is_in_readme(name: str) -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert f"offerwatch {name}" in readme, f"README does not document `offerwatch {name}`"
+
+
+def test_lazy_command_table_matches_modules() -> None:
+    ctx = click.Context(cli)
+    for name in cli.list_commands(ctx):
+        assert name in LAZY_COMMANDS
+
+
+def test_help_does_not_import_spacy() -> None:
+    code = (
+        "import sys\nfrom offerwatch.daemon.cli import cli\n"
+        "try:\n    cli(['--help'], prog_name='offerwatch')\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('spacy', 'sqlite_utils', 'mailparser', 'numpy') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, timeout=60)
+
+
+def test_readme_starts_with_the_two_commands() -> None:
+    head = (REPO / "README.md").read_text(encoding="utf-8").splitlines()[:15]
+    text = "\n".join(head)
+    assert "offerwatch demo" in text
+    assert "bash .ci/run" in text

@@ -1,0 +1,43 @@
+"""A non-editable wheel carries the patterns, templates and demo mailbox: `offerwatch demo` runs from it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import sysconfig
+import zipfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.slow
+def test_wheel_installs_and_runs_demo(tmp_path: Path) -> None:
+    dist = tmp_path / "dist"
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", str(dist), str(REPO)],
+                   check=True, capture_output=True, timeout=300)
+    (wheel,) = dist.glob("offerwatch-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert any(n.startswith("offerwatch/daemon/demo_mailbox/") and n.endswith(".eml") for n in names)
+    assert any(n.startswith("offerwatch/extractors/patterns/") for n in names)
+    assert not any(n.startswith(("daemon/", "models/", "extractors/")) for n in names), "top-level packages leaked"
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    target = venv / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
+    # Install the wheel alone; dependencies come from this environment's site-packages via
+    # PYTHONPATH (no network needed), while the editable checkout is NOT visible: .pth finders
+    # are not processed for PYTHONPATH entries.
+    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--target", str(target), str(wheel)],
+                   check=True, capture_output=True, timeout=300)
+    deps = sysconfig.get_paths()["purelib"]
+    env = dict(os.environ, PYTHONPATH=deps)
+    code = "import offerwatch.daemon, sys; print(offerwatch.daemon.__file__)"
+    where = subprocess.run([str(venv / "bin" / "python"), "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert str(target) in where.stdout, where.stdout
+    res = subprocess.run([str(venv / "bin" / "python"), "-m", "offerwatch.daemon.cli", "demo"], env=env, cwd=tmp_path,
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "next:" in res.stdout
