@@ -1,0 +1,773 @@
+"""Make a :class:`Digest` from the store: plain, bounded data that every renderer shares.
+
+The digest covers the period since the last digest that was sent (the first one: the last
+7 days) and has four parts, in the order a reader needs them:
+
+1. **Needs your attention**: signals that call for an action, with the advice of
+   DESIGN.md (salary reconfirmation -> the figure you stated before, stay consistent;
+   hiring manager reaching out -> prepare for a pre-close call; asked about other
+   processes -> answer honestly; next round offered -> reply promptly; offer -> review it).
+2. **New signals** per application, with quoted evidence, sender and a link back to the
+   message (Gmail search link or ``mid:`` URI).
+3. **Going quiet**: applications where the ball is in their court and nothing came back.
+4. **Pipeline**: every open application with stage, outlook, last contact, trend, and a
+   28-day strip of what happened per day for the hot ones.
+
+Everything taken from mail goes through :func:`clean_text` (control and bidi-override
+characters removed, whitespace collapsed) and evidence through :func:`trim`; lists are
+cut at :class:`Limits` with a count of what was left out, so 500 signals make a digest
+of the same size as 50. Links are made here only, from Message-IDs, never taken from mail.
+
+Example::
+
+    digest = build_digest(store, now=datetime.now(timezone.utc), tz=ZoneInfo("Europe/Berlin"))
+    digest.subject  # 'offerwatch: 2 to act on, 1 going quiet — Tue 1 Dec'
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+import re
+import unicodedata
+import urllib.parse
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone, tzinfo
+from typing import Any, Literal
+
+from offerwatch.models.domain import POLARITY
+from offerwatch.models.store import Store
+
+log = logging.getLogger(__name__)
+
+LinkStyle = Literal["auto", "gmail", "mid"]
+
+#: Human wording of every signal type, as the digest shows it.
+TYPE_LABELS: dict[str, str] = {
+    "keep_warm": "Kept you posted",
+    "other_process_inquiry": "Asked about your other processes",
+    "expedite": "Offered to speed things up",
+    "next_round_fast": "Next round booked fast",
+    "senior_leader_interview": "Interview with a senior leader",
+    "salary_reconfirm": "Reconfirmed your salary expectations",
+    "hiring_manager_direct": "Hiring manager reached out",
+    "panel_invite": "Panel / onsite invitation",
+    "offer": "Offer",
+    "postponed": "Postponed",
+    "role_on_hold": "Role on hold",
+    "rejection": "Rejection",
+    "silence": "Gone quiet",
+    "application_received": "Application received",
+    "interview_request": "Interview request",
+    "interview_scheduled": "Interview scheduled",
+}
+
+STAGE_LABELS: dict[str, str] = {
+    "applied": "Applied",
+    "screening": "Screening",
+    "interviewing": "Interviewing",
+    "final": "Final round",
+    "offer": "Offer",
+    "rejected": "Rejected",
+    "withdrawn": "Withdrawn",
+    "ghosted": "Ghosted",
+}
+#: Stages after which nothing is asked of the user and nothing is pipeline any more.
+CLOSED_STAGES = frozenset({"rejected", "withdrawn", "declined", "closed"})
+
+
+@dataclass(frozen=True)
+class ActionRule:
+    kind: str
+    title: str
+    advice: str
+    priority: int  # lower first
+
+
+#: Which signal types call for an action, and the advice the seed gives for each.
+ACTION_RULES: dict[str, ActionRule] = {
+    "offer": ActionRule(
+        "offer", "Offer on the table",
+        "Ask for it in writing, take the time you need to review it, and negotiate from the figure you "
+        "stated before, not from a new one.", 0),
+    "salary_reconfirm": ActionRule(
+        "salary", "They reconfirmed your salary expectations: an offer is likely being prepared",
+        "Stay consistent with the figure you stated before: a large jump at this stage can get an offer "
+        "rescinded.", 1),
+    "hiring_manager_direct": ActionRule(
+        "hiring_manager", "The hiring manager is reaching out directly",
+        "Prepare for a pre-close call: why this role, what you would do first, your questions about the "
+        "team, your timing, and the same salary figure you gave before.", 2),
+    "other_process_inquiry": ActionRule(
+        "other_processes", "They asked about your other processes",
+        "Answer honestly. If you have a deadline or an offer elsewhere, say so: it can speed them up.", 3),
+    "interview_request": ActionRule(
+        "next_round", "Next round offered",
+        "Reply promptly with your availability: a quick answer keeps the momentum.", 4),
+    "panel_invite": ActionRule(
+        "next_round", "Next round offered",
+        "Reply promptly with your availability: a quick answer keeps the momentum.", 4),
+    "next_round_fast": ActionRule(
+        "next_round", "Next round offered",
+        "Reply promptly with your availability: a quick answer keeps the momentum.", 4),
+    "expedite": ActionRule(
+        "next_round", "They offered to move faster",
+        "Reply promptly and make yourself available: they are speeding up for you.", 4),
+}
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much a digest shows at most; the rest is counted ("and 12 more")."""
+
+    actions: int = 8
+    applications: int = 10  # in "New signals"
+    signals_per_app: int = 4
+    quiet: int = 8
+    pipeline: int = 25
+    timelines: int = 6
+    evidence_chars: int = 280
+    timeline_days: int = 28
+
+
+@dataclass(frozen=True)
+class AppRef:
+    id: int
+    company: str
+    role: str
+    stage: str
+    stage_label: str
+    outlook: int
+
+    @property
+    def title(self) -> str:
+        return f"{self.company} — {self.role}" if self.role else self.company
+
+
+@dataclass(frozen=True)
+class SignalView:
+    id: int
+    type: str
+    label: str
+    polarity: int
+    evidence: str
+    at: datetime | None  # local time
+    when: str  # "Tue 20 Oct"
+    sender: str
+    subject: str
+    link: str | None
+    derived: bool
+
+
+@dataclass(frozen=True)
+class SalaryNote:
+    """The figure the user stated before a reconfirmation, and any jump since."""
+
+    stated: str | None  # "$160k–$170k a year"
+    stated_on: str | None  # "Thu 17 Sep"
+    later: str | None = None  # a figure the user wrote after the reconfirmation
+    jump_percent: int | None = None
+    jump: bool = False
+
+
+@dataclass(frozen=True)
+class Action:
+    kind: str
+    title: str
+    advice: str
+    app: AppRef
+    signal: SignalView
+    salary: SalaryNote | None = None
+    replied_on: str | None = None  # the user already answered after the signal
+    also: tuple[tuple[str, str], ...] = ()  # (title, advice) of other actions the same message calls for
+
+    @property
+    def open(self) -> bool:
+        return self.replied_on is None
+
+
+@dataclass(frozen=True)
+class AppSignals:
+    app: AppRef
+    signals: tuple[SignalView, ...]
+    more: int  # signals of this app in the period not shown
+
+
+@dataclass(frozen=True)
+class QuietItem:
+    app: AppRef
+    days: int  # calendar days since the last contact, either way
+    last_contact: str | None  # "Tue 6 Oct"
+    last_from: str  # "you" | "them"
+    evidence: str
+
+
+@dataclass(frozen=True)
+class TimelineCell:
+    day: date
+    kind: str  # none | positive | strong | negative | neutral | you
+    label: str  # what happened that day, short (tooltip / terminal)
+
+
+@dataclass(frozen=True)
+class PipelineRow:
+    app: AppRef
+    last_contact: str | None
+    days_since: int | None
+    trend: str  # up | down | flat
+    timeline: tuple[TimelineCell, ...] = ()
+
+
+@dataclass(frozen=True)
+class Digest:
+    for_date: date
+    generated_at: datetime
+    period_start: datetime
+    period_end: datetime
+    first: bool  # no digest was sent before: the period is the last 7 days
+    actions: tuple[Action, ...]
+    actions_more: int
+    new_signals: tuple[AppSignals, ...]
+    new_signals_more: int  # applications with new signals not shown
+    quiet: tuple[QuietItem, ...]
+    quiet_more: int
+    pipeline: tuple[PipelineRow, ...]
+    pipeline_more: int
+    to_act_on: int  # open actions, counting those beyond the limit
+    going_quiet: int
+    signal_count: int  # new signals in the period
+    subject: str
+    limits: Limits = field(default_factory=Limits)
+
+    @property
+    def empty(self) -> bool:
+        """Nothing happened and nothing is asked: ``skip_when_empty`` sends nothing."""
+        return not (self.actions or self.new_signals or self.quiet)
+
+    @property
+    def period_label(self) -> str:
+        return f"{day_label(self.period_start)} – {day_label(self.period_end)}"
+
+
+# -- text hygiene ----------------------------------------------------------------------------
+
+_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
+_WS = re.compile(r"\s+")
+
+
+def clean_text(value: Any) -> str:
+    """Mail-derived text made safe to show on one line.
+
+    Control characters (C0, C1, DEL) and bidi embedding/override/isolate marks are removed,
+    so a sender cannot reorder the digest around their text (renderers isolate each piece
+    with ``dir="auto"`` instead); all whitespace becomes single spaces. HTML is NOT escaped
+    here: that is the template's autoescape.
+    """
+    if value is None:
+        return ""
+    text = str(value)
+    text = _BIDI_CONTROLS.sub("", text)
+    text = "".join(ch if ch in "\t\n\r " or unicodedata.category(ch) != "Cc" else " " for ch in text)
+    return _WS.sub(" ", text).strip()
+
+
+def trim(text: str, limit: int) -> str:
+    """Cut ``text`` to at most ``limit`` characters at a word boundary, ending in "…"."""
+    if len(text) <= limit:
+        return text
+    cut = text[: max(1, limit - 1)]
+    space = cut.rfind(" ")
+    if space >= limit * 0.6:
+        cut = cut[:space]
+    # never end inside an emoji sequence or on a combining mark
+    while cut and (unicodedata.combining(cut[-1]) or cut[-1] in "\u200d\ufe0f\ufe0e"):
+        cut = cut[:-1]
+    if cut and "\ud800" <= cut[-1] <= "\udfff":
+        cut = cut[:-1]
+    return cut.rstrip(" ,;:-–—") + "…"
+
+
+def message_link(message_id: str | None, style: str) -> str | None:
+    """A link back to a message by its Message-ID, made here and nowhere else.
+
+    >>> message_link("<a+b@mail.gmail.com>", "gmail")
+    'https://mail.google.com/mail/u/0/#search/rfc822msgid%3Aa%2Bb%40mail.gmail.com'
+    >>> message_link("<a+b@x.org>", "mid")
+    'mid:a%2Bb@x.org'
+    """
+    if not message_id:
+        return None
+    mid = clean_text(message_id).strip().strip("<>").strip()
+    if not mid or " " in mid:
+        return None
+    if style == "gmail":
+        return "https://mail.google.com/mail/u/0/#search/rfc822msgid%3A" + urllib.parse.quote(mid, safe="")
+    # RFC 2392: mid:<addr-spec>, URL-encoded; "@" may stay
+    return "mid:" + urllib.parse.quote(mid, safe="@")
+
+
+def format_money(lo: float, hi: float, currency: str | None, period: str | None = "year") -> str:
+    """``160000, 170000, "USD"`` -> ``'$160k–$170k a year'``."""
+    symbol = {"USD": "$", "EUR": "€", "GBP": "£", "CAD": "CA$", "AUD": "A$", "CHF": "CHF ", "JPY": "¥",
+              "INR": "₹", "PLN": "PLN "}.get((currency or "").upper(), "" if not currency else f"{currency} ")
+
+    def one(v: float) -> str:
+        if v >= 10000 and v % 1000 == 0:
+            return f"{symbol}{int(v // 1000)}k"
+        if v >= 10000:
+            return f"{symbol}{v / 1000:.1f}k"
+        return f"{symbol}{v:,.0f}" if v == int(v) else f"{symbol}{v:,.2f}"
+
+    amount = one(lo) if lo == hi else f"{one(lo)}–{one(hi)}"
+    per = {"year": "a year", "month": "a month", "hour": "an hour", "day": "a day"}.get(period or "", "")
+    return f"{amount} {per}".strip()
+
+
+# -- dates -----------------------------------------------------------------------------------
+
+def _parse(ts: Any) -> datetime | None:
+    if not ts:
+        return None
+    if isinstance(ts, datetime):
+        dt = ts
+    else:
+        try:
+            dt = datetime.fromisoformat(str(ts).replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+
+
+def day_label(dt: datetime | date) -> str:
+    """``Tue 1 Dec`` (no leading zero, locale-independent)."""
+    days = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+    months = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+    return f"{days[dt.weekday()]} {dt.day} {months[dt.month - 1]}"
+
+
+def business_days_between(start: date, end: date) -> int:
+    """Mon–Fri days after ``start`` up to and including ``end``."""
+    if end <= start:
+        return 0
+    n, d = 0, start
+    while d < end:
+        d += timedelta(days=1)
+        if d.weekday() < 5:
+            n += 1
+    return n
+
+
+# -- reading the store -----------------------------------------------------------------------
+
+def last_sent_digest(store: Store) -> datetime | None:
+    rows = store.rows("SELECT sent_at FROM digests WHERE status = 'sent' AND sent_at IS NOT NULL ORDER BY sent_at DESC LIMIT 1")
+    return _parse(rows[0]["sent_at"]) if rows else None
+
+
+def detect_link_style(store: Store) -> str:
+    """``gmail`` when the mailbox is a Gmail one (the owner's address or Gmail message ids)."""
+    rows = store.rows(
+        "SELECT sender_email FROM messages WHERE direction = 'out' AND sender_email IS NOT NULL LIMIT 50"
+    )
+    if any(str(r["sender_email"]).lower().endswith(("@gmail.com", "@googlemail.com")) for r in rows):
+        return "gmail"
+    return "mid"
+
+
+def _timeline_module() -> Any | None:
+    """``offerwatch.models.timeline`` when it exists (it derives silence and salary guards)."""
+    if importlib.util.find_spec("offerwatch.models.timeline") is None:
+        return None
+    try:
+        return importlib.import_module("offerwatch.models.timeline")
+    except ImportError as err:  # a half-written module must not take the digest down
+        log.warning("timeline module present but not importable (%s); the digest reads the tables", err)
+        return None
+
+
+def build_digest(
+    store: Store,
+    *,
+    now: datetime,
+    tz: tzinfo,
+    since: datetime | None = None,
+    link_style: LinkStyle = "auto",
+    limits: Limits = Limits(),
+    silence_business_days: int = 7,
+    salary_jump_percent: float = 10.0,
+) -> Digest:
+    """The digest for the local day of ``now`` in ``tz``.
+
+    ``since`` overrides the period's start (``digest --since``); by default it is the time
+    the last digest was sent, or 7 days before ``now`` for the first one.
+    """
+    now = now if now.tzinfo else now.replace(tzinfo=timezone.utc)
+    local_now = now.astimezone(tz)
+    previous = last_sent_digest(store)
+    first = previous is None and since is None
+    start = since or previous or (now - timedelta(days=7))
+    start = start if start.tzinfo else start.replace(tzinfo=tz)
+    style = detect_link_style(store) if link_style == "auto" else link_style
+    ctx = _Context(store, now, tz, style, limits)
+
+    apps = {int(a["id"]): a for a in store.applications()}
+    refs = {i: _app_ref(a) for i, a in apps.items()}
+    messages = _messages_by_app(store)
+    all_signals = [s for s in store.signals() if s.get("application_id") is not None]
+    in_period = [s for s in all_signals if _in_period(s, start, now)]
+
+    def is_open(app_id: int) -> bool:
+        a = apps[app_id]
+        return not a.get("closed") and str(a.get("stage") or "") not in CLOSED_STAGES
+
+    # 1. actions
+    actions = _actions(ctx, in_period, refs, is_open, messages, salary_jump_percent)
+    open_actions = [a for a in actions if a.open]
+    shown_actions = tuple(actions[: limits.actions])
+
+    # 2. new signals per application
+    by_app: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for s in in_period:
+        if s["type"] != "silence":
+            by_app[int(s["application_id"])].append(s)
+    groups = []
+    for app_id, sigs in by_app.items():
+        if app_id not in refs:
+            continue
+        top = sorted(sigs, key=lambda s: (abs(int(s["polarity"])), s.get("at") or ""), reverse=True)
+        top = top[: limits.signals_per_app]
+        top.sort(key=lambda s: (s.get("at") or "", s["id"]))
+        groups.append((
+            max(abs(int(s["polarity"])) for s in sigs),
+            max(s.get("at") or "" for s in sigs),
+            AppSignals(refs[app_id], tuple(ctx.view(s) for s in top), len(sigs) - len(top)),
+        ))
+    groups.sort(key=lambda g: (g[0], g[1]), reverse=True)
+    new_signals = tuple(g[2] for g in groups[: limits.applications])
+
+    # 3. going quiet
+    quiet = _quiet(ctx, all_signals, refs, is_open, messages, silence_business_days)
+
+    # 4. pipeline
+    period_polarity: dict[int, int] = defaultdict(int)
+    for s in in_period:
+        period_polarity[int(s["application_id"])] += int(s["polarity"])
+    open_ids = [i for i in apps if is_open(i)]
+    open_ids.sort(key=lambda i: (refs[i].outlook, _last_contact(apps[i], messages.get(i, [])) or ""), reverse=True)
+    pipeline = []
+    hot_left = limits.timelines
+    by_app_all: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for s in all_signals:
+        by_app_all[int(s["application_id"])].append(s)
+    for i in open_ids[: limits.pipeline]:
+        last = _parse(_last_contact(apps[i], messages.get(i, [])))
+        p = period_polarity.get(i, 0)
+        cells: tuple[TimelineCell, ...] = ()
+        if hot_left > 0 and _is_hot(ctx, refs[i], by_app_all.get(i, []), messages.get(i, [])):
+            cells = ctx.strip(by_app_all.get(i, []), messages.get(i, []))
+            hot_left -= 1
+        pipeline.append(PipelineRow(
+            refs[i],
+            day_label(last.astimezone(tz)) if last else None,
+            (local_now.date() - last.astimezone(tz).date()).days if last else None,
+            "up" if p > 0 else "down" if p < 0 else "flat",
+            cells,
+        ))
+
+    signal_count = sum(1 for s in in_period if s["type"] != "silence")
+    subject = make_subject(len(open_actions), len(quiet), signal_count, local_now.date(), offers=sum(
+        1 for a in open_actions if a.kind == "offer"))
+    return Digest(
+        for_date=local_now.date(),
+        generated_at=local_now,
+        period_start=start.astimezone(tz),
+        period_end=local_now,
+        first=first,
+        actions=shown_actions,
+        actions_more=len(actions) - len(shown_actions),
+        new_signals=new_signals,
+        new_signals_more=len(groups) - len(new_signals),
+        quiet=tuple(quiet[: limits.quiet]),
+        quiet_more=max(0, len(quiet) - limits.quiet),
+        pipeline=tuple(pipeline),
+        pipeline_more=max(0, len(open_ids) - limits.pipeline),
+        to_act_on=len(open_actions),
+        going_quiet=len(quiet),
+        signal_count=signal_count,
+        subject=subject,
+        limits=limits,
+    )
+
+
+def make_subject(to_act: int, quiet: int, new_signals: int, day: date, offers: int = 0) -> str:
+    """``offerwatch: 2 to act on, 1 going quiet — Tue 1 Dec`` (only counts and a date: no mail text)."""
+    parts = []
+    if to_act:
+        parts.append(f"{to_act} to act on")
+    if quiet:
+        parts.append(f"{quiet} going quiet")
+    if not parts and new_signals:
+        parts.append(f"{new_signals} new signal{'s' if new_signals != 1 else ''}")
+    if offers and to_act:
+        parts.insert(0, f"{offers} offer{'s' if offers != 1 else ''}")
+    return f"offerwatch: {', '.join(parts) or 'nothing new'} — {day_label(day)}"
+
+
+class _Context:
+    def __init__(self, store: Store, now: datetime, tz: tzinfo, style: str, limits: Limits) -> None:
+        self.store, self.now, self.tz, self.style, self.limits = store, now, tz, style, limits
+        self.today = now.astimezone(tz).date()
+
+    def view(self, s: Mapping[str, Any]) -> SignalView:
+        at = _parse(s.get("at"))
+        local = at.astimezone(self.tz) if at else None
+        name = clean_text(s.get("sender_name"))
+        email = clean_text(s.get("sender_email"))
+        sender = name or email  # the name reads better; the link opens the message itself
+        evidence = trim(clean_text(s.get("evidence")), self.limits.evidence_chars)
+        if int(s.get("derived") or 0) and not sender:
+            sender = "offerwatch (from your timeline)"
+        return SignalView(
+            id=int(s["id"]),
+            type=str(s["type"]),
+            label=TYPE_LABELS.get(str(s["type"]), clean_text(s["type"]).replace("_", " ")),
+            polarity=int(s.get("polarity") or POLARITY.get(str(s["type"]), 0)),
+            evidence=evidence,
+            at=local,
+            when=day_label(local) if local else "",
+            sender=trim(sender, 120),
+            subject=trim(clean_text(s.get("subject")), 140),
+            link=message_link(s.get("message_id"), self.style),
+            derived=bool(int(s.get("derived") or 0)),
+        )
+
+    def strip(self, signals: Sequence[Mapping[str, Any]], messages: Sequence[Mapping[str, Any]]) -> tuple[TimelineCell, ...]:
+        """One cell per local day over the last ``timeline_days`` days, coloured by what happened."""
+        days = self.limits.timeline_days
+        first = self.today - timedelta(days=days - 1)
+        per_day: dict[date, list[tuple[int, str]]] = defaultdict(list)
+        for s in signals:
+            at = _parse(s.get("at"))
+            if at is None or s["type"] == "silence":
+                continue
+            d = at.astimezone(self.tz).date()
+            if first <= d <= self.today:
+                per_day[d].append((int(s["polarity"]), TYPE_LABELS.get(str(s["type"]), str(s["type"]))))
+        mine: set[date] = set()
+        theirs: set[date] = set()
+        for m in messages:
+            at = _parse(m.get("date"))
+            if at is None:
+                continue
+            d = at.astimezone(self.tz).date()
+            if first <= d <= self.today:
+                (mine if m.get("direction") == "out" else theirs).add(d)
+        cells = []
+        for k in range(days):
+            d = first + timedelta(days=k)
+            events = per_day.get(d, [])
+            labels = [label for _, label in events]
+            if events:
+                strongest = max(events, key=lambda e: (abs(e[0]), e[0]))[0]
+                kind = "strong" if strongest >= 2 else "positive" if strongest > 0 else "negative" if strongest < 0 else "neutral"
+            elif d in theirs:
+                kind, labels = "neutral", ["message from them"]
+            elif d in mine:
+                kind, labels = "you", ["you wrote"]
+            else:
+                kind = "none"
+            if d in mine and events:
+                labels.append("you wrote")
+            cells.append(TimelineCell(d, kind, f"{day_label(d)}: {', '.join(dict.fromkeys(labels))}" if labels else day_label(d)))
+        return tuple(cells)
+
+
+def _app_ref(a: Mapping[str, Any]) -> AppRef:
+    stage = str(a.get("stage") or "applied")
+    return AppRef(
+        id=int(a["id"]),
+        company=trim(clean_text(a.get("company")) or "(unknown company)", 80),
+        role=trim(clean_text(a.get("role")), 100),
+        stage=stage,
+        stage_label=STAGE_LABELS.get(stage, clean_text(stage).capitalize()),
+        outlook=max(0, min(100, int(a.get("outlook") or 0))),
+    )
+
+
+def _messages_by_app(store: Store) -> dict[int, list[dict[str, Any]]]:
+    out: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for m in store.rows(
+        "SELECT application_id, date, direction FROM messages WHERE application_id IS NOT NULL AND is_job = 1 ORDER BY date"
+    ):
+        out[int(m["application_id"])].append(m)
+    return out
+
+
+def _last_contact(app: Mapping[str, Any], messages: Sequence[Mapping[str, Any]]) -> str | None:
+    dates = [str(m["date"]) for m in messages if m.get("date")]
+    best = max(dates, key=lambda d: _parse(d) or datetime.min.replace(tzinfo=timezone.utc)) if dates else None
+    return best or (str(app["last_contact"]) if app.get("last_contact") else None)
+
+
+def _in_period(s: Mapping[str, Any], start: datetime, end: datetime) -> bool:
+    """A signal belongs to the period when its message is dated in it, or when it was recorded
+    in it for a message dated at most 3 days before (mail that arrived while the laptop slept)."""
+    at = _parse(s.get("at")) or _parse(s.get("created_at"))
+    if at is None:
+        return False
+    if start <= at <= end + timedelta(minutes=5):
+        return True
+    created = _parse(s.get("created_at"))
+    return bool(created and created >= start and at >= start - timedelta(days=3) and at <= end)
+
+
+def _actions(
+    ctx: _Context,
+    signals: Iterable[Mapping[str, Any]],
+    refs: Mapping[int, AppRef],
+    is_open: Any,
+    messages: Mapping[int, list[dict[str, Any]]],
+    jump_percent: float,
+) -> list[Action]:
+    """One action per (application, kind): the latest signal of that kind in the period."""
+    latest: dict[tuple[int, str], Mapping[str, Any]] = {}
+    for s in signals:
+        rule = ACTION_RULES.get(str(s["type"]))
+        app_id = int(s["application_id"])
+        if rule is None or app_id not in refs or not is_open(app_id):
+            continue
+        key = (app_id, rule.kind)
+        if key not in latest or (s.get("at") or "") >= (latest[key].get("at") or ""):
+            latest[key] = s
+    timeline = _timeline_module()
+    # one card per message: the most pressing action first, the others as "also"
+    per_message: dict[tuple[int, str], list[Mapping[str, Any]]] = defaultdict(list)
+    for s in latest.values():
+        per_message[(int(s["application_id"]), str(s.get("message_key") or s["id"]))].append(s)
+    actions = []
+    for (app_id, _key), group in per_message.items():
+        group.sort(key=lambda s: ACTION_RULES[str(s["type"])].priority)
+        s = group[0]
+        rule = ACTION_RULES[str(s["type"])]
+        at = _parse(s.get("at"))
+        replied = None
+        if at is not None:
+            after = [(_parse(m.get("date"))) for m in messages.get(app_id, []) if m.get("direction") == "out"]
+            after = [d for d in after if d and d > at]
+            if after:
+                replied = day_label(min(after).astimezone(ctx.tz))
+        salary = _salary_note(ctx, app_id, at, jump_percent, timeline) if rule.kind == "salary" else None
+        also = tuple(dict.fromkeys(
+            (ACTION_RULES[str(o["type"])].title, ACTION_RULES[str(o["type"])].advice) for o in group[1:]
+            if ACTION_RULES[str(o["type"])].kind != rule.kind))
+        actions.append(Action(rule.kind, rule.title, rule.advice, refs[app_id], ctx.view(s), salary, replied, also))
+    actions.sort(key=lambda a: (not a.open, ACTION_RULES[a.signal.type].priority, -refs[a.app.id].outlook,
+                                -(a.signal.at.timestamp() if a.signal.at else 0)))
+    return actions
+
+
+def _salary_note(ctx: _Context, app_id: int, at: datetime | None, jump_percent: float, timeline: Any) -> SalaryNote:
+    """What the user stated before ``at`` (their own mail), and a later figure that jumps above it."""
+    guard = None
+    if timeline is not None and hasattr(timeline, "salary_guard"):
+        try:
+            guard = timeline.salary_guard(ctx.store, app_id)
+        except Exception as err:  # noqa: BLE001 - another module's bug must not cost the digest
+            log.warning("salary_guard(%d) failed: %s; reading the salaries table instead", app_id, err)
+    rows = ctx.store.rows(
+        "SELECT min, max, currency, period, text, date FROM salaries WHERE application_id = ? AND direction = 'out' ORDER BY date",
+        [app_id],
+    )
+    before = [r for r in rows if at is None or (_parse(r["date"]) or at) <= at]
+    later = [r for r in rows if at is not None and (_parse(r["date"]) or at) > at]
+    stated = before[-1] if before else None
+    note_stated = format_money(stated["min"], stated["max"], stated["currency"], stated["period"]) if stated else None
+    stated_on = day_label(_parse(stated["date"]).astimezone(ctx.tz)) if stated and _parse(stated["date"]) else None
+    if guard is not None:
+        note_stated = _guard_text(guard) or note_stated
+        guard_date = _parse(getattr(guard, "stated_at", None) or getattr(guard, "date", None))
+        stated_on = day_label(guard_date.astimezone(ctx.tz)) if guard_date else stated_on
+    jump_pct, later_text, jump = None, None, False
+    if stated and later:
+        new = later[-1]
+        base = max(float(stated["max"]), 1.0)
+        pct = (float(new["max"]) - base) / base * 100
+        later_text = format_money(new["min"], new["max"], new["currency"], new["period"])
+        jump_pct, jump = round(pct), pct > jump_percent
+    if guard is not None and bool(getattr(guard, "jump", False)):
+        jump = True
+    return SalaryNote(note_stated, stated_on, later_text, jump_pct, jump)
+
+
+def _guard_text(guard: Any) -> str | None:
+    for name in ("stated_text", "text", "figure"):
+        value = getattr(guard, name, None)
+        if isinstance(value, str) and value.strip():
+            return trim(clean_text(value), 60)
+    lo, hi = getattr(guard, "min", None), getattr(guard, "max", None)
+    if isinstance(lo, (int, float)) and isinstance(hi, (int, float)):
+        return format_money(lo, hi, getattr(guard, "currency", None), getattr(guard, "period", "year"))
+    return None
+
+
+def _quiet(
+    ctx: _Context,
+    signals: Sequence[Mapping[str, Any]],
+    refs: Mapping[int, AppRef],
+    is_open: Any,
+    messages: Mapping[int, list[dict[str, Any]]],
+    business_days: int,
+) -> list[QuietItem]:
+    """Open applications with a current silence signal (or, without the timeline module, where
+    the user wrote last and nothing came back for ``business_days`` business days)."""
+    latest_in: dict[int, datetime] = {}
+    latest_any: dict[int, tuple[datetime, str]] = {}
+    for app_id, ms in messages.items():
+        for m in ms:
+            at = _parse(m.get("date"))
+            if at is None:
+                continue
+            if m.get("direction") != "out":
+                latest_in[app_id] = max(latest_in.get(app_id, at), at)
+            if app_id not in latest_any or at > latest_any[app_id][0]:
+                latest_any[app_id] = (at, "you" if m.get("direction") == "out" else "them")
+    found: dict[int, str] = {}
+    for s in signals:
+        if s["type"] != "silence":
+            continue
+        app_id = int(s["application_id"])
+        at = _parse(s.get("at")) or _parse(s.get("created_at"))
+        if app_id in refs and is_open(app_id) and not (at and app_id in latest_in and latest_in[app_id] > at):
+            found[app_id] = clean_text(s.get("evidence"))
+    if _timeline_module() is None:
+        for app_id, (at, who) in latest_any.items():
+            if app_id in found or app_id not in refs or not is_open(app_id) or who != "you":
+                continue
+            waited = business_days_between(at.astimezone(ctx.tz).date(), ctx.today)
+            if waited >= business_days:
+                found[app_id] = f"You wrote last; no answer for {waited} business days."
+    items = []
+    for app_id, evidence in found.items():
+        last = latest_any.get(app_id)
+        days = (ctx.today - last[0].astimezone(ctx.tz).date()).days if last else 0
+        items.append(QuietItem(refs[app_id], days, day_label(last[0].astimezone(ctx.tz)) if last else None,
+                               last[1] if last else "them", trim(evidence, ctx.limits.evidence_chars)))
+    items.sort(key=lambda q: (-q.app.outlook, q.days))
+    return items
+
+
+def _is_hot(ctx: _Context, app: AppRef, signals: Sequence[Mapping[str, Any]], messages: Sequence[Mapping[str, Any]]) -> bool:
+    """Worth a timeline strip: recent activity and a good outlook or strong positive signals."""
+    first = ctx.today - timedelta(days=ctx.limits.timeline_days - 1)
+    recent = [s for s in signals if (_parse(s.get("at")) or datetime.min.replace(tzinfo=timezone.utc)).astimezone(ctx.tz).date() >= first]
+    active = recent or any(
+        (_parse(m.get("date")) or datetime.min.replace(tzinfo=timezone.utc)).astimezone(ctx.tz).date() >= first for m in messages
+    )
+    if not active:
+        return False
+    return app.outlook >= 60 or app.stage in ("final", "offer") or sum(max(0, int(s["polarity"])) for s in recent) >= 2
+
+
