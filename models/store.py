@@ -181,8 +181,24 @@ CREATE TABLE corrections (
 );
 """
 
+#: Applications and their timeline (models.linking, models.timeline): how each message was
+#: linked, the user's corrections, and what assess() derives for the digest.
+_V3 = """
+ALTER TABLE applications ADD COLUMN company_source TEXT;
+ALTER TABLE applications ADD COLUMN name_locked INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE applications ADD COLUMN stage_override TEXT;
+ALTER TABLE applications ADD COLUMN stage_reason TEXT;
+ALTER TABLE applications ADD COLUMN ball TEXT;
+ALTER TABLE applications ADD COLUMN waiting_until TEXT;
+ALTER TABLE applications ADD COLUMN agency TEXT;
+ALTER TABLE messages ADD COLUMN link_reason TEXT;
+ALTER TABLE messages ADD COLUMN thread_hint TEXT;
+CREATE INDEX messages_sender_email ON messages(sender_email);
+CREATE INDEX messages_thread_hint ON messages(thread_hint);
+"""
+
 #: Schema migrations; index i moves a database from version i to i + 1.
-MIGRATIONS: list[str] = [_V1, _V2]
+MIGRATIONS: list[str] = [_V1, _V2, _V3]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 #: Links a stored analysis to an application id inside the batch transaction.
