@@ -1,0 +1,162 @@
+"""The digest in a terminal, with rich: ``offerwatch digest --preview`` and ``offerwatch demo``.
+
+The same :class:`~offerwatch.daemon.digest.build.Digest` as the email, so what a user sees
+in the demo is what arrives each morning. Mail-derived text is passed to rich as
+:class:`~rich.text.Text` (never as markup), so ``[bold]`` or ``[link=...]`` in a recruiter's
+mail prints literally.
+
+Example::
+
+    from rich.console import Console
+    print_digest(digest, Console())
+"""
+
+from __future__ import annotations
+
+from rich.console import Console, Group
+from rich.padding import Padding
+from rich.panel import Panel
+from rich.rule import Rule
+from rich.table import Table
+from rich.text import Text
+
+from offerwatch.daemon.digest.build import Digest, SignalView
+from offerwatch.daemon.digest.render import TREND_TEXT, headline
+
+_POLARITY_STYLE = {3: "bold green", 2: "green", 1: "green", 0: "dim", -1: "red", -2: "red", -3: "bold red"}
+_CELL_STYLE = {"strong": "bold green", "positive": "green", "neutral": "white", "you": "blue", "negative": "red", "none": "grey35"}
+_CELL_CHAR = {"strong": "█", "positive": "▆", "neutral": "▃", "you": "▂", "negative": "█", "none": "·"}
+
+
+def _t(value: str, style: str = "") -> Text:
+    return Text(value, style=style)
+
+
+def _meta(s: SignalView, links: bool) -> Text:
+    """Sender and day; in a terminal that shows links, an "open" link to the message."""
+    out = Text(style="dim")
+    out.append(s.sender)
+    if s.when:
+        out.append(f" · {s.when}")
+    if s.link and links:
+        out.append(" · ")
+        out.append("open", style=f"underline link {s.link}")
+    return out
+
+
+def print_digest(digest: Digest, console: Console) -> None:
+    """Print the whole digest: attention items first, then signals, quiet ones and the pipeline."""
+    links = console.is_terminal and not console.legacy_windows
+    header = Text()
+    header.append(f"offerwatch · {digest.subject.rsplit('— ', 1)[-1]}\n", style="dim")
+    header.append(headline(digest), style="bold")
+    header.append(f"\n{'The last 7 days' if digest.first else 'Since ' + digest.period_label}", style="dim")
+    console.print(Panel(header, expand=False, border_style="cyan"))
+
+    console.print(Rule("[bold]Needs your attention", align="left"))
+    if not digest.actions:
+        console.print(_t("Nothing needs an answer from you today.", "dim"))
+    for a in digest.actions:
+        body = Text()
+        body.append(a.app.title + "\n", style="dim")
+        body.append(a.title, style="bold" if a.open else "bold dim")
+        if a.signal.evidence:
+            body.append(f"\n“{a.signal.evidence}”", style="italic")
+        body.append("\n")
+        body.append_text(_meta(a.signal, links))
+        if a.salary:
+            if a.salary.stated:
+                body.append("\nYou stated ", style="yellow")
+                body.append(a.salary.stated, style="bold yellow")
+                if a.salary.stated_on:
+                    body.append(f" on {a.salary.stated_on}", style="yellow")
+                body.append(".", style="yellow")
+            else:
+                body.append("\nNo figure of yours found in your sent mail: decide your number before you answer.", style="yellow")
+            if a.salary.later:
+                body.append(f"\nYou later wrote {a.salary.later}", style="yellow")
+                if a.salary.jump_percent is not None:
+                    body.append(f" ({a.salary.jump_percent:+d}%)", style="yellow")
+                if a.salary.jump:
+                    body.append(" — a large jump at this stage.", style="bold red")
+        body.append("\nWhat to do: ", style="bold")
+        body.append(a.advice)
+        for title, advice in a.also:
+            body.append(f"\nAlso — {title}: ", style="bold")
+            body.append(advice)
+        if not a.open:
+            body.append(f"\nYou replied on {a.replied_on}.", style="dim")
+        console.print(Panel(body, border_style="green" if a.open else "grey50", padding=(0, 1)))
+    if digest.actions_more:
+        console.print(_t(f"… and {digest.actions_more} more.", "dim"))
+
+    console.print(Rule("[bold]New signals", align="left"))
+    if not digest.new_signals:
+        console.print(_t("No new signals in this period.", "dim"))
+    for g in digest.new_signals:
+        title = Text(g.app.title, style="bold")
+        title.append(f"  {g.app.stage_label} · outlook {g.app.outlook}", style="dim")
+        lines: list[Text] = [title]
+        for s in g.signals:
+            line = Text("  ● ", style=_POLARITY_STYLE.get(max(-3, min(3, s.polarity)), ""))
+            line.append(s.label, style="bold")
+            if s.evidence:
+                line.append(f"\n    “{s.evidence}”", style="italic")
+            meta = _meta(s, links)
+            line.append("\n    ")
+            line.append_text(meta)
+            lines.append(line)
+        if g.more:
+            lines.append(_t(f"  … and {g.more} more from {g.app.company}", "dim"))
+        console.print(Group(*lines))
+    if digest.new_signals_more:
+        console.print(_t(f"… and {digest.new_signals_more} more applications with new signals.", "dim"))
+
+    console.print(Rule("[bold]Going quiet", align="left"))
+    if not digest.quiet:
+        console.print(_t("Nobody has gone quiet on you.", "dim"))
+    for q in digest.quiet:
+        line = Text(f"{q.days:>3} d  ", style="bold red")
+        line.append(q.app.title, style="bold")
+        line.append(f"  last contact {q.last_contact or 'unknown'} ({q.last_from})", style="dim")
+        if q.evidence:
+            line.append(f"\n       {q.evidence}", style="dim")
+        console.print(line)
+    if digest.quiet_more:
+        console.print(_t(f"… and {digest.quiet_more} more.", "dim"))
+
+    console.print(Rule("[bold]Pipeline", align="left"))
+    if not digest.pipeline:
+        console.print(_t("No open applications.", "dim"))
+    else:
+        table = Table(show_header=True, header_style="bold", box=None, pad_edge=False, expand=False)
+        table.add_column("Application", overflow="fold", ratio=3)
+        table.add_column("Stage", no_wrap=True)
+        table.add_column("Outlook", justify="right", no_wrap=True)
+        table.add_column("Last contact", no_wrap=True)
+        table.add_column("Trend", no_wrap=True)
+        table.add_column("Last 28 days", no_wrap=True)
+        for p in digest.pipeline:
+            strip = Text()
+            for c in p.timeline:
+                strip.append(_CELL_CHAR.get(c.kind, "·"), style=_CELL_STYLE.get(c.kind, ""))
+            colour = "green" if p.app.outlook >= 65 else "yellow" if p.app.outlook >= 40 else "red"
+            table.add_row(
+                _t(p.app.title),
+                _t(p.app.stage_label),
+                _t(str(p.app.outlook), colour),
+                _t(f"{p.last_contact or '—'}" + (f" ({p.days_since} d)" if p.days_since is not None else "")),
+                _t(TREND_TEXT[p.trend], {"up": "green", "down": "red"}.get(p.trend, "dim")),
+                strip,
+            )
+        console.print(Padding(table, (0, 0)))
+        if any(p.timeline for p in digest.pipeline):
+            legend = Text("  timeline: ", style="dim")
+            for kind, label in (("strong", "strong sign"), ("positive", "good sign"), ("neutral", "event"),
+                                ("you", "you wrote"), ("negative", "bad sign")):
+                legend.append(_CELL_CHAR[kind], style=_CELL_STYLE[kind])
+                legend.append(f" {label}  ", style="dim")
+            console.print(legend)
+    if digest.pipeline_more:
+        console.print(_t(f"… and {digest.pipeline_more} more open applications.", "dim"))
+
