@@ -9,7 +9,9 @@ under ``/tmp`` (never ``/etc/dovecot``, never systemd):
 
 * ``127.0.0.1`` on two free high ports, plain IMAP and IMAPS, with a throw-away CA and a
   server certificate made by ``openssl`` (``server.ca_file`` lets a client trust it);
-* passwd-file users, maildir storage, a ``Sent`` folder with SPECIAL-USE ``\\Sent``;
+* passwd-file users (one file each, so a new user works at once), maildir storage,
+  a ``Sent`` folder with SPECIAL-USE ``\\Sent``; no auth penalty or failure delay, so
+  tests of wrong passwords do not slow down the tests after them;
 * run as root it drops to unprivileged users (``dovenull``/``dovecot`` for its own
   processes, ``nobody`` for mail), so its directories are made reachable by them;
 * started in the foreground (``-F``) in its own session with stdio detached, so no
@@ -30,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import grp
 import itertools
 import logging
 import os
@@ -156,7 +159,7 @@ class DovecotUser:
         with self.client() as c:
             c.select_folder(folder, readonly=True)
             uids = c.search("ALL")
-            return {uid: tuple(sorted(d[b"FLAGS"])) for uid, d in c.get_flags(uids).items()} if uids else {}
+            return {uid: tuple(sorted(flags)) for uid, flags in c.get_flags(uids).items()} if uids else {}
 
     def delete_message(self, folder: str, uid: int) -> None:
         """Flag ``uid`` \\Deleted and expunge it, as another client deleting mail would."""
@@ -255,7 +258,10 @@ class DovecotServer:
             chroot = ""
         else:
             me = pwd.getpwuid(os.getuid()).pw_name
-            service_users = f"default_login_user = {me}\ndefault_internal_user = {me}\n"
+            group = grp.getgrgid(os.getgid()).gr_name
+            service_users = (
+                f"default_login_user = {me}\ndefault_internal_user = {me}\ndefault_internal_group = {group}\n"
+            )
             # chroot needs root; run everything in place.
             chroot = "service imap-login {\n  chroot =\n}\nservice anvil {\n  chroot =\n}\n"
         dh = Path("/usr/share/dovecot/dh.pem")
@@ -276,9 +282,6 @@ ssl_key = <{key}
 {ssl_dh}disable_plaintext_auth = no
 auth_mechanisms = plain login
 auth_failure_delay = 0
-# Trusted: no anvil auth penalty after the tests' deliberate wrong passwords, which
-# would otherwise delay every later login from 127.0.0.1 by up to 15 s.
-login_trusted_networks = 127.0.0.0/8
 mail_location = maildir:~/Maildir
 mail_fsync = never
 mail_max_userip_connections = 200
@@ -315,6 +318,14 @@ service imap-login {{
     address = 127.0.0.1
     port = {self.imaps_port}
     ssl = yes
+  }}
+}}
+# No auth penalty: after the tests' deliberate wrong passwords anvil would delay every
+# later login from 127.0.0.1 by up to 15 s. The auth process disables the penalty when
+# it cannot connect to this socket, which mode 0 ensures for its unprivileged user.
+service anvil {{
+  unix_listener anvil-auth-penalty {{
+    mode = 0
   }}
 }}
 {chroot}"""
@@ -416,7 +427,10 @@ service imap-login {{
         else:
             c = IMAPClient(self.host, self.imap_port, ssl=False, timeout=timeout)
         try:
-            c.login(username, password)
+            if password.isascii():
+                c.login(username, password)
+            else:  # LOGIN cannot carry non-ASCII; SASL PLAIN is UTF-8
+                c.plain_login(username, password)
             yield c
         finally:
             try:
