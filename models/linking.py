@@ -1,9 +1,31 @@
-"""Which application does a job message belong to?
+"""Which application does a job message belong to? And the user's corrections of that.
 
-Thread headers first (a reply belongs where its parent is), then the company: from an ATS
-display name ("Acme via Greenhouse"), the subject ("Your application to Acme"), or the
-sender's domain (never the ATS's or a free-mail domain). When unsure, a new application is
-made and the reason recorded, rather than linking wildly.
+:func:`link_message` is the ``linker`` the sync engine hands to :meth:`Store.write_batch`. It
+tries, in this order, and records on the message (``messages.link_reason``) which one decided:
+
+1. a correction the user made (a message moved by ``apps split`` stays where they put it);
+2. thread headers: In-Reply-To, then References from the nearest ancestor back, then Gmail's
+   ``X-GM-THRID``; also the other way round (an earlier-processed reply that names this
+   message as its parent); loops and a message naming itself are ignored;
+3. the same counterpart address (the person who wrote, or whom the user wrote to);
+4. the same company: the counterpart's domain (never an ATS's, a scheduler's or a free-mail
+   domain), the company in an ATS display name ("Acme via Greenhouse", "Acme Careers"),
+   the subject ("Thank you for applying to Acme", "Acme | Senior Data Engineer",
+   "Intro call with Jo Doe (Acme)"), the signature ("Talent Partner | Acme") and company
+   names the user merged away; a name and a domain match when the domain is the name
+   squeezed, abbreviated or cut (``kestrelpay.com`` ~ Kestrel Payments, ``brightfieldmg.com``
+   ~ Brightfield Marketing Group);
+5. a known contact named in the message (a Calendly "Phone Screen with Sam Okoro").
+
+Inside a company the role decides: two different job titles are two applications, a message
+that names no title goes to the company's only application. Recruiting agencies speak for
+several companies, so their messages join an application only through the thread or the same
+title. When nothing is sure, a new application is created and the reason recorded
+(``applications.link_reason``), rather than linking wildly.
+
+Corrections (:func:`merge_applications`, :func:`split_application`,
+:func:`rename_application`, :func:`close_application`) are recorded in the ``corrections``
+table and consulted by the linker, so they survive re-processing.
 """
 
 from __future__ import annotations
@@ -11,152 +33,914 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
-from offerwatch.models.domain import Analysis, Direction
-from offerwatch.models.store import Store
+from offerwatch.models.domain import Address, Analysis, Direction
+from offerwatch.models.store import Store, utcnow
 
 log = logging.getLogger(__name__)
 
-#: Sender domains that speak for many companies: the company must come from elsewhere.
-ATS_DOMAINS = (
-    "greenhouse.io", "greenhouse-mail.io", "lever.co", "hire.lever.co", "myworkday.com", "workday.com",
-    "ashbyhq.com", "smartrecruiters.com", "icims.com", "jobvite.com", "bamboohr.com", "workable.com",
-    "recruitee.com", "teamtailor.com", "personio.de", "personio.com", "successfactors.com", "taleo.net",
-    "calendly.com", "goodtime.io", "gem.com", "linkedin.com", "indeed.com", "indeedemail.com", "breezy.hr",
-    "jazzhr.com", "applytojob.com", "rippling.com", "pinpointhq.com", "dover.com", "wellfound.com",
-    "paradox.ai", "hirevue.com", "modernloop.io", "zoom.us", "google.com", "microsoft.com", "outlook.com",
-)
-FREEMAIL_DOMAINS = (
-    "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "live.com", "yahoo.com", "icloud.com",
-    "me.com", "fastmail.com", "proton.me", "protonmail.com", "aol.com", "gmx.de", "gmx.net", "web.de",
-)
+#: Sender domains that speak for many companies: applicant tracking systems, schedulers, job
+#: boards and bulk mail services. The company must come from elsewhere.
+ATS_DOMAINS = frozenset({
+    "greenhouse.io", "greenhouse-mail.io", "lever.co", "myworkday.com", "myworkdayjobs.com", "workday.com",
+    "ashbyhq.com", "ashby.io", "smartrecruiters.com", "icims.com", "jobvite.com", "bamboohr.com", "workable.com",
+    "workablemail.com", "recruitee.com", "teamtailor.com", "teamtailor-mail.com", "personio.de", "personio.com",
+    "successfactors.com", "successfactors.eu", "sapsf.com", "taleo.net", "oraclecloud.com", "brassring.com",
+    "avature.net", "eightfold.ai", "phenompeople.com", "ultipro.com", "ukg.com", "adp.com", "paylocity.com",
+    "paycomonline.net", "dayforcehcm.com", "breezy.hr", "jazzhr.com", "jazz.co", "applytojob.com", "rippling.com",
+    "pinpointhq.com", "dover.com", "wellfound.com", "angel.co", "paradox.ai", "hirevue.com", "comeet.co",
+    "join.com", "homerun.co", "recruiterbox.com", "zohorecruit.com", "freshteam.com", "manatal.com",
+    "bullhorn.com", "hibob.com", "otta.com", "hired.com", "dice.com", "monster.com", "glassdoor.com",
+    "ziprecruiter.com", "indeed.com", "indeedemail.com", "linkedin.com", "welcometothejungle.com",
+    "calendly.com", "goodtime.io", "modernloop.io", "prelude.co", "gem.com", "beamery.com", "yello.co",
+    "cal.com", "doodle.com", "youcanbook.me", "acuityscheduling.com", "chilipiper.com", "savvycal.com",
+    "codesignal.com", "hackerrank.com", "codility.com", "karat.com", "coderpad.io", "testgorilla.com",
+    "zoom.us", "google.com", "microsoft.com", "office365.com", "amazonses.com", "sendgrid.net", "mailgun.org",
+    "mandrillapp.com", "sparkpostmail.com", "mcsv.net",
+})
+FREEMAIL_DOMAINS = frozenset({
+    "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "live.com", "msn.com", "yahoo.com", "ymail.com",
+    "icloud.com", "me.com", "mac.com", "fastmail.com", "fastmail.fm", "proton.me", "protonmail.com", "pm.me",
+    "aol.com", "gmx.de", "gmx.net", "gmx.com", "web.de", "mail.com", "zoho.com", "yandex.com", "hey.com",
+})
+#: Brands whose "-mail" / "mail" sending domains are theirs too (``teamtailor-mail.com``).
+_ATS_BRANDS = ("greenhouse", "lever", "workday", "ashby", "smartrecruiters", "icims", "jobvite", "bamboohr",
+               "workable", "recruitee", "teamtailor", "personio", "taleo", "breezy", "jazzhr", "calendly",
+               "goodtime", "linkedin", "indeed", "glassdoor", "ziprecruiter")
+#: Job boards whose "X via Board" display names name a person, not a company.
+_BOARDS = ("linkedin", "indeed", "glassdoor", "wellfound", "ziprecruiter", "dice", "monster", "otta", "hired", "xing")
+_TOOL_NAMES = {"calendly", "linkedin", "greenhouse", "lever", "workday", "ashby", "smartrecruiters", "icims",
+               "goodtime", "workable", "teamtailor", "jobvite", "indeed", "glassdoor", "google calendar",
+               "microsoft outlook", "outlook", "zoom", "gem", "notifications", "notification", "no reply",
+               "noreply", "hiring team", "recruiting", "recruiting team", "talent team", "careers", "jobs",
+               "human resources", "hr", "talent acquisition", "people team", "scheduling", "linkedin job alerts"}
 _GENERIC_LABELS = {"mail", "email", "careers", "jobs", "hr", "talent", "recruiting", "notifications", "no-reply",
                    "noreply", "us", "eu", "em", "e", "m", "mg", "send", "hire", "app", "www", "corp", "team"}
-_DISPLAY_VIA = re.compile(
-    r"^(?P<company>.+?)\s+(?:via\s+\w+|hiring\s+team|recruiting(?:\s+team)?|talent(?:\s+acquisition)?(?:\s+team)?|careers|jobs|hr|people\s+team)$",
+_LEGAL = re.compile(
+    r"\b(?:inc|llc|l\.l\.c|ltd|limited|gmbh|corp|corporation|co|company|plc|ag|sa|s\.a|bv|b\.v|nv|oy|ab|as|aps|"
+    r"srl|s\.r\.l|sarl|spa|s\.p\.a|kg|ug|pty|pvt|sp\.?\s*z\s*o\.?\s*o|the)\b\.?",
     re.I,
 )
+_ORG_WORDS = re.compile(
+    r"\b(?:inc|llc|ltd|gmbh|labs?|data|health|healthcare|bank|group|systems|technologies|tech|ai|analytics|capital|"
+    r"media|university|college|academy|school|games|cloud|networks|robotics|security|payments|mutual|logistics|"
+    r"freight|therapeutics|biosciences|bio|mobility|fintech|studio|partners|consulting|solutions|software|ventures|"
+    r"holdings|insurance|foundation|institute|hospital|clinic|energy|grid|ledger|marketing|agency|company|corp)\b",
+    re.I,
+)
+_TITLE_WORDS = re.compile(
+    r"\b(?:engineer|engineering|developer|analyst|scientist|manager|lead|designer|architect|director|intern|"
+    r"specialist|consultant|teacher|instructor|lecturer|professor|researcher|administrator|associate|officer|"
+    r"coordinator|head|vp|president|sre|devops|accountant|nurse|writer|editor|product|programmer|technician|"
+    r"strategist|advisor|partner|recruiter|representative|executive|assistant|fellow|trainee|apprentice)s?\b",
+    re.I,
+)
+_NOISE_SEGMENT = re.compile(
+    r"^(?:(?:quick\s+)?(?:update|chat|call|question|note|check[- ]?in)s?\??|next\s+steps?|following\s+up|follow[- ]up|"
+    r"checking\s+in|timing|agenda.*|your\s+(?:application|offer|candidacy|interview)|thank\s+you.*|thanks.*|"
+    r"intro(?:duction)?\s+call\??|interview(?:\s+(?:invitation|availability|request|confirmation|confirmed))?|"
+    r"invitation|offer(?:\s+of\s+employment)?|final\s+(?:stage|round|discussion)(?:\s+outcome)?.*|hello.*|hi.*|"
+    r"status.*|application\s+(?:received|acknowledg(?:e)?ment|confirmation|update).*|rate|salary\s+expectations?|"
+    r"panel\s+interview|technical\s+(?:round|interview).*|phone\s+screen.*|campus\s+visit|demo\s+lesson.*|"
+    r"we've\s+received.*|received|important.*|reminder|accelerating\s+next\s+steps|update\s+on.*)$",
+    re.I,
+)
+_REQ_ID = re.compile(r"\s*\((?:req\.?|requisition|job|posting|ref\.?|id)?\s*#?\s*[A-Z]*-?[\d][\w-]*\)|\s*\(#?\s*\d[\w-]*\)", re.I)
+_SUBJECT_PREFIX = re.compile(
+    r"^\s*(?:(?:re|fw|fwd|aw|wg|sv|vs|tr|rv|antw)\s*(?:\[\d+\])?\s*:\s*)+", re.I
+)
+_CAL_PREFIX = re.compile(
+    r"^\s*(?:updated\s+invitation|invitation|accepted|declined|canceled|cancelled|confirmed|rescheduled|reminder|"
+    r"new\s+event|interview\s+confirmed|updated\s+event)\s*:\s*", re.I
+)
+_CAL_TAIL = re.compile(r"\s+@\s+(?:mon|tue|wed|thu|fri|sat|sun)\w*\b.*$|\s*\([^()]*@[^()]*\)\s*$", re.I)
+_COMPANY_CHARS = r"[A-Z0-9][\w&.'’+-]*(?:\s+(?:&\s+|and\s+|of\s+|de\s+|x\s+)?[A-Z0-9][\w&.'’+-]*){0,4}"
 _SUBJECT_COMPANY = (
-    re.compile(r"\b(?:application|applying|interest)\s+(?:to|at|with)\s+(?P<company>[A-Z][\w&.' -]{1,40}?)(?:\s*[!|:,(-]|\s+for\b|$)"),
-    re.compile(r"\bat\s+(?P<company>[A-Z][\w&.'-]*(?:\s+[A-Z][\w&.'-]*){0,3})\s*(?:[!|:,(-]|$)"),
-    re.compile(r"^(?:re:\s*|fwd?:\s*)*(?P<company>[A-Z][\w&.'-]*(?:\s+[A-Z][\w&.'-]*){0,3})\s*\|"),
+    re.compile(r"\b(?i:applying|applied|application|apply)\s+(?i:to|at|with)\s+(?P<c>" + _COMPANY_CHARS + r")"),
+    re.compile(r"\b(?i:application\s+(?:was\s+)?sent\s+to)\s+(?P<c>" + _COMPANY_CHARS + r")"),
+    re.compile(r"\b(?i:offer|news|message|onsite|interview|role|position|opportunity|career|future)\s+(?i:from|at|with)\s+(?P<c>" + _COMPANY_CHARS + r")"),
+    re.compile(r"\b(?i:for|about)\s+[^|@]+?\s+at\s+(?P<c>" + _COMPANY_CHARS + r")\s*[!.?]?\s*$"),
+    re.compile(r"\b(?i:with)\s+[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+){0,2}\s+\((?P<c>[^()]{2,60})\)"),
+    re.compile(r"^\s*[^@]{2,80}?\s+@\s+(?P<c>" + _COMPANY_CHARS + r")\s*$"),
+    re.compile(r"\b(?i:welcome\s+to|hello\s+from|greetings\s+from|news\s+from)\s+(?P<c>" + _COMPANY_CHARS + r")"),
 )
-_SUBJECT_ROLE = (
-    re.compile(r"\|\s*(?P<role>[^|]{3,80}?)\s*(?:[-–|]\s*[a-z][^|]*)?$"),
-    re.compile(r"\bfor\s+(?:the\s+|our\s+)?(?P<role>[A-Z][\w/&,. -]{2,80}?)\s+(?:role|position|opening|opportunity)?\s*(?:at\b|with\b|$|[|(-])"),
+_SEPARATORS = re.compile(r"\s+[-–—|/]\s+|\s*\|\s*|\s*:\s+|\s+[–—]\s*|\s*[–—]\s+")
+_AGENCY_WORDS = re.compile(
+    r"staffing|recruiting|recruitment|recruiters|headhunt|resourcing|placements?\b|personnel|"
+    r"executive\s*search|search\s*(?:group|partners|firm)",
+    re.I,
 )
+_CLIENT = re.compile(r"\b(?:my|our|the|your)\s+client\b(?![-\w])|\bon\s+behalf\s+of\s+(?:my|our|a)\s+client\b", re.I)
+_ROLE_NOISE_TAIL = re.compile(
+    r"\s*(?:[-–—:]\s*)?\b(?:interview(?:\s+(?:invitation|request))?|position|role|opening|opportunity|vacancy|"
+    r"next\s+steps?|update|technical\s+round|final\s+round|rate)\s*\??$",
+    re.I,
+)
+_SENIORITY = {"senior", "sr", "junior", "jr", "staff", "principal", "founding", "i", "ii", "iii", "iv", "mid", "level",
+              "the", "a", "an", "of", "and", "for", "in", "at", "with", "to", "contract", "remote", "hybrid", "temp",
+              "temporary", "permanent", "full", "time", "part", "fulltime", "parttime", "freelance", "interim"}
+
+
+# -- names and domains -----------------------------------------------------------------------
 
 
 def normalize_company(name: str) -> str:
-    n = name.lower()
-    n = re.sub(r"\b(inc|llc|ltd|gmbh|corp|corporation|co|plc|ag|sa|bv|the)\b\.?", " ", n)
+    """``"Cobalt & Finch, Inc."`` -> ``"cobaltfinch"``: the key companies are compared by."""
+    n = _LEGAL.sub(" ", name.lower().replace("&", " "))
     return re.sub(r"[^a-z0-9]+", "", n)
 
 
+def company_words(name: str) -> list[str]:
+    n = _LEGAL.sub(" ", name.lower().replace("&", " "))
+    return [w for w in re.split(r"[^a-z0-9]+", n) if w]
+
+
 def registrable_domain(email: str) -> str:
-    domain = email.rsplit("@", 1)[-1].lower()
+    domain = email.rsplit("@", 1)[-1].lower().strip(". >")
     parts = domain.split(".")
-    if len(parts) >= 3 and parts[-2] in ("co", "com", "org", "net", "ac") and len(parts[-1]) == 2:
+    if len(parts) >= 3 and parts[-2] in ("co", "com", "org", "net", "ac", "gov", "edu") and len(parts[-1]) == 2:
         return ".".join(parts[-3:])
     return ".".join(parts[-2:])
 
 
 def is_ats_domain(domain: str) -> bool:
-    return any(domain == d or domain.endswith("." + d) for d in ATS_DOMAINS)
+    domain = domain.lower()
+    if any(domain == d or domain.endswith("." + d) for d in ATS_DOMAINS):
+        return True
+    label = registrable_domain("x@" + domain).split(".")[0]
+    return any(label == b + suffix for b in _ATS_BRANDS for suffix in ("mail", "-mail", "hq", "-hq", "app", "jobs", "-jobs"))
+
+
+def is_company_domain(email: str) -> bool:
+    """True when the address's domain can identify a company (not an ATS, scheduler or free mail)."""
+    if "@" not in email:
+        return False
+    domain = email.rsplit("@", 1)[-1].lower()
+    reg = registrable_domain(email)
+    return not (is_ats_domain(domain) or reg in FREEMAIL_DOMAINS or reg.split(".")[0] in _GENERIC_LABELS)
 
 
 def company_from_domain(email: str) -> str | None:
-    domain = email.rsplit("@", 1)[-1].lower()
-    reg = registrable_domain(email)
-    if is_ats_domain(domain) or reg in FREEMAIL_DOMAINS:
+    if not is_company_domain(email):
         return None
-    label = reg.split(".")[0]
-    if label in _GENERIC_LABELS:
-        return None
+    label = registrable_domain(email).split(".")[0]
     return " ".join(w.capitalize() for w in re.split(r"[-_]", label) if w)
 
 
-def guess_company(a: Analysis) -> tuple[str | None, str]:
-    """The company a message is about, with the reason it was chosen."""
-    counterpart = a.sender
+def name_matches_domain(name: str, domain: str) -> bool:
+    """Whether a company name and an e-mail domain plausibly belong together.
+
+    The domain's first label must be the name squeezed (``northwind-analytics``), the first
+    word followed by nothing, by the start of the rest (``kestrelpay``, ``corvidsec``), by its
+    initials (``brightfieldmg``, ``lakeviewcc``) or by a short abbreviation (``halvorsentx``).
+    A one-word name does not match a longer label (``apple`` is not ``applebee``).
+    """
+    label = re.sub(r"[^a-z0-9]", "", registrable_domain("x@" + domain).split(".")[0])
+    words = company_words(name)
+    if not label or not words:
+        return False
+    if label == "".join(words):
+        return True
+    first, rest = words[0], words[1:]
+    if len(first) < 4 or not label.startswith(first):
+        return False
+    tail = label[len(first):]
+    if not tail:
+        return True
+    if not rest:
+        return False
+    joined = "".join(rest)
+    initials = "".join(w[0] for w in rest)
+    return (len(tail) >= 2 and joined.startswith(tail)) or tail == initials or len(tail) <= 3
+
+
+def names_match(a: str, b: str) -> bool:
+    """Same company name: equal keys, or one is the other's leading words (>= 5 letters)."""
+    ka, kb = normalize_company(a), normalize_company(b)
+    if not ka or not kb:
+        return False
+    if ka == kb:
+        return True
+    wa, wb = company_words(a), company_words(b)
+    short, long_ = (wa, wb) if len(wa) <= len(wb) else (wb, wa)
+    return len("".join(short)) >= 5 and long_[: len(short)] == short
+
+
+_DEPT_SUFFIX = re.compile(
+    r"\s*(?:[-|,:–]\s*)?\b(?:hiring\s+team|recruiting(?:\s+team)?|recruitment(?:\s+team)?|"
+    r"talent(?:\s+acquisition)?(?:\s+team)?|careers?|jobs|hr|human\s+resources|people(?:\s+(?:team|ops|operations))?|"
+    r"notifications?|no-?reply|scheduling|candidate\s+experience|team)$",
+    re.I,
+)
+
+
+def _clean_company(name: str) -> str:
+    name = re.sub(r"\s+", " ", name).strip(" ,.;:-–—|!?\"'")
+    for _ in range(3):
+        before = name
+        name = re.sub(r"[\s,]+(?:sp\.?\s*z\s*o\.?\s*o\.?|gmbh|inc\.?|llc|ltd\.?|limited|ag|s\.?a\.?|b\.?v\.?|aps|a/s|as|ab|oy|"
+                      r"s\.?r\.?l\.?|sarl|s\.?p\.?a\.?|plc|pty|pvt|corp\.?|co\.?)$", "", name, flags=re.I).strip(" ,.")
+        name = _DEPT_SUFFIX.sub("", name).strip(" ,.-|")
+        if name == before:
+            break
+    return name.strip(" ,.")
+
+
+def _is_tool_or_generic(name: str) -> bool:
+    n = re.sub(r"\s+", " ", name.lower()).strip()
+    return not n or n in _TOOL_NAMES or normalize_company(n) in {normalize_company(t) for t in _TOOL_NAMES}
+
+
+def _looks_like_person(name: str) -> bool:
+    words = name.split()
+    if not 2 <= len(words) <= 3 or _ORG_WORDS.search(name):
+        return False
+    return all(re.fullmatch(r"[A-ZÀ-Ý][a-zà-ÿ'’.-]+", w) for w in words)
+
+
+# -- what one message says about its company and role ----------------------------------------
+
+
+@dataclass
+class Facts:
+    """Company and role evidence read from one message."""
+
+    counterpart: Address | None
+    domain: str | None  # registrable domain that identifies a company, if any
+    names: list[tuple[str, str]] = field(default_factory=list)  # (company name, source)
+    role: str | None = None
+    role_confident: bool = False
+    agency: str | None = None
+    subject_key: str = ""
+
+    def best_name(self) -> tuple[str | None, str]:
+        """The name a new application gets, and where it came from."""
+        if self.domain:
+            for name, source in self.names:
+                if name_matches_domain(name, self.domain):
+                    return name, source
+            company = company_from_domain("x@" + self.domain)
+            return company, f"sender domain {self.domain}"
+        for name, source in self.names:
+            if not source.startswith("subject segment"):
+                return name, source
+        for name, source in self.names:
+            return name, source
+        return None, "no company found"
+
+
+def normalize_subject(subject: str) -> str:
+    s = _SUBJECT_PREFIX.sub("", subject or "")
+    return re.sub(r"\s+", " ", s).strip().lower()
+
+
+def counterpart_of(a: Analysis) -> Address | None:
+    """Who the user corresponds with in this message: the sender, or for their own mail the
+    first recipient."""
     if a.direction is Direction.OUT:
-        counterpart = next((r for r in a.to + a.cc), None)
-    if counterpart is not None:
-        m = _DISPLAY_VIA.match(counterpart.name.strip()) if counterpart.name else None
-        if m:
-            return m.group("company").strip(" ,-"), f"display name {counterpart.name!r}"
-    for pattern in _SUBJECT_COMPANY:
-        m = pattern.search(a.subject or "")
-        if m:
-            company = m.group("company").strip(" ,.-")
-            if company and company.lower() not in ("the", "our", "a"):
-                return company, f"subject {a.subject!r}"
-    if counterpart is not None:
-        company = company_from_domain(counterpart.email)
-        if company:
-            return company, f"sender domain {registrable_domain(counterpart.email)}"
-    return None, "no company found"
+        return next(iter(a.to + a.cc), None)
+    return a.sender
 
 
-def guess_role(a: Analysis) -> str | None:
+def _display_company(addr: Address | None) -> str | None:
+    """The company in an ATS/scheduler display name ("Acme via Greenhouse", "Acme Careers"),
+    or in a company mailbox's display name ("Acme University Human Resources")."""
+    if addr is None or not addr.name:
+        return None
+    name = addr.name.strip().strip('"')
+    if is_company_domain(addr.email):
+        org = _clean_company(name)
+        if org != name.strip(" ,.") or name_matches_domain(org, registrable_domain(addr.email)):
+            if org and not _looks_like_person(org) and not _is_tool_or_generic(org):
+                return org
+        return None
+    via = re.match(r"^(?P<x>.+?)\s+via\s+(?P<tool>[\w.-]+)$", name, re.I)
+    if via:
+        if any(via.group("tool").lower().startswith(b) for b in _BOARDS):
+            return None  # "Ethan Brooks via LinkedIn": a person writing through a board
+        name = via.group("x")
+    for _ in range(3):
+        stripped = re.sub(
+            r"\s*(?:[-|,:–]\s*)?\b(?:hiring\s+team|recruiting(?:\s+team)?|recruitment(?:\s+team)?|"
+            r"talent(?:\s+acquisition)?(?:\s+team)?|careers?|jobs|hr|human\s+resources|people(?:\s+(?:team|ops))?|"
+            r"notifications?|no-?reply|scheduling|candidate\s+experience|team)$",
+            "", name, flags=re.I,
+        ).strip(" -|,:")
+        if stripped == name:
+            break
+        name = stripped
+    name = _clean_company(name)
+    if _is_tool_or_generic(name) or _looks_like_person(name):
+        return None
+    return name
+
+
+def _subject_company(subject: str) -> list[str]:
+    s = _CAL_TAIL.sub("", _CAL_PREFIX.sub("", _SUBJECT_PREFIX.sub("", subject or "")))
+    out = []
+    for rx in _SUBJECT_COMPANY:
+        m = rx.search(s)
+        if m:
+            c = _clean_company(_REQ_ID.sub("", m.group("c")))
+            c = re.split(r"\s+(?:for|about|on|in|-|–|—)\s+", c)[0].strip(" ,.!?")
+            if c and c.lower() not in ("the", "our", "a", "us", "you") and not _is_tool_or_generic(c):
+                out.append(c)
+    return out
+
+
+def _segments(subject: str) -> list[str]:
+    s = _CAL_TAIL.sub("", _CAL_PREFIX.sub("", _SUBJECT_PREFIX.sub("", subject or "")))
+    s = re.sub(r"\s+(?:x|×)\s+\w+\s*$", "", s)  # "Loomwork x Maya"
+    return [p.strip(" ?!.,") for p in _SEPARATORS.split(s) if p and p.strip(" ?!.,")]
+
+
+def _role_from_text(text: str) -> str | None:
+    t = _REQ_ID.sub("", text).strip()
+    # "Panel Interview (Machine Learning Engineer)", "next steps (Marketing Data Lead)"
+    m = re.match(r"^(?P<out>[^()]*)\((?P<in>[^()]+)\)\s*$", t)
+    if m and _TITLE_WORDS.search(m.group("in")) and not _TITLE_WORDS.search(m.group("out")):
+        t = m.group("in").strip()
+    t = re.sub(r"^(?:next\s+steps?|update|following\s+up|checking\s+in|final\s+(?:stage|round))\s+(?:for|on|about|re)\s+(?:the\s+)?",
+               "", t, flags=re.I)
+    t = re.sub(r"^(?:application\s+(?:received|acknowledg(?:e)?ment|confirmation)\s+for\s+|your\s+application\s+for\s+|"
+               r"application\s+for\s+|interview\s+for\s+|offer\s+for\s+|re\s+)", "", t, flags=re.I)
+    t = re.sub(r"\s+at\s+" + _COMPANY_CHARS + r"\s*$", "", t)
+    for _ in range(2):
+        t = _ROLE_NOISE_TAIL.sub("", t).strip(" -–—,:")
+    t = re.sub(r"^(?:quick\s+update\s+on\s+the\s+|update\s+on\s+the\s+|the\s+)", "", t, flags=re.I).strip()
+    if not (3 <= len(t) <= 80) or not _TITLE_WORDS.search(t) or len(t.split()) > 9:
+        return None
+    if re.search(r"\b(?:your|you|we|our|thanks|thank|hello|hi)\b", t, re.I):
+        return None
+    return t
+
+
+_ROLE_FILLER = {"interview", "interviews", "panel", "availability", "next", "step", "steps", "final", "stage", "round",
+                "update", "position", "role", "opening", "invitation", "technical", "screen", "phone", "call", "offer"}
+
+
+def role_key(role: str) -> frozenset[str]:
+    """Comparable core of a job title: words without seniority, parentheses and filler."""
+    inner = re.search(r"\(([^)]*)\)", role)
+    r = role.lower()
+    if inner and _TITLE_WORDS.search(inner.group(1)) and not _TITLE_WORDS.search(re.sub(r"\([^)]*\)", " ", role)):
+        r = inner.group(1).lower()
+    r = re.sub(r"\([^)]*\)", " ", r)
+    words = {w for w in re.split(r"[^a-z0-9]+", r) if w and w not in _SENIORITY and w not in _ROLE_FILLER}
+    return frozenset(words)
+
+
+def same_role(a: str, b: str) -> bool:
+    ka, kb = role_key(a), role_key(b)
+    if not ka or not kb:
+        return True
+    return ka <= kb or kb <= ka
+
+
+def _signature_orgs(signature: str) -> list[str]:
+    out = []
+    lines = [ln.strip() for ln in (signature or "").splitlines() if ln.strip()][-6:]
+    for ln in lines:
+        if re.search(r"https?://|@|\+?\d[\d ().-]{6,}", ln) and "|" not in ln and "," not in ln:
+            continue
+        parts = re.split(r"\s*[|,·•]\s*", ln)
+        for p in parts[1:] + ([parts[0]] if len(parts) == 1 else []):
+            p = _clean_company(p)
+            if not p or re.search(r"\d{3}", p) or _TITLE_WORDS.search(p) and not _ORG_WORDS.search(p):
+                continue
+            if 1 <= len(p.split()) <= 5 and re.match(r"[A-Z0-9]", p):
+                out.append(p)
+    return out
+
+
+_BODY_ROLE = re.compile(
+    r"\b(?:for|as)\s+(?:the|our|a|an)\s+(?P<r>[A-Z][\w/&,.() -]{2,70}?)\s+(?:position|role|opening|vacancy)\b"
+    r"|\b(?:for|as)\s+(?P<r2>[A-Z][\w/&,.() -]{2,70}?)\s+(?:position|role|opening|vacancy)\b"
+)
+
+
+def read_facts(a: Analysis) -> Facts:
+    """Everything one message says about its company and role (no database access)."""
+    cp = counterpart_of(a)
+    domain = registrable_domain(cp.email) if cp is not None and is_company_domain(cp.email) else None
+    facts = Facts(counterpart=cp, domain=domain, subject_key=normalize_subject(a.subject))
+    if a.company:
+        facts.names.append((a.company, "extracted company"))
+    display = _display_company(cp) if cp is not None else None
+    if display:
+        facts.names.append((display, f"display name {cp.name!r}" if cp else "display name"))
+    for c in _subject_company(a.subject):
+        facts.names.append((c, f"subject {a.subject!r}"))
+    if a.direction is Direction.IN:
+        for org in _signature_orgs(a.signature):
+            facts.names.append((org, "signature"))
+    segments = _segments(a.subject)
+    known = [n for n, _ in facts.names]
+    roles: list[str] = []
+    for seg in segments:
+        seg_clean = _REQ_ID.sub("", seg).strip()
+        # "Senior Data Engineer, Northwind Analytics": a title followed by the company.
+        m = re.match(r"^(?P<r>.+?),\s*(?P<c>[^,]+)$", seg_clean)
+        if m and (any(names_match(m.group("c"), k) for k in known) or (domain and name_matches_domain(m.group("c"), domain))):
+            seg_clean = m.group("r")
+        role = _role_from_text(seg_clean)
+        if role:
+            roles.append(role)
+            continue
+        if _NOISE_SEGMENT.match(seg_clean) or _is_tool_or_generic(seg_clean):
+            continue
+        if re.fullmatch(_COMPANY_CHARS, seg_clean) and not _looks_like_person(seg_clean) and len(seg_clean) >= 3:
+            facts.names.append((_clean_company(seg_clean), f"subject segment {seg_clean!r}"))
+    if not roles:
+        m = re.search(r"\b(?:for|about)\s+(?:the\s+|our\s+)?(?P<r>[^|@:()]+?)(?:\s+(?:role|position|opening))?\s*(?:\bat\b|\(|$)", _SUBJECT_PREFIX.sub("", a.subject or ""))
+        if m:
+            role = _role_from_text(m.group("r"))
+            if role:
+                roles.append(role)
     if a.role:
-        return a.role
-    subject = re.sub(r"^(?:(?:re|fwd?|aw|wg)\s*:\s*)+", "", a.subject or "", flags=re.I)
-    for pattern in _SUBJECT_ROLE:
-        m = pattern.search(subject)
+        roles.insert(0, a.role)
+    if roles:
+        facts.role = roles[0]
+        facts.role_confident = True
+    else:
+        m = _BODY_ROLE.search((a.text or "")[:1500])
         if m:
-            role = m.group("role").strip(" -|,.")
-            if 3 <= len(role) <= 80:
-                return role
+            facts.role = _role_from_text(m.group("r") or m.group("r2"))
+    # De-duplicate names, keeping the first source.
+    seen: set[str] = set()
+    uniq = []
+    for n, src in facts.names:
+        k = normalize_company(n)
+        if k and k not in seen and not _is_tool_or_generic(n):
+            seen.add(k)
+            uniq.append((n, src))
+    facts.names = uniq
+    facts.agency = _agency_of(a, facts)
+    return facts
+
+
+def _agency_of(a: Analysis, facts: Facts) -> str | None:
+    """The agency's name when the counterpart is a recruiting agency speaking for a client:
+    its domain or signature says so ("staffing", "recruiting", "executive search"), or the
+    mail talks about "the client" / "my client"."""
+    if facts.domain is None:
+        return None
+    org_names = [n for n, s in facts.names if s == "signature"]
+    label = facts.domain.split(".")[0]
+    agencyish = bool(_AGENCY_WORDS.search(label)) or any(_AGENCY_WORDS.search(n) for n in org_names)
+    client = bool(_CLIENT.search(a.text or "")) or bool(_CLIENT.search(a.subject or ""))
+    if not (agencyish or client):
+        return None
+    name, _ = facts.best_name()
+    return name
+
+
+# -- the linker ------------------------------------------------------------------------------
+
+
+def _exists(store: Store, app_id: int | None) -> int | None:
+    if app_id is None:
+        return None
+    row = store.db.execute("SELECT id FROM applications WHERE id = ?", [app_id]).fetchone()
+    return int(row[0]) if row else _merged_target(store, app_id)
+
+
+def _merged_target(store: Store, app_id: int, depth: int = 0) -> int | None:
+    """Where an application the user merged away went (following chains of merges)."""
+    if depth > 20:
+        return None
+    for c in _corrections(store, "merge"):
+        if int(c.get("from", -1)) == app_id:
+            into = int(c["into"])
+            row = store.db.execute("SELECT id FROM applications WHERE id = ?", [into]).fetchone()
+            return into if row else _merged_target(store, into, depth + 1)
     return None
 
 
-def link_message(store: Store, a: Analysis) -> int | None:
-    """Return the application id for a job message, creating one when needed."""
-    ids = ([a.in_reply_to] if a.in_reply_to else []) + list(reversed(a.references))
-    for mid in ids:
+def _corrections(store: Store, kind: str) -> list[dict[str, Any]]:
+    rows = store.db.execute("SELECT payload FROM corrections WHERE kind = ? ORDER BY id", [kind]).fetchall()
+    out = []
+    for (payload,) in rows:
+        try:
+            out.append(json.loads(payload))
+        except (TypeError, ValueError):
+            log.warning("ignoring an unreadable %s correction", kind)
+    return out
+
+
+def _thread_ids(a: Analysis) -> list[str]:
+    """Ancestors to look up, nearest first, without the message itself or repeats (loops)."""
+    own = a.message_id
+    ids: list[str] = []
+    for mid in ([a.in_reply_to] if a.in_reply_to else []) + list(reversed(a.references[-100:])):
+        if mid and mid != own and mid not in ids and len(mid) <= 998:
+            ids.append(mid)
+    return ids
+
+
+def _by_thread(store: Store, a: Analysis) -> tuple[int | None, str]:
+    ids = _thread_ids(a)
+    if ids:
+        marks = ",".join("?" * len(ids))
+        rows = store.db.execute(
+            f"SELECT message_id, application_id FROM messages WHERE message_id IN ({marks}) AND application_id IS NOT NULL",
+            ids,
+        ).fetchall()
+        found = {r[0]: int(r[1]) for r in rows}
+        for mid in ids:
+            if mid in found:
+                app = _exists(store, found[mid])
+                if app is not None:
+                    how = "In-Reply-To" if mid == a.in_reply_to else "References"
+                    return app, f"thread: {how} {mid}"
+    thrid = (a.headers or {}).get("x-gm-thrid", "").strip()
+    if thrid:
         row = store.db.execute(
-            "SELECT application_id FROM messages WHERE message_id = ? AND application_id IS NOT NULL", [mid]
+            "SELECT application_id FROM messages WHERE thread_hint = ? AND application_id IS NOT NULL AND key != ? LIMIT 1",
+            [thrid, a.key],
         ).fetchone()
-        if row:
-            return int(row[0])
-    # A parent that arrived later may already list this message in its References.
+        if row and _exists(store, int(row[0])) is not None:
+            return _exists(store, int(row[0])), f"thread: X-GM-THRID {thrid}"
     if a.message_id:
+        # A reply processed before its parent names this message as an ancestor.
+        like = '%"' + a.message_id.replace("%", "").replace("_", "") + '"%'
         row = store.db.execute(
-            "SELECT application_id FROM messages WHERE refs LIKE ? AND application_id IS NOT NULL LIMIT 1",
-            [f'%{json.dumps(a.message_id)[1:-1]}%'],
+            "SELECT application_id FROM messages WHERE (in_reply_to = ? OR refs LIKE ?) AND application_id IS NOT NULL "
+            "AND key != ? ORDER BY date LIMIT 1",
+            [a.message_id, like, a.key],
         ).fetchone()
-        if row:
-            return int(row[0])
-    company, reason = guess_company(a)
+        if row and _exists(store, int(row[0])) is not None:
+            return _exists(store, int(row[0])), "thread: a reply already stored names this message"
+    return None, ""
+
+
+@dataclass
+class _App:
+    id: int
+    company: str
+    role: str | None
+    closed: bool
+    agency: str | None
+    company_source: str | None
+    name_locked: bool
+    last: str
+
+
+def _apps(store: Store) -> list[_App]:
+    rows = store.rows(
+        "SELECT a.id, a.company, a.role, a.closed, a.agency, a.company_source, a.name_locked, "
+        "coalesce(max(m.date), a.created_at) AS last FROM applications a LEFT JOIN messages m ON m.application_id = a.id "
+        "GROUP BY a.id ORDER BY a.id"
+    )
+    return [_App(int(r["id"]), r["company"], r["role"], bool(r["closed"]), r["agency"], r["company_source"],
+                 bool(r["name_locked"]), str(r["last"] or "")) for r in rows]
+
+
+def _apps_by_email(store: Store, email: str, key: str) -> set[int]:
+    rows = store.db.execute(
+        "SELECT DISTINCT application_id FROM messages WHERE application_id IS NOT NULL AND key != ? AND "
+        "((direction = 'in' AND sender_email = ?) OR (direction = 'out' AND recipients LIKE ?))",
+        [key, email, f"%<{email}>%"],
+    ).fetchall()
+    return {int(r[0]) for r in rows}
+
+
+def _apps_by_domain(store: Store, domain: str, key: str) -> set[int]:
+    rows = store.db.execute(
+        "SELECT DISTINCT application_id FROM messages WHERE application_id IS NOT NULL AND key != ? AND "
+        "((direction = 'in' AND (sender_email LIKE ? OR sender_email LIKE ?)) OR "
+        "(direction = 'out' AND (recipients LIKE ? OR recipients LIKE ?)))",
+        [key, f"%@{domain}", f"%.{domain}", f"%@{domain}>%", f"%.{domain}>%"],
+    ).fetchall()
+    return {int(r[0]) for r in rows}
+
+
+def _app_domains(store: Store) -> dict[int, set[str]]:
+    out: dict[int, set[str]] = {}
+    for app_id, email in store.db.execute(
+        "SELECT DISTINCT application_id, sender_email FROM messages WHERE application_id IS NOT NULL AND direction = 'in' "
+        "AND sender_email IS NOT NULL"
+    ).fetchall():
+        if is_company_domain(email):
+            out.setdefault(int(app_id), set()).add(registrable_domain(email))
+    return out
+
+
+def _apps_by_contact_name(store: Store, a: Analysis, key: str) -> tuple[set[int], str]:
+    """Applications whose contact (a person who wrote from a company address) is named here."""
+    hay = f"{a.subject}\n{(a.text or '')[:3000]}"
+    rows = store.db.execute(
+        "SELECT DISTINCT application_id, sender_name FROM messages WHERE application_id IS NOT NULL AND direction = 'in' "
+        "AND sender_name IS NOT NULL AND key != ?",
+        [key],
+    ).fetchall()
+    hits: dict[int, str] = {}
+    for app_id, name in rows:
+        name = re.sub(r"^(\w[\w'’-]*),\s*(\w[\w'’-]*)$", r"\2 \1", str(name).strip())  # "Wong, Priscilla"
+        if len(name.split()) < 2 or len(name) < 6 or _ORG_WORDS.search(name):
+            continue
+        if re.search(r"(?<!\w)" + re.escape(name) + r"(?!\w)", hay):
+            hits[int(app_id)] = name
+    return set(hits), ", ".join(sorted(set(hits.values())))
+
+
+def link_message(store: Store, a: Analysis) -> int | None:
+    """Return the application id for a job message, creating one when needed.
+
+    Called inside :meth:`Store.write_batch`'s transaction after the message row is written;
+    records the reason on ``messages.link_reason``.
+    """
+    key = a.key
+    thrid = (a.headers or {}).get("x-gm-thrid", "").strip()
+    if thrid:
+        store.db.execute("UPDATE messages SET thread_hint = ? WHERE key = ?", [thrid[:64], key])
+    app_id, reason = _decide(store, a)
+    store.db.execute("UPDATE messages SET link_reason = ? WHERE key = ?", [reason[:300], key])
+    log.debug("message %s -> application %s (%s)", key, app_id, reason)
+    return app_id
+
+
+def _decide(store: Store, a: Analysis) -> tuple[int, str]:
+    key = a.key
+    for c in _corrections(store, "split"):
+        if key in c.get("message_keys", []):
+            target = _exists(store, int(c["into"]))
+            if target is not None:
+                return target, "your correction (apps split)"
+    app_id, reason = _by_thread(store, a)
+    facts = read_facts(a)
+    apps = {x.id: x for x in _apps(store)}
+    if app_id is not None:
+        if app_id in apps:
+            _maybe_improve(store, apps[app_id], facts)
+            if facts.role and not apps[app_id].role and not apps[app_id].name_locked:
+                store.db.execute("UPDATE applications SET role = ? WHERE id = ?", [facts.role, app_id])
+        return app_id, reason
+
+    agency_apps = {i for i, x in apps.items() if x.agency}
+
+    # Same subject with the same counterpart: a reply whose parent never arrived.
+    if facts.counterpart is not None and facts.subject_key and _SUBJECT_PREFIX.match(a.subject or ""):
+        rows = store.db.execute(
+            "SELECT DISTINCT application_id, subject FROM messages WHERE application_id IS NOT NULL AND key != ? AND "
+            "(sender_email = ? OR recipients LIKE ?)",
+            [key, facts.counterpart.email, f"%<{facts.counterpart.email}>%"],
+        ).fetchall()
+        same = {int(r[0]) for r in rows if normalize_subject(r[1] or "") == facts.subject_key and int(r[0]) in apps}
+        if len(same) == 1:
+            return same.pop(), f"same subject and correspondent ({facts.counterpart.email}); its parent never arrived"
+
+    # Tiers of company evidence, strongest first; the first that finds anything decides.
+    tiers: list[tuple[set[int], str]] = []
+    if facts.counterpart is not None and is_company_domain(facts.counterpart.email):
+        ids = _apps_by_email(store, facts.counterpart.email, key)
+        tiers.append((ids, f"same correspondent {facts.counterpart.email}"))
+    if facts.domain and not facts.agency:
+        ids = _apps_by_domain(store, facts.domain, key) - agency_apps
+        tiers.append((ids, f"same company domain {facts.domain}"))
+    name_hits: set[int] = set()
+    name_reason = ""
+    aliases = [(c.get("company") or "", int(c["into"])) for c in _corrections(store, "merge") if c.get("company")]
+    domains = _app_domains(store)
+    for name, source in facts.names:
+        for app in apps.values():
+            if app.agency and not facts.agency:
+                continue
+            if names_match(name, app.company) or any(name_matches_domain(name, d) for d in domains.get(app.id, ())):
+                name_hits.add(app.id)
+                name_reason = name_reason or f"company {name!r} from {source}"
+        for alias, into in aliases:
+            target = _exists(store, into)
+            if target is not None and names_match(name, alias):
+                name_hits.add(target)
+                name_reason = name_reason or f"company {name!r} (merged by you into #{target})"
+    if facts.domain and not facts.agency:
+        for app in apps.values():
+            if not app.agency and name_matches_domain(app.company, facts.domain):
+                name_hits.add(app.id)
+                name_reason = name_reason or f"domain {facts.domain} matches {app.company!r}"
+    tiers.append((name_hits, name_reason))
+    if a.direction is Direction.IN and not is_company_domain(a.sender.email if a.sender else ""):
+        ids, names = _apps_by_contact_name(store, a, key)
+        tiers.append((ids, f"names your contact {names}"))
+
+    for ids, why in tiers:
+        ids = {i for i in ids if i in apps}
+        if facts.agency:
+            ids = {i for i in ids if apps[i].agency}
+        if not ids:
+            continue
+        chosen, why2 = _choose_by_role(store, [apps[i] for i in ids], facts, a)
+        if chosen is not None:
+            _maybe_improve(store, apps[chosen], facts)
+            return chosen, f"{why}{'; ' + why2 if why2 else ''}"
+        # The company is known but no application fits: a new one, with the reason.
+        company = apps[min(ids)].company
+        return _create(store, facts, company_hint=company, reason=f"{why}; {why2}")
+    return _create(store, facts)
+
+
+def _choose_by_role(store: Store, cands: Sequence[_App], facts: Facts, a: Analysis) -> tuple[int | None, str]:
+    """Pick the application of one company that this message is about, or None for a new one."""
+    if facts.role and facts.role_confident:
+        same = [c for c in cands if c.role and same_role(c.role, facts.role)]
+        if same:
+            return max(same, key=lambda c: c.last).id, ""
+        unnamed = [c for c in cands if not c.role]
+        if unnamed:
+            target = max(unnamed, key=lambda c: c.last)
+            if not target.name_locked:
+                store.db.execute("UPDATE applications SET role = ?, updated_at = ? WHERE id = ?", [facts.role, utcnow(), target.id])
+            return target.id, f"role {facts.role!r} named"
+        others = ", ".join(f"#{c.id} {c.role}" for c in cands)
+        return None, f"a different role ({facts.role!r}) than {others}"
+    if facts.agency:
+        return None, "agency recruiter representing several companies; no thread and no matching role"
+    if len(cands) == 1:
+        if facts.role and not cands[0].role and not cands[0].name_locked:
+            store.db.execute("UPDATE applications SET role = ?, updated_at = ? WHERE id = ?", [facts.role, utcnow(), cands[0].id])
+        return cands[0].id, ""
+    open_ = [c for c in cands if not c.closed]
+    if len(open_) == 1:
+        return open_[0].id, "the company's only open application"
+    if facts.counterpart is not None:
+        by_contact = {i for i in _apps_by_email(store, facts.counterpart.email, a.key) if i in {c.id for c in cands}}
+        if len(by_contact) == 1:
+            return by_contact.pop(), "the correspondent's application"
+    ids = ", ".join(f"#{c.id}" for c in cands)
+    return None, f"the company has several applications ({ids}) and the message names no role"
+
+
+def _maybe_improve(store: Store, app: _App, facts: Facts) -> None:
+    """Give an application named after its domain a better name once one is seen."""
+    if app.name_locked or app.company_source not in ("domain", "none", None):
+        return
+    domains = _app_domains(store).get(app.id, set()) | ({facts.domain} if facts.domain else set())
+    for name, source in facts.names:
+        on_domain = any(name_matches_domain(name, d) for d in domains)
+        if source.startswith("subject segment") and not on_domain:
+            continue
+        if names_match(name, app.company) or on_domain:
+            if normalize_company(name) != normalize_company(app.company) or name != app.company:
+                better = len(name.split()) >= len(app.company.split())
+                if better and name != app.company:
+                    store.db.execute(
+                        "UPDATE applications SET company = ?, company_source = ?, updated_at = ? WHERE id = ?",
+                        [name, _source_kind(source), utcnow(), app.id],
+                    )
+            return
+
+
+def _source_kind(source: str) -> str:
+    for k in ("display", "subject segment", "subject", "signature", "sender domain", "extracted"):
+        if source.startswith(k):
+            return {"sender domain": "domain", "subject segment": "subject"}.get(k, k)
+    return "none"
+
+
+def _create(store: Store, facts: Facts, *, company_hint: str | None = None, reason: str = "") -> tuple[int, str]:
+    name, source = facts.best_name()
+    company = company_hint or name
     if company is None:
-        company, reason = "Unknown company", "no thread and no company in the message"
-    role = guess_role(a)
-    norm = normalize_company(company)
-    candidates = [
-        r for r in store.rows("SELECT id, company, role FROM applications WHERE closed = 0 OR closed = 1")
-        if normalize_company(r["company"]) == norm
-    ]
-    if candidates:
-        if role:
-            same_role = [c for c in candidates if c["role"] and _same_role(c["role"], role)]
-            if same_role:
-                return int(same_role[0]["id"])
-            unnamed = [c for c in candidates if not c["role"]]
-            if unnamed:
-                store.db.execute("UPDATE applications SET role = ? WHERE id = ?", [role, unnamed[0]["id"]])
-                return int(unnamed[0]["id"])
-            if len(candidates) == 1 and not _looks_like_role(role):
-                return int(candidates[0]["id"])
-            return store.create_application(company, role, f"{reason}; second role at the company")
-        return int(candidates[0]["id"])
-    return store.create_application(company, role, reason)
+        company, source = "Unknown company", "none"
+        why = "no thread and no company named in the message"
+    else:
+        why = f"new: company from {source}"
+    if facts.agency:
+        why += f"; {facts.agency} is a recruiting agency (client not named: rename with `offerwatch apps rename`)"
+    if reason:
+        why = f"new: {reason}"
+    app_id = store.create_application(company, facts.role if facts.role_confident else None, why[:300])
+    store.db.execute(
+        "UPDATE applications SET company_source = ?, agency = ? WHERE id = ?",
+        [_source_kind(source) if company_hint is None else "linked", facts.agency, app_id],
+    )
+    return app_id, why
 
 
-def _same_role(a: str, b: str) -> bool:
-    na, nb = re.sub(r"[^a-z0-9]+", " ", a.lower()).strip(), re.sub(r"[^a-z0-9]+", " ", b.lower()).strip()
-    return na == nb or na in nb or nb in na
+# -- corrections -----------------------------------------------------------------------------
 
 
-def _looks_like_role(text: str) -> bool:
-    return bool(re.search(r"engineer|developer|analyst|scientist|manager|designer|lead|architect|director|intern|specialist|consultant", text, re.I))
+class CorrectionError(ValueError):
+    """A correction cannot be applied; the message says why and what to do."""
+
+
+def _record(store: Store, kind: str, payload: dict[str, Any]) -> None:
+    store.db.execute(
+        "INSERT INTO corrections(kind, payload, created_at) VALUES (?, ?, ?)",
+        [kind, json.dumps(payload, default=str), utcnow()],
+    )
+
+
+def _app_row(store: Store, app_id: int) -> dict[str, Any]:
+    rows = store.rows("SELECT * FROM applications WHERE id = ?", [app_id])
+    if not rows:
+        raise CorrectionError(f"there is no application #{app_id}: `offerwatch apps` lists them")
+    return rows[0]
+
+
+def _move(store: Store, keys: Iterable[str] | None, src: int, dst: int) -> None:
+    """Move messages (all of ``src``'s when ``keys`` is None) with their facts to ``dst``."""
+    if keys is None:
+        for table in ("messages", "signals", "events", "salaries"):
+            col = "application_id"
+            store.db.execute(f"UPDATE {table} SET {col} = ? WHERE {col} = ?", [dst, src])
+        return
+    for k in keys:
+        store.db.execute("UPDATE messages SET application_id = ? WHERE key = ?", [dst, k])
+        for table in ("signals", "events", "salaries"):
+            store.db.execute(f"UPDATE {table} SET application_id = ? WHERE message_key = ?", [dst, k])
+
+
+def merge_applications(store: Store, keep: int, other: int, *, reassess: bool = True) -> int:
+    """Merge application ``other`` into ``keep``; returns ``keep``.
+
+    Every message, signal, event and salary moves; ``other`` is deleted and remembered, so a
+    later message about it (by thread or by its company name) lands in ``keep``.
+    """
+    if keep == other:
+        raise CorrectionError("cannot merge an application into itself: give two different ids")
+    _app_row(store, keep)
+    gone = _app_row(store, other)
+    with store.atomic():
+        _move(store, None, other, keep)
+        store.db.execute("DELETE FROM signals WHERE application_id = ? AND derived = 1", [keep])
+        store.db.execute("DELETE FROM applications WHERE id = ?", [other])
+        _record(store, "merge", {"from": other, "into": keep, "company": gone["company"], "role": gone["role"]})
+        store.db.execute("UPDATE applications SET updated_at = ? WHERE id = ?", [utcnow(), keep])
+    if reassess:
+        _reassess(store, [keep])
+    return keep
+
+
+def split_application(
+    store: Store, app_id: int, message_keys: Sequence[str], *, company: str | None = None, role: str | None = None,
+    reassess: bool = True,
+) -> int:
+    """Move the given messages of ``app_id`` to a new application; returns its id.
+
+    The moved messages stay pinned there even if they are linked again; replies to them follow
+    by thread.
+    """
+    src = _app_row(store, app_id)
+    keys = list(dict.fromkeys(message_keys))
+    if not keys:
+        raise CorrectionError("name the messages to split off (see `offerwatch app ID` for their numbers)")
+    have = {r[0] for r in store.db.execute("SELECT key FROM messages WHERE application_id = ?", [app_id]).fetchall()}
+    missing = [k for k in keys if k not in have]
+    if missing:
+        raise CorrectionError(f"message {missing[0]!r} is not in application #{app_id}: `offerwatch app {app_id}` lists its messages")
+    if set(keys) == have:
+        raise CorrectionError("that would move every message: rename the application instead")
+    with store.atomic():
+        new_id = store.create_application(company or src["company"], role if role is not None else src["role"],
+                                          f"split from #{app_id} by you")
+        store.db.execute("UPDATE applications SET company_source = 'user', name_locked = ? WHERE id = ?",
+                         [int(bool(company or role)), new_id])
+        _move(store, keys, app_id, new_id)
+        _record(store, "split", {"from": app_id, "into": new_id, "message_keys": keys})
+    if reassess:
+        _reassess(store, [app_id, new_id])
+    return new_id
+
+
+def rename_application(store: Store, app_id: int, *, company: str | None = None, role: str | None = None) -> None:
+    """Set the company and/or role; automatic linking never overwrites them afterwards."""
+    _app_row(store, app_id)
+    if not (company or role is not None):
+        raise CorrectionError("give --company and/or --role")
+    with store.atomic():
+        if company:
+            store.db.execute("UPDATE applications SET company = ?, company_source = 'user' WHERE id = ?", [company.strip(), app_id])
+        if role is not None:
+            store.db.execute("UPDATE applications SET role = ? WHERE id = ?", [role.strip() or None, app_id])
+        store.db.execute("UPDATE applications SET name_locked = 1, updated_at = ? WHERE id = ?", [utcnow(), app_id])
+        _record(store, "rename", {"app": app_id, "company": company, "role": role})
+
+
+#: Stages a user may close an application with.
+CLOSE_STAGES = ("withdrawn", "rejected", "offer", "on_hold", "ghosted")
+
+
+def close_application(store: Store, app_id: int, *, stage: str = "withdrawn", reopen: bool = False, reassess: bool = True) -> None:
+    """Close an application with a final stage (default ``withdrawn``), or reopen it."""
+    _app_row(store, app_id)
+    if not reopen and stage not in CLOSE_STAGES:
+        raise CorrectionError(f"unknown stage {stage!r}: use one of {', '.join(CLOSE_STAGES)}")
+    with store.atomic():
+        if reopen:
+            store.db.execute("UPDATE applications SET closed = 0, stage_override = NULL, updated_at = ? WHERE id = ?", [utcnow(), app_id])
+        else:
+            store.db.execute("UPDATE applications SET closed = 1, stage_override = ?, updated_at = ? WHERE id = ?", [stage, utcnow(), app_id])
+        _record(store, "reopen" if reopen else "close", {"app": app_id, "stage": None if reopen else stage})
+    if reassess:
+        _reassess(store, [app_id])
+
+
+def _reassess(store: Store, ids: list[int]) -> None:
+    from offerwatch.models.timeline import assess
+
+    assess(store, ids)
