@@ -76,6 +76,9 @@ def configure_logging(verbose: int, quiet: bool) -> None:
     # Libraries stay quiet unless asked: their DEBUG lines can carry message content.
     for noisy in ("mailparser", "imapclient", "apscheduler", "asyncio"):
         logging.getLogger(noisy).setLevel(logging.WARNING if verbose < 3 else logging.DEBUG)
+    from offerwatch.daemon.secrets import install_log_redaction
+
+    install_log_redaction()
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

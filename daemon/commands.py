@@ -43,7 +43,8 @@ def progress_bar(enabled: bool = True) -> Iterator[Progress]:
 
 
 def run_source(ctx: click.Context, source: MailSource, *, store_path: Path | None, since=None, until=None,
-               folders=None, backfill: bool = True, owner=(), replay: bool = False, show_progress: bool = True):
+               folders=None, backfill: bool = True, owner=(), replay: bool = False, show_progress: bool = True,
+               retry=None):
     """Backfill or sync ``source`` into the database under the writer lock, with progress."""
     from offerwatch.daemon.sync import SyncEngine, assess_applications
     from offerwatch.extractors.parse import parse_mail
@@ -69,7 +70,7 @@ def run_source(ctx: click.Context, source: MailSource, *, store_path: Path | Non
         raise click.ClickException(str(err)) from err
     try:
         store = open_store(ctx, path)
-        engine = SyncEngine(store, mailbox_owner)
+        engine = SyncEngine(store, mailbox_owner, retry=retry)
         with progress_bar(show_progress) as bar:
             task = bar.add_task("reading mail", total=None, rate="")
             started = datetime.now(timezone.utc)
@@ -180,6 +181,7 @@ def backfill(ctx: click.Context, source_path: str | None, account: str | None, s
     if since_d and until_d and until_d <= since_d:
         raise click.BadParameter("--until must be after --since", param_hint="--until")
     source: MailSource
+    retry = None
     if source_path:
         from offerwatch.daemon.sources.local import open_local_source
 
@@ -190,10 +192,13 @@ def backfill(ctx: click.Context, source_path: str | None, account: str | None, s
     else:
         from offerwatch.daemon.imap_cli import open_account_source
 
-        source = open_account_source(ctx, account or "")
+        from offerwatch.daemon.sources.imap import RetryPolicy
+
+        source = open_account_source(ctx, account or "", folders or None)
+        retry = RetryPolicy()
     try:
         store, report = run_source(ctx, source, store_path=None, since=since_d, until=until_d, folders=folders or None,
-                                   backfill=True, owner=owner, show_progress=not no_progress)
+                                   backfill=True, owner=owner, show_progress=not no_progress, retry=retry)
     finally:
         source.close()
     _print_report(ctx, report)

@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
+from typing import Protocol
 
 from offerwatch.daemon.sources.base import FolderInfo, MailSource, SourceError
 from offerwatch.extractors.pipeline import Owner, analyze_many
@@ -58,13 +59,24 @@ class SyncReport:
 Progress = Callable[[int], None]
 
 
+class RetryLike(Protocol):
+    """What the engine needs of a retry policy (``sources.imap.RetryPolicy`` fits)."""
+
+    attempts: int
+
+    def delay(self, attempt: int) -> float: ...
+
+    def sleep(self, seconds: float) -> None: ...
+
+
 class SyncEngine:
     """Moves mail from a source into the store. One engine per store and owner."""
 
-    def __init__(self, store: Store, owner: Owner, *, batch_size: int = DEFAULT_BATCH) -> None:
+    def __init__(self, store: Store, owner: Owner, *, batch_size: int = DEFAULT_BATCH, retry: RetryLike | None = None) -> None:
         self.store = store
         self.owner = owner
         self.batch_size = batch_size
+        self.retry = retry
         self.stop_requested = False  # set from a signal handler; checked between batches
 
     def run(
@@ -101,13 +113,42 @@ class SyncEngine:
                 break
             fr = FolderReport(source.account, folder.name)
             report.folders.append(fr)
+            self._sync_folder_with_retry(source, folder, after_uid, since, until, backfill, fr, report, on_progress)
+        return report
+
+    def _sync_folder_with_retry(self, source: MailSource, folder: FolderInfo, after_uid: int, since: date | None,
+                                until: date | None, backfill: bool, fr: FolderReport, report: SyncReport,
+                                on_progress: Progress | None) -> None:
+        """Sync one folder; on a transient fault (connection lost, server restarted) drop the
+        connection, back off and resume from the stored state, which every committed batch
+        advanced."""
+        attempt = 0
+        while True:
+            attempt += 1
             try:
                 self._sync_folder(source, folder, after_uid, since, until, backfill, fr, report, on_progress)
+                return
             except SourceError as err:
+                transient = bool(getattr(err, "transient", False))
+                if transient and self.retry is not None and attempt < self.retry.attempts and not self.stop_requested:
+                    wait = self.retry.delay(attempt)
+                    log.warning("account %s, folder %s: %s; retrying in %.1fs (attempt %d of %d)",
+                                source.account, folder.name, err, wait, attempt + 1, self.retry.attempts)
+                    source.close()
+                    self.retry.sleep(wait)
+                    try:
+                        fresh = {f.name: f for f in source.folders()}
+                    except SourceError as again:
+                        err = again
+                    else:
+                        if folder.name in fresh:
+                            folder = fresh[folder.name]
+                            after_uid = self._start_uid(source.account, folder, backfill)
+                            continue
                 fr.error = str(err)
                 log.error("account %s, folder %s: %s", source.account, folder.name, err)
                 self.store.record_folder_error(source.account, folder.name, str(err))
-        return report
+                return
 
     def _start_uid(self, account: str, folder: FolderInfo, backfill: bool) -> int:
         state = self.store.folder_state(account, folder.name)
