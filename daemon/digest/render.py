@@ -125,7 +125,7 @@ def _context(d: Digest, message_id: str, link_label: str | None) -> dict[str, An
         "day": day_label(d.for_date),
         "headline": headline(d),
         "period_note": period_note,
-        "since_label": "the last 7 days" if d.first else day_label(d.period_start),
+        "since_label": "in the last 7 days" if d.first else f"since {day_label(d.period_start)}",
         "preheader": preheader,
         "message_id": message_id,
         "link_label": link_label,
