@@ -1,0 +1,230 @@
+"""Is a message part of the owner's job search? With a reason a person can check.
+
+Job mail: applicant tracking systems, interview-scheduling tools, recruiters and hiring
+managers writing personally (also through LinkedIn InMail), and the owner's own mail to them.
+Not job mail: job alerts, newsletters and marketing (bulk headers), agency blasts and
+scams for roles never applied to, and the many other worlds that say "interview", "offer",
+"application" or "reschedule" (podcasts, conferences, landlords, dentists, airlines, shops).
+
+The decision is a short sequence of checks over data in ``patterns/classify.toml``: sender
+domain, relay and bulk headers, then a vocabulary score. No spaCy here: it is fast and has
+no model to load.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from offerwatch.models.domain import Address, Direction
+
+DATA_FILE = Path(__file__).with_name("patterns") / "classify.toml"
+#: Job-mail score at which personal mail counts as job mail.
+THRESHOLD = 3
+
+
+@dataclass(frozen=True)
+class JobDecision:
+    is_job: bool
+    reason: str  # human-readable, shown by `offerwatch scan`
+
+
+@dataclass(frozen=True)
+class _Vocab:
+    weight: int
+    patterns: tuple[re.Pattern[str], ...]
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Data:
+    ats: tuple[str, ...]
+    scheduling: tuple[str, ...]
+    job_boards: tuple[str, ...]
+    freemail: frozenset[str]
+    relay_personal: tuple[str, ...]
+    alerts: tuple[str, ...]
+    bulk_precedence: frozenset[str]
+    vocab: dict[str, _Vocab]
+
+
+class ClassifierDataError(ValueError):
+    """classify.toml is broken; the message names the key and the problem."""
+
+
+@lru_cache(maxsize=1)
+def load_data(path: Path = DATA_FILE) -> _Data:
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as err:
+        raise ClassifierDataError(f"{path}: cannot read classifier data: {err}") from err
+    problems: list[str] = []
+
+    def strings(section: str, key: str) -> tuple[str, ...]:
+        value = raw.get(section, {}).get(key)
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            problems.append(f"{path.name}: [{section}] {key} must be a list of strings")
+            return ()
+        return tuple(v.lower() for v in value)
+
+    vocab: dict[str, _Vocab] = {}
+    for name, section in raw.get("vocab", {}).items():
+        pats: list[re.Pattern[str]] = []
+        for src in section.get("patterns", []):
+            try:
+                pats.append(re.compile(src, re.I))
+            except re.error as err:
+                problems.append(f"{path.name}: [vocab.{name}] pattern {src!r}: {err}")
+        if not isinstance(section.get("weight"), int):
+            problems.append(f"{path.name}: [vocab.{name}] weight must be an integer")
+        vocab[name] = _Vocab(int(section.get("weight", 0)), tuple(pats), tuple(section.get("patterns", [])))
+    for required in ("receipt", "strong", "weak", "non_job", "blast"):
+        if required not in vocab:
+            problems.append(f"{path.name}: missing [vocab.{required}]")
+    data = _Data(
+        ats=strings("domains", "ats"),
+        scheduling=strings("domains", "scheduling"),
+        job_boards=strings("domains", "job_boards"),
+        freemail=frozenset(strings("domains", "freemail")),
+        relay_personal=strings("senders", "relay_personal"),
+        alerts=strings("senders", "alerts"),
+        bulk_precedence=frozenset(strings("headers", "bulk_precedence")),
+        vocab=vocab,
+    )
+    if problems:
+        raise ClassifierDataError("invalid classifier data:\n  " + "\n  ".join(problems))
+    return data
+
+
+def _domain_in(domain: str, domains: Sequence[str]) -> str | None:
+    for d in domains:
+        if domain == d or domain.endswith("." + d):
+            return d
+    return None
+
+
+def _hits(v: _Vocab, text: str) -> list[str]:
+    return [src for pat, src in zip(v.patterns, v.sources, strict=True) if pat.search(text)]
+
+
+def _score(data: _Data, text: str) -> tuple[int, dict[str, list[str]]]:
+    total = 0
+    found: dict[str, list[str]] = {}
+    for name in ("strong", "weak", "non_job", "blast"):
+        v = data.vocab[name]
+        hits = _hits(v, text)
+        if hits:
+            found[name] = hits
+            if name == "weak":
+                total += min(len(hits), 4) * v.weight
+            elif name == "strong":
+                total += min(len(hits), 3) * v.weight
+            else:
+                total += len(hits) * v.weight
+    return total, found
+
+
+def _short(found: dict[str, list[str]], key: str) -> str:
+    xs = found.get(key, [])
+    return ", ".join(re.sub(r"\\b|\(\?:|[()\\?]", "", x)[:30] for x in xs[:3])
+
+
+def classify(
+    *,
+    sender: Address | None,
+    subject: str,
+    text: str,
+    headers: Mapping[str, str],
+    direction: Direction,
+    has_calendar: bool,
+    recipients: Sequence[Address],
+    signature: str = "",
+) -> JobDecision:
+    """Decide whether a message belongs to the job search, and say why.
+
+    ``headers`` has lower-cased names; ``text`` is the newest reply without signature; the
+    optional ``signature`` adds the sender's title ("Senior Recruiter") as evidence.
+
+    >>> from offerwatch.models.domain import Address, Direction
+    >>> classify(sender=Address("Acme", "no-reply@us.greenhouse-mail.io"), subject="Thanks for applying",
+    ...          text="We received your application.", headers={}, direction=Direction.IN,
+    ...          has_calendar=False, recipients=()).reason
+    'ATS sender domain greenhouse-mail.io'
+    """
+    data = load_data()
+    email = (sender.email if sender else "").lower()
+    name = (sender.name if sender else "").lower()
+    local, _, domain = email.rpartition("@")
+    body = f"{subject or ''}\n{(text or '')[:20000]}\n{(signature or '')[:1000]}"
+    receipt = bool(_hits(data.vocab["receipt"], body))
+    relay = any(r in local or r in name or r in (subject or "").lower() for r in data.relay_personal)
+    score, found = _score(data, body)
+    precedence = headers.get("precedence", "").strip().lower()
+    bulk_why = (
+        "List-Unsubscribe" if headers.get("list-unsubscribe") else
+        "List-Id" if headers.get("list-id") else
+        f"Precedence: {precedence}" if precedence in data.bulk_precedence else ""
+    )
+
+    if direction == Direction.OUT:
+        private = [r for r in recipients if r.email.lower().rpartition("@")[2] in data.freemail]
+        forward = bool(re.match(r"^\s*(fwd?|fw|wg|tr|rv)\s*:", subject or "", re.I))
+        if forward and recipients and len(private) == len(recipients):
+            return JobDecision(False, "owner forwarded a message to a private address")
+        if score >= 2:
+            return JobDecision(True, f"owner's mail about a job ({_short(found, 'strong') or _short(found, 'weak')})")
+        return JobDecision(False, "owner's mail without job vocabulary")
+
+    ats = _domain_in(domain, data.ats)
+    if ats:
+        return JobDecision(True, f"ATS sender domain {ats}")
+    board = _domain_in(domain, data.job_boards)
+    if board:
+        if relay:
+            return JobDecision(True, f"recruiter's personal message relayed by {board}")
+        if receipt:
+            return JobDecision(True, f"application confirmation from job board {board}")
+        return JobDecision(False, f"job board notification from {board} (alerts, marketing)")
+    sched = _domain_in(domain, data.scheduling)
+    if sched:
+        if found.get("non_job") and score < THRESHOLD:
+            return JobDecision(False, f"scheduling tool {sched}, but not about a job ({_short(found, 'non_job')})")
+        return JobDecision(True, f"interview scheduling sender domain {sched}")
+    if bulk_why:
+        if receipt:
+            return JobDecision(True, f"bulk mail ({bulk_why}) confirming an application")
+        if relay:
+            return JobDecision(True, f"bulk mail ({bulk_why}) relaying a recruiter's personal message")
+        if found.get("strong") or found.get("weak"):
+            return JobDecision(False, f"bulk mail ({bulk_why}) with job-alert vocabulary")
+        return JobDecision(False, f"bulk mail ({bulk_why}): newsletter or marketing")
+    if found.get("blast") and not recipients:
+        return JobDecision(False, f"mass mail to undisclosed recipients ({_short(found, 'blast')})")
+    if found.get("blast") and score < THRESHOLD + 3:
+        return JobDecision(False, f"agency blast or scam ({_short(found, 'blast')})")
+    if not recipients and score < THRESHOLD + 3:
+        return JobDecision(False, "mass mail to undisclosed recipients")
+    if domain in data.freemail:
+        score -= 2  # recruiters write from their company; friends and scammers from free mail
+    if any(a in local for a in data.alerts) and not receipt:
+        score -= 2
+    if domain and domain not in data.freemail and not any(a in local for a in ("noreply", "no-reply", "donotreply")):
+        if re.match(r"^\s*(re|aw|sv|antw|rif)\s*:", subject or "", re.I):
+            score += 1  # a personal conversation with someone at a company
+    if has_calendar and score >= 1:
+        return JobDecision(True, f"calendar invitation about a job ({_short(found, 'strong') or _short(found, 'weak')})")
+    if score >= THRESHOLD:
+        return JobDecision(True, f"personal mail with job vocabulary ({_short(found, 'strong') or _short(found, 'weak')})")
+    why = _short(found, "non_job") or _short(found, "blast")
+    return JobDecision(False, f"no job context (score {score}{'; ' + why if why else ''})")
+
+
+def explain_data() -> dict[str, Any]:
+    """The loaded data, for ``offerwatch scan --debug`` style output and tests."""
+    d = load_data()
+    return {"ats": list(d.ats), "scheduling": list(d.scheduling), "job_boards": list(d.job_boards)}

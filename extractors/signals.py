@@ -1,0 +1,530 @@
+"""Signals in one message's newest text: what the recruiter's words say about the process.
+
+:func:`extract` (and :func:`extract_many`, batched through ``nlp.pipe``) runs the spaCy
+pipeline of :mod:`offerwatch.extractors.nlp` on the cleaned text, then decides at message
+level: the sender's role from the signature, calendar invites, and precedence between
+signals (an offer's "when can we talk?" is not an interview request, a rejection is not a
+keep-warm update).
+
+Sentence level happens inside the pipeline, in :func:`combine` (the ``offerwatch_signals``
+component): each sentence's matched cues become signals unless they are negated ("the role
+isn't on hold"), hedged ("if you need to reschedule"), retrospective ("thanks for meeting
+our panel"), or template boilerplate ("Need to reschedule? Use this link").
+
+Importing this module does not import spaCy.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from offerwatch.extractors import entities
+from offerwatch.models.domain import Address, CalendarEvent, Direction, Salary, Signal
+
+log = logging.getLogger(__name__)
+
+#: Characters of text analysed at most per message; the rest is ignored (and logged).
+MAX_CHARS = 100_000
+
+
+@dataclass(frozen=True)
+class Extraction:
+    signals: tuple[Signal, ...]
+    salaries: tuple[Salary, ...]
+    sender_role: str | None  # "recruiter" | "coordinator" | "hiring_manager" | "leader" | None
+    sender_title: str | None
+
+
+@dataclass(frozen=True)
+class ExtractInput:
+    text: str
+    signature: str = ""
+    subject: str = ""
+    sender: Address | None = None
+    direction: Direction = Direction.IN
+    events: Sequence[CalendarEvent] = field(default_factory=tuple)
+
+
+# ----------------------------------------------------------------------------- normalisation
+
+_DROP = frozenset("\u200b\u200c\u200d\u2060\ufeff\u00ad\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u180e\u034f")
+_TRANSLATE = str.maketrans(
+    {
+        "\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u2032": "'", "\u201c": '"', "\u201d": '"', "\u201e": '"',
+        "\u00a0": " ", "\u202f": " ", "\u2007": " ", "\u2009": " ", "\u200a": " ", "\u2002": " ", "\u2003": " ",
+        "\uff1f": "?", "\uff01": "!", "\uff0c": ",", "\u3002": ".", "\r": "\n", "\t": " ",
+    }
+)
+
+
+def normalize(text: str) -> tuple[str, list[int] | None]:
+    """Text for matching and a map from its indices back to ``text`` (None: identity).
+
+    Curly quotes and odd spaces become ASCII one for one; zero-width and bidi controls are
+    removed (they hide phrases from the rules), which shifts offsets, hence the map.
+    """
+    text = text.translate(_TRANSLATE)
+    if not any(ch in _DROP for ch in text):
+        return text, None
+    out: list[str] = []
+    index: list[int] = []
+    for i, ch in enumerate(text):
+        if ch in _DROP:
+            continue
+        out.append(ch)
+        index.append(i)
+    index.append(len(text))
+    return "".join(out), index
+
+
+def _orig(index: list[int] | None, i: int) -> int:
+    if index is None:
+        return i
+    return index[min(i, len(index) - 1)]
+
+
+# ----------------------------------------------------------------------------- sentence level
+
+_BOUNDARY = frozenset({",", ";", ":", "—", "–", "(", ")", "!", "?", ".", "but", "however", "although", "though",
+                       "whereas", "because", "so", "and", "while", "unfortunately", "instead"})
+_DIRECT_TYPES = frozenset(
+    {"application_received", "interview_request", "interview_scheduled", "salary_reconfirm", "hiring_manager_direct",
+     "offer", "rejection", "role_on_hold", "postponed", "keep_warm", "expedite", "other_process_inquiry",
+     "panel_invite", "senior_leader_interview"}
+)
+#: Rule ids of cues that count only when the message says nothing else.
+WEAK_RULES = frozenset({"app.thanks_weak", "kw.update_weak"})
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A signal found in one sentence: token span of the sentence and of the cue."""
+
+    type: str
+    rule: str
+    sent_start: int
+    sent_end: int
+    cue_start: int
+    cue_end: int
+
+
+@dataclass
+class _Cue:
+    label: str
+    id: str
+    start: int
+    end: int
+    flags: frozenset[str]
+
+
+def _is_boundary(tok: Any) -> bool:
+    t = tok.lower_
+    if t in _BOUNDARY or "\n" in tok.text:
+        return True
+    return t == "-" and bool(tok.whitespace_)
+
+
+class _Sentence:
+    """The cues of one sentence and the checks the rules need."""
+
+    def __init__(self, doc: Any, start: int, end: int, cues: list[_Cue]) -> None:
+        self.doc, self.start, self.end = doc, start, end
+        self.by: dict[str, list[_Cue]] = defaultdict(list)
+        for c in cues:
+            self.by[c.label].append(c)
+        self.has_question = any(doc[i].text == "?" for i in range(start, end)) if end - start < 400 else False
+
+    def clause_start(self, i: int) -> int:
+        j = i - 1
+        lo = max(self.start, i - 14)
+        while j >= lo:
+            if _is_boundary(self.doc[j]):
+                return j + 1
+            j -= 1
+        return lo
+
+    def _before(self, label: str, cue: _Cue, window: int, ids: tuple[str, ...] = ()) -> bool:
+        cs = self.clause_start(cue.start)
+        for c in self.by.get(label, ()):
+            if ids and c.id not in ids:
+                continue
+            if cs <= c.start < cue.start and cue.start - c.end <= window:
+                return True
+        return False
+
+    def negated(self, cue: _Cue) -> bool:
+        return "no_neg" not in cue.flags and self._before("NEG", cue, 6)
+
+    def hedged(self, cue: _Cue) -> bool:
+        return "no_hedge" not in cue.flags and self._before("HEDGE", cue, 10)
+
+    def self_future(self, cue: _Cue) -> bool:
+        return "not_self_future" in cue.flags and self._before("SELF_FUTURE", cue, 4)
+
+    def thanked(self, cue: _Cue) -> bool:
+        return self._before("PAST", cue, 12, ("past.thanks",))
+
+    def retro(self, cue: _Cue) -> bool:
+        """Is the cue about what already happened ("thanks for meeting our panel", "panel feedback")?"""
+        invites = self.by.get("INVITE", ())
+        for p in self.by.get("PAST", ()):
+            if p.end <= cue.start:
+                if not any(p.end <= i.start < cue.start for i in invites):
+                    return True
+            elif 0 <= p.start - cue.end <= 2:
+                return True
+        return False
+
+    def has(self, label: str) -> bool:
+        return bool(self.by.get(label))
+
+    def first(self, label: str) -> _Cue | None:
+        xs = self.by.get(label)
+        return xs[0] if xs else None
+
+    def asks(self) -> bool:
+        return self.has_question or self.has("INQUIRY")
+
+
+def combine(doc: Any) -> Any:
+    """The ``offerwatch_signals`` component: cues of each sentence -> ``doc.user_data["hits"]``.
+
+    Also writes ``doc.spans["signals"]`` (sentence spans labelled with the signal type, the
+    rule id as span id) so the result is visible the spaCy way.
+    """
+    from spacy.tokens import Span
+
+    from offerwatch.extractors.nlp import current_info
+
+    info = current_info()
+    cue_spans = doc.spans.get("cues") if doc.spans is not None and "cues" in doc.spans else []
+    hits: list[Hit] = []
+    if len(cue_spans):
+        sents = list(doc.sents)
+        starts = [s.start for s in sents]
+        buckets: dict[int, list[_Cue]] = defaultdict(list)
+        import bisect
+
+        for sp in cue_spans:
+            si = bisect.bisect_right(starts, sp.start) - 1
+            pi = info.get(sp.id_)
+            flags = pi.flags if pi else frozenset()
+            buckets[si].append(_Cue(sp.label_, sp.id_, sp.start, sp.end, flags))
+        for si, cues in sorted(buckets.items()):
+            s = sents[si]
+            cues.sort(key=lambda c: (c.start, c.end))
+            hits.extend(_sentence_hits(_Sentence(doc, s.start, s.end, cues)))
+    doc.user_data["hits"] = hits
+    doc.spans["signals"] = [Span(doc, h.sent_start, h.sent_end, label=h.type, span_id=h.rule) for h in hits]
+    return doc
+
+
+def _sentence_hits(s: _Sentence) -> Iterator[Hit]:
+    if s.has("BOILERPLATE"):
+        return
+    fired: dict[str, Hit] = {}
+
+    def hit(type_: str, rule: str, cue: _Cue) -> None:
+        if type_ not in fired:
+            fired[type_] = Hit(type_, rule, s.start, s.end, cue.start, cue.end)
+
+    postponed_here = False
+    for label in list(s.by):
+        if label not in _DIRECT_TYPES:
+            continue
+        for cue in s.by[label]:
+            if s.negated(cue) or s.hedged(cue) or s.self_future(cue):
+                continue
+            if label == "interview_request" and s.thanked(cue):
+                continue
+            if label in ("postponed",):
+                postponed_here = True
+            hit(label, cue.id, cue)
+    # interview_request from a "does Tuesday 3pm work?" question
+    if "interview_request" not in fired and s.has("SLOT_Q") and s.has("TIME") and s.asks() and not postponed_here:
+        cue = s.by["SLOT_Q"][0]
+        if not s.negated(cue) and not s.thanked(cue):
+            hit("interview_request", f"{cue.id}+time.expr", cue)
+    # panel_invite: panel / onsite / final round, with an invitation, not in retrospect
+    if s.has("PANEL") and (s.has("INVITE") or s.has("SLOT_Q") or "interview_request" in fired) and not postponed_here:
+        for cue in s.by["PANEL"]:
+            if not s.negated(cue) and not s.hedged(cue) and not s.retro(cue):
+                inv = s.first("INVITE") or s.first("SLOT_Q")
+                hit("panel_invite", f"{cue.id}+{inv.id if inv else 'interview_request'}", cue)
+                break
+    # senior_leader_interview: a senior title next to a meeting with them
+    if s.has("LEADER") and s.has("MEET"):
+        for cue in s.by["LEADER"]:
+            if not s.negated(cue) and not s.retro(cue):
+                meet = s.by["MEET"][0]
+                if s.retro(meet) and meet.start < cue.start and not s.has("INVITE"):
+                    continue
+                hit("senior_leader_interview", f"{cue.id}+{meet.id}", cue)
+                break
+    # other_process_inquiry: other interviews/offers/deadlines, asked about
+    if s.has("OTHER_PROC") and s.asks():
+        for cue in s.by["OTHER_PROC"]:
+            if not s.negated(cue) and not s.retro(cue):
+                hit("other_process_inquiry", f"{cue.id}+question", cue)
+                break
+    # salary_reconfirm: "still" + a salary figure or words, asked
+    if s.has("STILL") and s.has("SALARY_REF") and (s.asks() or "confirm" in s.doc[s.start : s.end].text.lower()):
+        cue = s.by["STILL"][0]
+        if not s.negated(cue):
+            hit("salary_reconfirm", f"{cue.id}+salary.ref", cue)
+    # hiring_manager_direct: the hiring manager wants to call
+    if s.has("HM") and s.has("CALL_WANT"):
+        cue = s.by["CALL_WANT"][0]
+        if not s.negated(cue) and not s.hedged(cue):
+            hit("hiring_manager_direct", "hm.person+callwant.call", cue)
+    # role_on_hold: paused / on ice / frozen + the role or the search
+    if s.has("HOLD") and s.has("ROLE_NOUN"):
+        for cue in s.by["HOLD"]:
+            if not s.negated(cue) and not s.hedged(cue):
+                hit("role_on_hold", "hold.word+role.noun", cue)
+                break
+    yield from fired.values()
+
+
+# ----------------------------------------------------------------------------- message level
+
+#: keep_warm is a status update: an offer, a rejection, a hold or a postponement is more.
+_KEEP_WARM_OVERRULED_BY = frozenset({"offer", "rejection", "role_on_hold", "postponed"})
+_GREETING = re.compile(r"^\s*(hi|hello|hey|dear|good\s+(morning|afternoon|evening)|greetings|hola|hallo|bonjour)\b", re.I)
+_UPDATED_SUBJECT = re.compile(r"^\s*(updated\s+invitation|updated|rescheduled|moved|new\s+time|time\s+changed)\b", re.I)
+
+
+def describe(rule: str) -> str:
+    """Human-readable label of a rule id (combined rules are joined with "+")."""
+    from offerwatch.extractors.nlp import describe as describe_one
+
+    return " + ".join(_CALENDAR_RULES.get(p) or _SENDER_RULES.get(p) or describe_one(p) for p in rule.split("+"))
+
+
+_CALENDAR_RULES = {
+    "calendar.request": "calendar invitation (METHOD:REQUEST) for an interview",
+    "calendar.updated": "updated calendar invitation that moves the interview",
+    "calendar.cancel": "calendar cancellation (METHOD:CANCEL) of an interview",
+    "calendar.panel": "calendar invitation for a panel / onsite / final round",
+    "calendar.leader": "calendar invitation with a senior leader",
+    "time.expr": "a day, date or time",
+    "question": "asked as a question",
+    "interview_request": "an interview request",
+}
+_SENDER_RULES = {
+    "sender.hiring_manager": "the sender is the hiring manager (signature title or self-introduction)",
+    "sender.leader": "the sender is a senior leader (VP, Director, Head of, C-level, founder)",
+    "sender.leader_interview": "the senior leader writing asks to meet",
+}
+
+
+def _span_text(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+class _Builder:
+    """Collects message-level signals with evidence mapped back to the original text."""
+
+    def __init__(self, doc: Any, text: str, index: list[int] | None) -> None:
+        self.doc, self.text, self.index = doc, text, index
+        self.signals: dict[str, Signal] = {}
+        self.weak: set[str] = set()
+
+    def from_hit(self, h: Hit, entities_: dict[str, Any] | None = None) -> Signal:
+        sent = self.doc[h.sent_start : h.sent_end]
+        a, b = _orig(self.index, sent.start_char), _orig(self.index, sent.end_char)
+        a, b = _span_text(self.text, a, b)
+        return Signal(
+            type=h.type, evidence=self.text[a:b], start=a, end=b, rule=h.rule, label=describe(h.rule),
+            strength=0.5 if h.rule in WEAK_RULES else 1.0, entities=dict(entities_ or {}),
+        )
+
+    def add(self, sig: Signal, *, weak: bool = False) -> None:
+        if sig.type in self.signals:
+            return
+        self.signals[sig.type] = sig
+        if weak:
+            self.weak.add(sig.type)
+
+    def sentence_evidence(self, prefer: Signal | None = None) -> tuple[str, int, int]:
+        if prefer is not None:
+            return prefer.evidence, prefer.start, prefer.end
+        for sent in self.doc.sents:
+            words = [t for t in sent if t.is_alpha]
+            if len(words) >= 4 and not _GREETING.match(sent.text):
+                a, b = _span_text(self.text, _orig(self.index, sent.start_char), _orig(self.index, sent.end_char))
+                return self.text[a:b], a, b
+        a, b = _span_text(self.text, 0, len(self.text))
+        return self.text[a:b], a, b
+
+
+def _leader_entities(text: str, start: int, end: int) -> dict[str, Any]:
+    m = re.search(
+        r"(?i)\b(?:vp|svp|evp|vice[-\s]president|(?:managing\s+|executive\s+)?director|head\s+of|chief|c[etfoi]o|"
+        r"co-?founder|founder|president|dean|provost)\b",
+        text[start:end],
+    )
+    if not m:
+        return {}
+    a, b = start + m.start(), start + m.end()
+    title = entities.title_at(text, a, b)
+    person = entities.person_near(text, a, a + len(title))
+    out: dict[str, Any] = {"title": title}
+    if person:
+        out["person"] = person
+    return {"leader": out}
+
+
+def _finish(
+    doc: Any, inp: ExtractInput, text: str, index: list[int] | None, summary_docs: list[tuple[CalendarEvent, Any]]
+) -> Extraction:
+    original = inp.text
+    salaries = tuple(entities.find_salaries(original[:MAX_CHARS]))
+    sig_title, sig_role = entities.find_title(inp.signature)
+    intro_title, intro_role = entities.self_intro_role(original) if original.strip() else (None, None)
+    if intro_role in ("hiring_manager", "leader") or not sig_role:
+        role, title = intro_role or sig_role, intro_title if intro_role else sig_title
+    else:
+        role, title = sig_role, sig_title
+    if inp.direction == Direction.OUT or doc is None:
+        return Extraction((), salaries, None if inp.direction == Direction.OUT else role, title)
+
+    b = _Builder(doc, original, index)
+    for h in doc.user_data.get("hits", ()):
+        ents: dict[str, Any] = {}
+        if h.type in ("salary_reconfirm", "offer"):
+            sent = doc[h.sent_start : h.sent_end]
+            found = entities.find_salaries(original[_orig(index, sent.start_char) : _orig(index, sent.end_char)])
+            if found:
+                ents["salary"] = found[0].as_dict()
+            elif h.type == "offer" and salaries:
+                ents["salary"] = salaries[0].as_dict()
+        elif h.type == "senior_leader_interview":
+            sent = doc[h.sent_start : h.sent_end]
+            ents = _leader_entities(original, _orig(index, sent.start_char), _orig(index, sent.end_char))
+        b.add(b.from_hit(h, ents), weak=h.rule in WEAK_RULES)
+
+    # calendar invitations
+    for ev, sdoc in summary_docs:
+        method = (ev.method or "").upper()
+        summary = ev.summary or ""
+        pos = original.find(summary) if summary else -1
+        ev_start, ev_end = (pos, pos + len(summary)) if pos >= 0 else (0, 0)
+        evidence = summary if pos >= 0 else f"calendar: {summary or ev.uid}"
+        ents = {"interview": {"start": ev.start.isoformat() if ev.start else None, "summary": summary,
+                              "organizer": str(ev.organizer) if ev.organizer else None}}
+        if method == "REQUEST":
+            moved = ev.sequence > 0 and (_UPDATED_SUBJECT.match(inp.subject or "") or "postponed" in b.signals)
+            if moved:
+                b.add(Signal("postponed", evidence, ev_start, ev_end, "calendar.updated", describe("calendar.updated"), entities=ents))
+            b.add(Signal("interview_scheduled", evidence, ev_start, ev_end, "calendar.request", describe("calendar.request"), entities=ents))
+            labels = {sp.label_ for sp in sdoc.spans.get("cues", [])} if sdoc is not None else set()
+            if "PANEL" in labels:
+                b.add(Signal("panel_invite", evidence, ev_start, ev_end, "calendar.panel", describe("calendar.panel"), entities=ents))
+            leader_att = [a for a in ev.attendees if a.name and entities.classify_title(a.name) == "leader"]
+            if "LEADER" in labels or leader_att:
+                b.add(Signal("senior_leader_interview", evidence, ev_start, ev_end, "calendar.leader",
+                             describe("calendar.leader"), entities=ents))
+        elif method == "CANCEL":
+            b.add(Signal("postponed", evidence, ev_start, ev_end, "calendar.cancel", describe("calendar.cancel"), entities=ents))
+
+    # the sender's own role
+    has_text = any(t.is_alpha for t in doc)
+    if has_text and role in ("hiring_manager", "leader"):
+        ev_text, a, z = b.sentence_evidence()
+        b.add(Signal("hiring_manager_direct", ev_text, a, z, f"sender.{role}", describe(f"sender.{role}"),
+                     entities={"title": title, "person": inp.sender.name if inp.sender else None}))
+        if role == "leader":
+            req = b.signals.get("interview_request") or b.signals.get("interview_scheduled")
+            if req is not None and req.rule not in WEAK_RULES:
+                b.add(Signal("senior_leader_interview", req.evidence, req.start, req.end, "sender.leader_interview",
+                             describe("sender.leader_interview"),
+                             entities={"leader": {"title": title, "person": inp.sender.name if inp.sender else None}}))
+
+    sigs = b.signals
+    # precedence between signals
+    if "offer" in sigs:
+        # "when can we walk through it?" in an offer is not an interview request
+        sigs.pop("interview_request", None)
+        sigs.pop("panel_invite", None)
+    if "rejection" in sigs:
+        sigs.pop("postponed", None)
+        sigs.pop("panel_invite", None)
+    if "role_on_hold" in sigs:
+        sigs.pop("postponed", None)
+    if "keep_warm" in sigs and _KEEP_WARM_OVERRULED_BY & sigs.keys():
+        sigs.pop("keep_warm")
+    strong = [t for t in sigs if t not in b.weak and t != "hiring_manager_direct"]
+    for t in list(b.weak):
+        if t in sigs and strong:
+            sigs.pop(t)
+    return Extraction(tuple(sigs.values()), salaries, role, title)
+
+
+def _prepare(inp: ExtractInput) -> tuple[str, list[int] | None]:
+    raw = inp.text or ""
+    if len(raw) > MAX_CHARS:
+        log.info("text of %d characters cut to %d for analysis", len(raw), MAX_CHARS)
+        raw = raw[:MAX_CHARS]
+    return normalize(raw)
+
+
+def extract(
+    text: str,
+    *,
+    signature: str = "",
+    subject: str = "",
+    sender: Address | None = None,
+    direction: Direction = Direction.IN,
+    events: Sequence[CalendarEvent] = (),
+) -> Extraction:
+    """Signals, salary figures and the sender's role in one message's newest text.
+
+    ``text`` is the cleaned newest reply (signature removed); ``signature`` decides the
+    sender's role. Outgoing mail yields no signals but its salary figures (the owner's
+    stated expectation).
+    """
+    return next(extract_many([ExtractInput(text, signature, subject, sender, direction, tuple(events))]))
+
+
+def extract_many(items: Iterable[ExtractInput], *, batch_size: int = 64) -> Iterator[Extraction]:
+    """:func:`extract` for many messages, with ``nlp.pipe`` batching (same order out as in)."""
+    from offerwatch.extractors.nlp import get_nlp
+
+    nlp = get_nlp()
+    batch: list[ExtractInput] = []
+    for inp in items:
+        batch.append(inp)
+        if len(batch) >= batch_size:
+            yield from _run_batch(nlp, batch)
+            batch = []
+    if batch:
+        yield from _run_batch(nlp, batch)
+
+
+def _run_batch(nlp: Any, batch: list[ExtractInput]) -> Iterator[Extraction]:
+    prepared = [_prepare(inp) for inp in batch]
+    todo = [i for i, inp in enumerate(batch) if inp.direction != Direction.OUT]
+    docs: dict[int, Any] = {}
+    texts = [prepared[i][0] for i in todo]
+    for i, doc in zip(todo, nlp.pipe(texts, batch_size=len(texts) or 1), strict=True):
+        docs[i] = doc
+    for i, inp in enumerate(batch):
+        summaries: list[tuple[CalendarEvent, Any]] = []
+        if inp.direction != Direction.OUT:
+            for ev in inp.events:
+                summaries.append((ev, nlp(normalize(ev.summary or "")[0][:500]) if ev.summary else None))
+        try:
+            yield _finish(docs.get(i), inp, prepared[i][0], prepared[i][1], summaries)
+        except Exception:  # one bad message must not stop a backfill
+            log.exception("signal extraction failed for one message; no signals recorded for it")
+            yield Extraction((), (), None, None)
