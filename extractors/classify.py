@@ -176,6 +176,8 @@ def classify(
         forward = bool(re.match(r"^\s*(fwd?|fw|wg|tr|rv)\s*:", subject or "", re.I))
         if forward and recipients and len(private) == len(recipients):
             return JobDecision(False, "owner forwarded a message to a private address")
+        if re.match(r"^\s*(re|aw|sv|antw|rif)\s*:", subject or "", re.I) and recipients and not private:
+            score += 1  # a reply to someone at a company
         if score >= 2:
             return JobDecision(True, f"owner's mail about a job ({_short(found, 'strong') or _short(found, 'weak')})")
         return JobDecision(False, "owner's mail without job vocabulary")

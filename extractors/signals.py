@@ -180,6 +180,21 @@ class _Sentence:
                 return True
         return False
 
+    def linked(self, a: _Cue, b: _Cue) -> bool:
+        """Are two cues in one clause, or joined by commas only ("Marcus Hale, our VP of Data")?"""
+        lo, hi = (a, b) if a.start <= b.start else (b, a)
+        for i in range(lo.end, hi.start):
+            t = self.doc[i].lower_
+            if t in (";", "but", "so", "because", "while", "whereas", "although", "though", "however"):
+                return False
+            if t == "and" and i > 0 and self.doc[i - 1].text == ",":
+                return False
+        return True
+
+    def after_other(self, cue: _Cue) -> bool:
+        """ "your other final rounds": someone else's process."""
+        return any(self.doc[i].lower_ == "other" for i in range(max(self.start, cue.start - 2), cue.start))
+
     def has(self, label: str) -> bool:
         return bool(self.by.get(label))
 
@@ -253,19 +268,21 @@ def _sentence_hits(s: _Sentence) -> Iterator[Hit]:
     # panel_invite: panel / onsite / final round, with an invitation, not in retrospect
     if s.has("PANEL") and (s.has("INVITE") or s.has("SLOT_Q") or "interview_request" in fired) and not postponed_here:
         for cue in s.by["PANEL"]:
-            if not s.negated(cue) and not s.hedged(cue) and not s.retro(cue):
+            if not s.negated(cue) and not s.hedged(cue) and not s.retro(cue) and not s.after_other(cue):
                 inv = s.first("INVITE") or s.first("SLOT_Q")
                 hit("panel_invite", f"{cue.id}+{inv.id if inv else 'interview_request'}", cue)
                 break
     # senior_leader_interview: a senior title next to a meeting with them
     if s.has("LEADER") and s.has("MEET"):
+        done = False
         for cue in s.by["LEADER"]:
-            if not s.negated(cue) and not s.retro(cue):
-                meet = s.by["MEET"][0]
-                if s.retro(meet) and meet.start < cue.start and not s.has("INVITE"):
-                    continue
-                hit("senior_leader_interview", f"{cue.id}+{meet.id}", cue)
-                break
+            if done or s.negated(cue) or s.retro(cue):
+                continue
+            for meet in s.by["MEET"]:
+                if s.linked(cue, meet) and not (s.retro(meet) and meet.start < cue.start and not s.has("INVITE")):
+                    hit("senior_leader_interview", f"{cue.id}+{meet.id}", cue)
+                    done = True
+                    break
     # other_process_inquiry: other interviews/offers/deadlines, asked about
     if s.has("OTHER_PROC") and s.asks():
         for cue in s.by["OTHER_PROC"]:
@@ -350,7 +367,9 @@ class _Builder:
 
     def add(self, sig: Signal, *, weak: bool = False) -> None:
         if sig.type in self.signals:
-            return
+            if weak or sig.type not in self.weak:
+                return
+            self.weak.discard(sig.type)  # a strong cue replaces a weak one
         self.signals[sig.type] = sig
         if weak:
             self.weak.add(sig.type)
@@ -456,6 +475,9 @@ def _finish(
         # "when can we walk through it?" in an offer is not an interview request
         sigs.pop("interview_request", None)
         sigs.pop("panel_invite", None)
+    ir = sigs.get("interview_request")
+    if ir is not None and ir.rule == "ireq.invite" and "interview_scheduled" in sigs:
+        sigs.pop("interview_request")  # "we're excited to invite you ..." with the time already set
     if "rejection" in sigs:
         sigs.pop("postponed", None)
         sigs.pop("panel_invite", None)
