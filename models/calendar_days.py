@@ -362,7 +362,7 @@ def past_conversation_dates(text: str, sent: datetime, default_tz: tzinfo) -> li
         talked = bool(_PAST_TALK.search(low))
         if not talked and (not re.search(r"\b" + _CONVERSATION + r"s?\b", low) or not _PAST_TRIGGER.search(low)):
             continue
-        if re.search(r"\b(?:will|would|could|can|let's|shall|looking forward|invite|schedule|next\s+step)\b", low):
+        if re.search(r"\b(?:will|would|could|can|let's|shall|looking\s+forward|look\s+forward|happy\s+to|glad\s+to|invite|schedule|next\s+step|reaching\s+out)\b", low):
             continue  # a future or proposed conversation, not a past one
         if re.search(r"\blast\s+week\b|\bso\s+far\b|\bearlier\s+this\s+(?:week|month)\b|\bon\s+our\s+first\s+call\b|\bfirst\s+call\b", low):
             continue
@@ -372,9 +372,12 @@ def past_conversation_dates(text: str, sent: datetime, default_tz: tzinfo) -> li
         elif re.search(r"\byesterday'?s?\b", low):
             d = ref - timedelta(days=1)
         else:
-            m = re.search(r"\b(?:on\s+|last\s+)?" + _WEEKDAY_RE + r"(?:'s)?\b", s, re.I)
+            m = re.search(r"\b(?P<last>last\s+)?(?:on\s+)?" + _WEEKDAY_RE + r"(?:'s)?\b", s, re.I)
             if m:
-                d = _weekday_before(ref, _WEEKDAYS[m.group("weekday").lower().rstrip(".")])
+                wd = _WEEKDAYS[m.group("weekday").lower().rstrip(".")]
+                d = _weekday_before(ref, wd)
+                if m.group("last") and d >= ref - timedelta(days=ref.weekday()):
+                    d -= timedelta(days=7)  # "last Tuesday" said on a Wednesday: the week before
             elif (talked or re.match(r"\s*(?:thanks?|thank\s+you)\b", low)) and not _dates_in(s, ref):
                 d = ref
         if d is not None and d <= ref:
