@@ -313,17 +313,25 @@ def person_near(text: str, start: int, end: int) -> str | None:
     lo, hi = max(0, start - 60), min(len(text), end + 60)
     best: tuple[int, str] | None = None
     for m in _PERSON_RE.finditer(text, lo, hi):
+        m_start, m_end = m.start(), m.end()
         words = m.group(0).split()
-        words = [w for w in words if w.strip(".") not in _NOT_NAMES]
-        if len(words) < 2 or (len(words) == 2 and words[0].rstrip(".") in {"Dr", "Mr", "Ms", "Mrs", "Prof"}):
+        # drop title words and acronyms at either end: "CTO Paweł Zieliński" -> "Paweł Zieliński"
+        while words and (words[0].strip(".") in _NOT_NAMES or (words[0].isupper() and len(words[0]) <= 5)):
+            m_start = text.index(words[0], m_start) + len(words[0])
+            words = words[1:]
+        while words and (words[-1].strip(".") in _NOT_NAMES or (words[-1].isupper() and len(words[-1]) <= 5)):
+            m_end = text.rindex(words[-1], m_start, m_end)
+            words = words[:-1]
+        names = [w for w in words if w.rstrip(".") not in {"Dr", "Mr", "Ms", "Mrs", "Prof"}]
+        if len(names) < 2:
             continue
-        if m.start() < end and m.end() > start:
+        if m_start < end and m_end > start:
             continue  # the title itself
-        gap = start - m.end() if m.end() <= start else m.start() - end
-        between = text[m.end() : start] if m.end() <= start else text[end : m.start()]
+        gap = start - m_end if m_end <= start else m_start - end
+        between = text[m_end:start] if m_end <= start else text[end:m_start]
         if "\n" in between or gap > 40:
             continue
-        name = " ".join(w for w in words if w.rstrip(".") not in {"Dr", "Mr", "Ms", "Mrs", "Prof"})
+        name = " ".join(names)
         if best is None or gap < best[0]:
             best = (gap, name)
     return best[1] if best else None
@@ -338,10 +346,6 @@ def title_at(text: str, start: int, end: int) -> str:
     stop = tail.end() if tail else end
     title = text[start:stop]
     title = re.sub(r"[\s,&]*(?:and|the|of|for|&)?\s*$", "", title)
-    # a lower-case "of" + capitalised continuation is fine; trailing person names are not
-    words = title.split()
-    while len(words) > 1 and words[-1][:1].isupper() and len(words) >= 4 and words[-2][:1].isupper() and words[-2] not in {"Data", "Engineering"}:
-        break
     return title.strip(" ,")
 
 

@@ -1,0 +1,98 @@
+"""The job-mail classifier keeps the job search and drops alerts, blasts and look-alikes, with a reason."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from offerwatch.extractors import classify as clf
+from offerwatch.models.domain import Address, Direction
+
+ME = Address("Maya", "maya@example.com")
+
+
+def decide(sender: Address | None, subject: str, text: str, headers: dict[str, str] | None = None,
+           direction: Direction = Direction.IN, recipients: tuple[Address, ...] = (ME,),
+           has_calendar: bool = False, signature: str = "") -> clf.JobDecision:
+    return clf.classify(sender=sender, subject=subject, text=text, headers=headers or {}, direction=direction,
+                        has_calendar=has_calendar, recipients=recipients, signature=signature)
+
+
+def test_ats_domain() -> None:
+    d = decide(Address("Acme", "no-reply@us.greenhouse-mail.io"), "Thanks", "We received your application.")
+    assert d.is_job and d.reason == "ATS sender domain greenhouse-mail.io"
+
+
+def test_recruiter_personal_mail() -> None:
+    d = decide(Address("Jo", "jo@acme.example"), "Acme - Data Engineer",
+               "Hi Maya, I'm a recruiter at Acme. Would you be open to a 30-minute call about the Data Engineer role?")
+    assert d.is_job and "job vocabulary" in d.reason
+
+
+def test_hiring_manager_with_signature_only() -> None:
+    d = decide(Address("Jordan", "jordan@copper.example"), "Re: quick call?", "Booked: Wed 3 PM ET - talk then.",
+               signature="Jordan Reyes\nEngineering Manager, Data Platform")
+    assert d.is_job
+
+
+@pytest.mark.parametrize(
+    ("sender", "subject", "text", "headers", "why"),
+    [
+        (Address("LinkedIn Job Alerts", "jobalerts-noreply@linkedin.com"), "30 new jobs for Data Engineer",
+         "Senior Data Engineer - Acme - Easy Apply. Interviewing now!", {"list-unsubscribe": "<x>"}, "job board"),
+        (Address("Weekly", "news@substack.com"), "Hiring freezes and offers",
+         "Several readers wrote in that roles were put on hold. Panel interview tips inside.", {"list-unsubscribe": "<x>", "precedence": "bulk"}, "bulk mail"),
+        (Address("Dental", "appointments@smile.example"), "We need to reschedule",
+         "Unfortunately Dr. Kim is unavailable, so we need to reschedule your cleaning appointment.", {"auto-submitted": "auto-generated"}, "no job context"),
+        (Address("Pod", "nina@talks.example"), "Interview on the podcast?",
+         "I'd love to interview you for an episode of our podcast. Would any afternoon next week work?", {}, "no job context"),
+        (Address("Leasing", "leasing@lofts.example"), "Your rental application has been received",
+         "Thank you for applying for Unit 4B. Your rental application and the application fee have been received.", {}, "no job context"),
+        (Address("HR", "hr.jobs@gmail.com"), "Job Offer: Data Entry - $45/hr",
+         "Dear Applicant, we are pleased to offer you the position. No interview is required. Reply with your full name and home address.", {}, "blast or scam"),
+        (Address("Rosa", "rosa@gmail.com"), "Saturday dinner",
+         "can we reschedule dinner to Sunday? how did your final round go??? fingers crossed for an offer", {}, "no job context"),
+    ],
+)
+def test_not_job_mail(sender: Address, subject: str, text: str, headers: dict[str, str], why: str) -> None:
+    d = decide(sender, subject, text, headers)
+    assert not d.is_job
+    assert why in d.reason
+
+
+def test_agency_blast_to_undisclosed_recipients() -> None:
+    d = decide(Address("Rahul", "rahul@staffing.example"), "Urgent Requirement - SAP Consultant",
+               "Hi, please find the below job description and share your updated resume with expected rate and visa status.",
+               recipients=())
+    assert not d.is_job and "undisclosed" in d.reason
+
+
+def test_relayed_inmail_and_easy_apply_receipt_are_job_mail() -> None:
+    inmail = decide(Address("Ethan Brooks via LinkedIn", "inmail-hit-reply@linkedin.com"), "Ethan sent you a message",
+                    "Would you be open to a call about our Senior Engineer role?", {"list-unsubscribe": "<x>"})
+    assert inmail.is_job and "relayed" in inmail.reason
+    receipt = decide(Address("LinkedIn", "jobs-noreply@linkedin.com"), "Your application was sent to Acme",
+                     "Your application was sent to Acme. Applied on August 24.", {"list-unsubscribe": "<x>"})
+    assert receipt.is_job
+
+
+def test_outgoing_mail() -> None:
+    reply = decide(ME, "Re: Acme - Data Engineer", "Thursday works. I'm looking for a base salary of $150k.",
+                   direction=Direction.OUT, recipients=(Address("Jo", "jo@acme.example"),))
+    assert reply.is_job
+    fwd = decide(ME, "Fwd: Offer - Data Engineer", "Here it is!! What do you think?", direction=Direction.OUT,
+                 recipients=(Address("Noah", "noah@fastmail.com"),))
+    assert not fwd.is_job and "private" in fwd.reason
+
+
+def test_broken_data_file_names_the_problem(tmp_path: Path) -> None:
+    bad = tmp_path / "classify.toml"
+    bad.write_text("[domains]\nats = 'not a list'\n[vocab.strong]\nweight = 3\npatterns = ['(unclosed']\n", encoding="utf-8")
+    clf.load_data.cache_clear()
+    try:
+        with pytest.raises(clf.ClassifierDataError) as err:
+            clf.load_data(bad)
+        assert "ats must be a list" in str(err.value) and "(unclosed" in str(err.value)
+    finally:
+        clf.load_data.cache_clear()
