@@ -189,14 +189,19 @@ def test_dismissed_signals_are_left_out(sample) -> None:
     assert "salary" not in {a.kind for a in d.actions}
 
 
-def test_salary_jump_after_the_reconfirmation_is_flagged(sample) -> None:
+@pytest.mark.parametrize("with_timeline", [True, False])
+def test_salary_jump_after_the_reconfirmation_is_flagged(sample, monkeypatch, with_timeline: bool) -> None:
     store, _ = sample
+    if not with_timeline:  # the digest's own reading of the salaries table
+        monkeypatch.setattr(build, "_timeline_module", lambda: None)
     write(store, [message("Northwind Analytics", at(11, 29, 9), direction=Direction.OUT,
                           salaries=[Salary(190000, 190000, "USD", "year", "$190k")])])
     d = build_digest(store, now=NOW, tz=TZ)
     salary = next(a for a in d.actions if a.kind == "salary")
     assert salary.salary is not None
-    assert (salary.salary.later, salary.salary.jump_percent, salary.salary.jump) == ("$190k a year", 12, True)
+    assert (salary.salary.stated, salary.salary.stated_on) == ("$160k–$170k a year", "Tue 10 Nov")
+    # midpoints: $165k -> $190k is +15%, above the 10% threshold
+    assert (salary.salary.later, salary.salary.jump_percent, salary.salary.jump) == ("$190k a year", 15, True)
 
 
 def test_salary_without_a_stated_figure_says_so(sample) -> None:

@@ -670,13 +670,20 @@ def _actions(
 
 
 def _salary_note(ctx: _Context, app_id: int, at: datetime | None, jump_percent: float, timeline: Any) -> SalaryNote:
-    """What the user stated before ``at`` (their own mail), and a later figure that jumps above it."""
+    """The figure the user stated (their own mail) and a later one that jumps above it.
+
+    With the timeline module: its :func:`salary_guard` (the first figure stated, later ones
+    and the jump against the configured threshold). Without it: the last figure stated
+    before the reconfirmation, read from the ``salaries`` table.
+    """
     guard = None
     if timeline is not None and hasattr(timeline, "salary_guard"):
         try:
             guard = timeline.salary_guard(ctx.store, app_id)
         except Exception as err:  # noqa: BLE001 - another module's bug must not cost the digest
             log.warning("salary_guard(%d) failed: %s; reading the salaries table instead", app_id, err)
+    if guard is not None and getattr(guard, "stated", None) is not None:
+        return _note_from_guard(ctx, guard)
     rows = ctx.store.rows(
         "SELECT min, max, currency, period, text, date FROM salaries WHERE application_id = ? AND direction = 'out' ORDER BY date",
         [app_id],
@@ -684,33 +691,36 @@ def _salary_note(ctx: _Context, app_id: int, at: datetime | None, jump_percent: 
     before = [r for r in rows if at is None or (_parse(r["date"]) or at) <= at]
     later = [r for r in rows if at is not None and (_parse(r["date"]) or at) > at]
     stated = before[-1] if before else None
-    note_stated = format_money(stated["min"], stated["max"], stated["currency"], stated["period"]) if stated else None
-    stated_on = day_label(_parse(stated["date"]).astimezone(ctx.tz)) if stated and _parse(stated["date"]) else None
-    if guard is not None:
-        note_stated = _guard_text(guard) or note_stated
-        guard_date = _parse(getattr(guard, "stated_at", None) or getattr(guard, "date", None))
-        stated_on = day_label(guard_date.astimezone(ctx.tz)) if guard_date else stated_on
-    jump_pct, later_text, jump = None, None, False
-    if stated and later:
+    if stated is None:
+        return SalaryNote(None, None)
+    stated_at = _parse(stated["date"])
+    note = SalaryNote(format_money(stated["min"], stated["max"], stated["currency"], stated["period"]),
+                      day_label(stated_at.astimezone(ctx.tz)) if stated_at else None)
+    if later:
         new = later[-1]
-        base = max(float(stated["max"]), 1.0)
-        pct = (float(new["max"]) - base) / base * 100
-        later_text = format_money(new["min"], new["max"], new["currency"], new["period"])
-        jump_pct, jump = round(pct), pct > jump_percent
-    if guard is not None and bool(getattr(guard, "jump", False)):
-        jump = True
-    return SalaryNote(note_stated, stated_on, later_text, jump_pct, jump)
+        base = (float(stated["min"]) + float(stated["max"])) / 2 or 1.0
+        pct = ((float(new["min"]) + float(new["max"])) / 2 - base) / base * 100
+        note = SalaryNote(note.stated, note.stated_on, format_money(new["min"], new["max"], new["currency"], new["period"]),
+                          round(pct), pct > jump_percent)
+    return note
 
 
-def _guard_text(guard: Any) -> str | None:
-    for name in ("stated_text", "text", "figure"):
-        value = getattr(guard, name, None)
-        if isinstance(value, str) and value.strip():
-            return trim(clean_text(value), 60)
-    lo, hi = getattr(guard, "min", None), getattr(guard, "max", None)
-    if isinstance(lo, (int, float)) and isinstance(hi, (int, float)):
-        return format_money(lo, hi, getattr(guard, "currency", None), getattr(guard, "period", "year"))
-    return None
+def _note_from_guard(ctx: _Context, guard: Any) -> SalaryNote:
+    def money(fig: Any) -> str:
+        try:
+            return format_money(float(fig.min), float(fig.max), fig.currency, fig.period)
+        except (AttributeError, TypeError, ValueError):
+            return trim(clean_text(getattr(fig, "text", "")), 60)
+
+    stated = guard.stated
+    at = _parse(getattr(stated, "at", None))
+    later_text, pct = None, None
+    later = tuple(getattr(guard, "later", ()) or ())
+    if later:
+        fig, change = max(later, key=lambda x: x[1] if x[1] is not None else -1e9)
+        later_text, pct = money(fig), (round(change) if change is not None else None)
+    return SalaryNote(money(stated), day_label(at.astimezone(ctx.tz)) if at else None, later_text, pct,
+                      bool(getattr(guard, "jump", False)))
 
 
 def _quiet(
