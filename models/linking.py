@@ -136,7 +136,8 @@ _AGENCY_WORDS = re.compile(
 _CLIENT = re.compile(r"\b(?:my|our|the|your)\s+client\b(?![-\w])|\bon\s+behalf\s+of\s+(?:my|our|a)\s+client\b", re.I)
 _ROLE_NOISE_TAIL = re.compile(
     r"\s*(?:[-–—:]\s*)?\b(?:interview(?:\s+(?:invitation|request))?|position|role|opening|opportunity|vacancy|"
-    r"next\s+steps?|update|technical\s+round|final\s+round|rate)\s*\??$",
+    r"next\s+steps?|update|technical\s+round|final\s+round|rate|(?:intro(?:duction|ductory)?|quick|short|coffee)\s+(?:chat|call)|"
+    r"chat|call|let'?s\s+talk|catch[- ]up|phone\s+screen|screen(?:ing)?(?:\s+call)?)\s*[?!.]*$",
     re.I,
 )
 _SENIORITY = {"senior", "sr", "junior", "jr", "staff", "principal", "founding", "i", "ii", "iii", "iv", "mid", "level",
@@ -379,7 +380,21 @@ def _role_from_text(text: str) -> str | None:
 
 
 _ROLE_FILLER = {"interview", "interviews", "panel", "availability", "next", "step", "steps", "final", "stage", "round",
-                "update", "position", "role", "opening", "invitation", "technical", "screen", "phone", "call", "offer"}
+                "update", "position", "role", "opening", "invitation", "technical", "screen", "phone", "call", "offer",
+                "intro", "introduction", "chat", "quick", "talk", "lets", "let", "s", "catch", "up", "coffee"}
+
+
+def _strip_company(role: str, names: Sequence[str], domain: str | None) -> str:
+    """"Brightloom Senior Product Engineer" -> "Senior Product Engineer" when Brightloom is the company."""
+    words = role.split()
+    for k in range(min(4, len(words) - 1), 0, -1):
+        head = " ".join(words[:k]).rstrip(",:")
+        key = normalize_company(head)
+        if any(key == normalize_company(n) for n in names) or (domain and key == re.sub(r"[^a-z0-9]", "", domain.split(".")[0])):
+            rest = " ".join(words[k:]).lstrip(",:- ")
+            if _TITLE_WORDS.search(rest):
+                return rest
+    return role
 
 
 def role_key(role: str) -> frozenset[str]:
@@ -448,7 +463,7 @@ def read_facts(a: Analysis) -> Facts:
             seg_clean = m.group("r")
         role = _role_from_text(seg_clean)
         if role:
-            roles.append(role)
+            roles.append(_strip_company(role, known, domain))
             continue
         if _NOISE_SEGMENT.match(seg_clean) or _is_tool_or_generic(seg_clean):
             continue
@@ -727,12 +742,23 @@ def _decide(store: Store, a: Analysis) -> tuple[int, str]:
         ids, names = _apps_by_contact_name(store, a, key)
         tiers.append((ids, f"names your contact {names}"))
 
+    everything: set[int] = set()
+    for ids, _why in tiers:
+        everything |= {i for i in ids if i in apps and (apps[i].agency or not facts.agency) and (not facts.agency or apps[i].agency)}
     for ids, why in tiers:
         ids = {i for i in ids if i in apps}
         if facts.agency:
             ids = {i for i in ids if apps[i].agency}
         if not ids:
             continue
+        if facts.role and facts.role_confident and not any(apps[i].role is None or same_role(apps[i].role or "", facts.role) for i in ids):
+            # The closest evidence knows no application with this role; another one of the
+            # same company may (the recruiter who wrote about role A now writes about role B).
+            wider = [apps[i] for i in everything - ids if apps[i].role and same_role(apps[i].role or "", facts.role)]
+            if wider:
+                target = max(wider, key=lambda c: c.last)
+                _maybe_improve(store, target, facts)
+                return target.id, f"{why}; role {facts.role!r} matches #{target.id}"
         chosen, why2 = _choose_by_role(store, [apps[i] for i in ids], facts, a)
         if chosen is not None:
             _maybe_improve(store, apps[chosen], facts)

@@ -83,7 +83,7 @@ _LEVEL_OF = {
 _ASKS = frozenset({"interview_request", "salary_reconfirm", "other_process_inquiry", "offer"})
 #: After a hold or a rejection, these re-open the application.
 _REOPEN = frozenset({"interview_request", "interview_scheduled", "panel_invite", "salary_reconfirm"})
-_INVITES = frozenset({"interview_request", "panel_invite"})
+_INVITES = frozenset({"interview_request", "panel_invite", "interview_scheduled", "expedite"})
 _QUESTION_TO_YOU = re.compile(
     r"(?:\b(?:could|can|would|will|are|do|does|did|is|have|has)\s+(?:you|your|that|this|either|any|these)\b[^?\n]{0,160}\?)", re.I
 )
