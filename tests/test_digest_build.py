@@ -71,10 +71,24 @@ def test_actions_carry_the_seed_advice(sample) -> None:
 
 def test_an_answered_request_is_shown_as_handled_and_not_counted(sample) -> None:
     store, _ = sample
+    write(store, [message("Kestrel Payments", at(11, 28, 9), direction=Direction.OUT)])
     d = build_digest(store, now=NOW, tz=TZ)
     handled = [a for a in d.actions if not a.open]
-    assert [(a.app.company, a.kind, a.replied_on) for a in handled] == [("Quillstone", "next_round", "Wed 25 Nov")]
-    assert d.to_act_on == 3
+    assert [(a.app.company, a.kind, a.replied_on) for a in handled] == [("Kestrel Payments", "other_processes", "Sat 28 Nov")]
+    assert d.to_act_on == 2 and d.actions[-1] is handled[0]
+
+
+def test_a_later_request_supersedes_an_earlier_one(sample) -> None:
+    store, _ = sample
+    d = build_digest(store, now=NOW, tz=TZ)
+    # Quillstone's first interview request (24 Nov) is outdated by the hiring manager's call (30 Nov)
+    assert [a.kind for a in d.actions if a.app.company == "Quillstone"] == ["hiring_manager"]
+    # an offer after a salary reconfirmation: one card, the offer, still recalling the stated figure
+    write(store, [message("Northwind Analytics", at(11, 30, 16), [("offer", "We are pleased to offer you the position.")])])
+    d = build_digest(store, now=NOW, tz=TZ)
+    [card] = [a for a in d.actions if a.app.company == "Northwind Analytics"]
+    assert card.kind == "offer" and card.salary is not None and card.salary.stated == "$160k–$170k a year"
+    assert d.subject.startswith("offerwatch: 1 offer, 3 to act on")
 
 
 def test_closed_applications_get_no_action_but_their_news(sample) -> None:

@@ -74,6 +74,8 @@ STAGE_LABELS: dict[str, str] = {
     "rejected": "Rejected",
     "withdrawn": "Withdrawn",
     "ghosted": "Ghosted",
+    "on_hold": "On hold",
+    "declined": "Declined",
 }
 #: Stages after which nothing is asked of the user and nothing is pipeline any more.
 CLOSED_STAGES = frozenset({"rejected", "withdrawn", "declined", "closed"})
@@ -592,7 +594,7 @@ def _app_ref(a: Mapping[str, Any]) -> AppRef:
         company=trim(clean_text(a.get("company")) or "(unknown company)", 80),
         role=trim(clean_text(a.get("role")), 100),
         stage=stage,
-        stage_label=STAGE_LABELS.get(stage, clean_text(stage).capitalize()),
+        stage_label=STAGE_LABELS.get(stage, clean_text(stage).replace("_", " ").capitalize()),
         outlook=max(0, min(100, int(a.get("outlook") or 0))),
     )
 
@@ -659,14 +661,36 @@ def _actions(
             after = [d for d in after if d and d > at]
             if after:
                 replied = day_label(min(after).astimezone(ctx.tz))
-        salary = _salary_note(ctx, app_id, at, jump_percent, timeline) if rule.kind == "salary" else None
+        salary = None
+        if rule.kind in ("salary", "offer"):
+            salary = _salary_note(ctx, app_id, at, jump_percent, timeline)
+            if rule.kind == "offer" and salary.stated is None:
+                salary = None  # an offer card only recalls a figure the user did state
         also = tuple(dict.fromkeys(
             (ACTION_RULES[str(o["type"])].title, ACTION_RULES[str(o["type"])].advice) for o in group[1:]
             if ACTION_RULES[str(o["type"])].kind != rule.kind))
         actions.append(Action(rule.kind, rule.title, rule.advice, refs[app_id], ctx.view(s), salary, replied, also))
+    actions = _drop_superseded(actions)
     actions.sort(key=lambda a: (not a.open, ACTION_RULES[a.signal.type].priority, -refs[a.app.id].outlook,
                                 -(a.signal.at.timestamp() if a.signal.at else 0)))
     return actions
+
+
+def _drop_superseded(actions: list[Action]) -> list[Action]:
+    """Per application, the card of the latest message that calls for action; an older salary
+    card stays (its caution holds until an offer arrives), every other older card is outdated
+    (a call asked for last week is not what to do after the offer came)."""
+    by_app: dict[int, list[Action]] = defaultdict(list)
+    for a in actions:
+        by_app[a.app.id].append(a)
+    kept: list[Action] = []
+    epoch = datetime.min.replace(tzinfo=timezone.utc)
+    for cards in by_app.values():
+        cards.sort(key=lambda a: a.signal.at or epoch, reverse=True)
+        newest = cards[0]
+        kept.append(newest)
+        kept.extend(a for a in cards[1:] if a.kind == "salary" and newest.kind not in ("offer", "salary"))
+    return kept
 
 
 def _salary_note(ctx: _Context, app_id: int, at: datetime | None, jump_percent: float, timeline: Any) -> SalaryNote:
