@@ -1,0 +1,301 @@
+"""``offerwatch apps`` (list, merge, split, rename, close) and ``offerwatch app ID``.
+
+Thin: parse arguments, call :mod:`offerwatch.models.linking` / :mod:`offerwatch.models.timeline`,
+print with rich, and turn :class:`CorrectionError` into a message that says what to do.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from offerwatch.daemon.context import console, open_store
+
+if TYPE_CHECKING:
+    from offerwatch.models.store import Store
+    from offerwatch.models.timeline import AssessConfig
+
+
+def _assess_config(ctx: click.Context) -> AssessConfig:
+    """The [detection] settings when a config is readable, the defaults otherwise."""
+    from offerwatch.models.timeline import AssessConfig
+
+    try:
+        from offerwatch.daemon.commands import _assess_config as from_config
+        from offerwatch.daemon.context import load_config
+
+        return from_config(load_config(ctx))  # type: ignore[no-any-return]
+    except Exception:  # noqa: BLE001 - no config (or an old one) must not block a correction
+        return AssessConfig()
+
+
+def _local(value: Any) -> str:
+    if not value:
+        return "—"
+    try:
+        d = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value)[:16]
+    return d.astimezone().strftime("%a %Y-%m-%d %H:%M")
+
+
+def _run(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    from offerwatch.models.linking import CorrectionError
+
+    try:
+        return fn(*args, **kwargs)
+    except CorrectionError as err:
+        raise click.ClickException(str(err)) from err
+
+
+@click.group("apps", invoke_without_command=True)
+@click.option("--all", "show_all", is_flag=True, help="Include closed applications.")
+@click.option("--json", "as_json", is_flag=True, help="JSON lines instead of a table.")
+@click.pass_context
+def apps_group(ctx: click.Context, show_all: bool, as_json: bool) -> None:
+    """List applications with stage, outlook and last contact; correct the linking.
+
+    \b
+    Examples:
+      offerwatch apps
+      offerwatch apps merge 3 7
+      offerwatch apps split 3 4 5 --role "Analytics Engineer"
+      offerwatch apps rename 3 --company "Acme Corp"
+      offerwatch apps close 3 --stage withdrawn
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    with open_store(ctx) as store:
+        rows = store.rows(
+            "SELECT a.*, (SELECT count(*) FROM messages m WHERE m.application_id = a.id) AS messages, "
+            "(SELECT group_concat(type, ',') FROM signals s WHERE s.application_id = a.id AND s.derived = 1) AS derived_types "
+            "FROM applications a " + ("" if show_all else "WHERE a.closed = 0 ") + "ORDER BY a.outlook DESC, a.last_contact DESC"
+        )
+    if as_json:
+        for r in rows:
+            click.echo(json.dumps(r, default=str, ensure_ascii=False))
+        return
+    _print_apps(rows, ctx)
+
+
+def _print_apps(rows: list[dict[str, Any]], ctx: click.Context) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    out = console(ctx)
+    if not rows:
+        out.print("No applications yet: run `offerwatch backfill` or `offerwatch demo` first.")
+        return
+    table = Table(show_lines=False, pad_edge=False)
+    for col in ("id", "company", "role", "stage", "outlook", "last contact", "turn", "msgs", "notes"):
+        table.add_column(col, justify="right" if col in ("id", "outlook", "msgs") else "left")
+    for r in rows:
+        notes = []
+        if r.get("derived_types"):
+            notes += sorted(set(str(r["derived_types"]).split(",")))
+        if r.get("agency"):
+            notes.append(f"agency: {r['agency']}")
+        if r.get("closed"):
+            notes.append("closed")
+        last = _local(r.get("last_contact"))
+        if r.get("last_from"):
+            last += f" ({r['last_from']})"
+        table.add_row(
+            str(r["id"]), escape(str(r["company"])), escape(str(r.get("role") or "")), str(r.get("stage") or ""),
+            str(r.get("outlook") if r.get("outlook") is not None else ""), last, str(r.get("ball") or ""),
+            str(r.get("messages") or 0), escape(", ".join(notes)),
+        )
+    out.print(table)
+
+
+@apps_group.command("merge")
+@click.argument("keep", type=int)
+@click.argument("other", type=int)
+@click.pass_context
+def apps_merge(ctx: click.Context, keep: int, other: int) -> None:
+    """Merge application OTHER into KEEP (messages, signals, interviews, salaries).
+
+    Later mail about OTHER (same thread or company name) goes to KEEP.
+
+    \b
+    Example:
+      offerwatch apps merge 3 7
+    """
+    from offerwatch.models.linking import merge_applications
+    from offerwatch.models.timeline import assess
+
+    with open_store(ctx) as store:
+        _run(merge_applications, store, keep, other, reassess=False)
+        assess(store, [keep], config=_assess_config(ctx))
+        console(ctx).print(f"Merged #{other} into #{keep}.")
+
+
+@apps_group.command("split")
+@click.argument("app_id", type=int)
+@click.argument("messages", nargs=-1, required=True)
+@click.option("--company", help="Company of the new application (default: the same).")
+@click.option("--role", help="Role of the new application (default: the same).")
+@click.pass_context
+def apps_split(ctx: click.Context, app_id: int, messages: tuple[str, ...], company: str | None, role: str | None) -> None:
+    """Move messages of APP_ID to a new application.
+
+    MESSAGES are the numbers `offerwatch app APP_ID` shows (or Message-IDs). The moved
+    messages stay there when mail is processed again; replies to them follow.
+
+    \b
+    Example:
+      offerwatch apps split 3 4 5 --role "Analytics Engineer"
+    """
+    from offerwatch.models.linking import split_application
+    from offerwatch.models.timeline import assess
+
+    with open_store(ctx) as store:
+        keys = _message_keys(store, app_id, messages, ctx)
+        new_id = _run(split_application, store, app_id, keys, company=company, role=role, reassess=False)
+        assess(store, [app_id, new_id], config=_assess_config(ctx))
+        console(ctx).print(f"Moved {len(keys)} message(s) from #{app_id} to the new application #{new_id}.")
+
+
+def _message_keys(store: Store, app_id: int, given: tuple[str, ...], ctx: click.Context) -> list[str]:
+    from offerwatch.models.timeline import timeline
+
+    numbered = {e.index: e.message_key for e in timeline(store, app_id, config=_assess_config(ctx)) if e.index is not None}
+    keys = []
+    for g in given:
+        g = g.strip().lstrip("#")
+        if g.isdigit() and int(g) in numbered:
+            keys.append(str(numbered[int(g)]))
+            continue
+        row = store.db.execute(
+            "SELECT key FROM messages WHERE application_id = ? AND (key = ? OR message_id = ? OR message_id = ?)",
+            [app_id, g, g, f"<{g.strip('<>')}>"],
+        ).fetchone()
+        if row is None:
+            raise click.ClickException(
+                f"no message {g!r} in application #{app_id}: `offerwatch app {app_id}` numbers its messages"
+            )
+        keys.append(row[0])
+    return keys
+
+
+@apps_group.command("rename")
+@click.argument("app_id", type=int)
+@click.option("--company", help="The company's name.")
+@click.option("--role", help="The role (empty string clears it).")
+@click.pass_context
+def apps_rename(ctx: click.Context, app_id: int, company: str | None, role: str | None) -> None:
+    """Set an application's company and/or role; automatic linking keeps them.
+
+    \b
+    Example:
+      offerwatch apps rename 3 --company "Acme Corp" --role "Data Engineer"
+    """
+    from offerwatch.models.linking import rename_application
+
+    with open_store(ctx) as store:
+        _run(rename_application, store, app_id, company=company, role=role)
+        console(ctx).print(f"Renamed #{app_id}.")
+
+
+@apps_group.command("close")
+@click.argument("app_id", type=int)
+@click.option("--stage", default="withdrawn", show_default=True,
+              type=click.Choice(["withdrawn", "rejected", "offer", "on_hold", "ghosted"]), help="The final stage.")
+@click.option("--reopen", is_flag=True, help="Reopen a closed application (stage computed again).")
+@click.pass_context
+def apps_close(ctx: click.Context, app_id: int, stage: str, reopen: bool) -> None:
+    """Close an application with a final stage, or reopen it with --reopen.
+
+    \b
+    Examples:
+      offerwatch apps close 3
+      offerwatch apps close 3 --stage rejected
+      offerwatch apps close 3 --reopen
+    """
+    from offerwatch.models.linking import close_application
+    from offerwatch.models.timeline import assess
+
+    with open_store(ctx) as store:
+        _run(close_application, store, app_id, stage=stage, reopen=reopen, reassess=False)
+        assess(store, [app_id], config=_assess_config(ctx))
+        console(ctx).print(f"{'Reopened' if reopen else 'Closed'} #{app_id}{'' if reopen else f' as {stage}'}.")
+
+
+@click.command("app")
+@click.argument("app_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="The timeline as JSON.")
+@click.pass_context
+def app_command(ctx: click.Context, app_id: int, as_json: bool) -> None:
+    """Show one application's timeline: messages, interviews, derived signals, outlook.
+
+    \b
+    Example:
+      offerwatch app 3
+    """
+    from offerwatch.models.timeline import salary_guard, timeline
+
+    cfg = _assess_config(ctx)
+    with open_store(ctx) as store:
+        rows = store.rows("SELECT * FROM applications WHERE id = ?", [app_id])
+        if not rows:
+            raise click.ClickException(f"there is no application #{app_id}: `offerwatch apps` lists them")
+        app = rows[0]
+        entries = timeline(store, app_id, config=cfg)
+        guard = salary_guard(store, app_id, config=cfg)
+    if as_json:
+        click.echo(json.dumps({
+            "application": app,
+            "timeline": [{**e.__dict__, "at": e.at.isoformat() if e.at else None} for e in entries],
+            "salary_guard": None if guard is None else {
+                "stated": guard.stated_text, "stated_at": guard.stated_at, "reconfirm_at": guard.reconfirm_at,
+                "jump": guard.jump, "jump_percent": guard.jump_percent, "advice": guard.advice},
+        }, default=str, ensure_ascii=False, indent=2))
+        return
+    _print_app(app, entries, guard, ctx)
+
+
+def _print_app(app: dict[str, Any], entries: list[Any], guard: Any, ctx: click.Context) -> None:
+    from rich.markup import escape
+
+    out = console(ctx)
+    role = f" — {escape(app['role'])}" if app.get("role") else ""
+    out.rule(f"[bold]#{app['id']} {escape(app['company'])}{role}[/]", align="left")
+    out.print(f"  stage [bold]{app['stage']}[/]: {escape(app.get('stage_reason') or '')}")
+    out.print(f"  outlook [bold]{app['outlook']}[/]/100   turn: {app.get('ball') or '—'}"
+              + (f"   they named {app['waiting_until']}" if app.get("waiting_until") else ""))
+    out.print(f"  linked: {escape(app.get('link_reason') or '')}")
+    if app.get("agency"):
+        out.print(f"  via the agency {escape(app['agency'])}")
+    out.print()
+    for e in entries:
+        when = _local(e.at) if e.at else "(no date)"
+        if e.kind == "message":
+            arrow = "→" if e.direction == "out" else "←"
+            who = "you" if e.direction == "out" else escape(e.who)
+            sig = f"  [cyan]{', '.join(e.signals)}[/]" if e.signals else ""
+            out.print(f"  [dim]{e.index:>3}[/] {when}  {arrow} {who}: {escape(e.title)}{sig}")
+            if e.detail:
+                out.print(f"      [dim]{escape(e.detail)}[/]")
+        elif e.kind == "interview":
+            out.print(f"      {when}  [magenta]{escape(e.title)}[/]" + (f" [dim]({escape(e.detail)})[/]" if e.detail else ""))
+        else:
+            out.print(f"      {when}  [yellow]{', '.join(e.signals)}[/]: {escape(e.title)}")
+    try:
+        explanation = json.loads(app.get("outlook_explanation") or "[]")
+    except ValueError:
+        explanation = []
+    if explanation:
+        out.print()
+        out.print("  outlook from:")
+        for x in explanation[:10]:
+            if x.get("points") is None:
+                out.print(f"    {escape(str(x.get('rule', '')))}")
+            else:
+                out.print(f"    {x['points']:+6.2f}  {x['type']} (weight {x['weight']:g} x strength {x['strength']:g} x decay {x['decay']:g})")
+    if guard is not None:
+        out.print()
+        style = "bold red" if guard.jump else "bold"
+        out.print(f"  [{style}]salary[/]: {escape(guard.advice)}")
