@@ -764,8 +764,10 @@ def _decide(store: Store, a: Analysis) -> tuple[int, str]:
             _maybe_improve(store, apps[chosen], facts)
             return chosen, f"{why}{'; ' + why2 if why2 else ''}"
         # The company is known but no application fits: a new one, with the reason.
-        company = apps[min(ids)].company
-        return _create(store, facts, company_hint=company, reason=f"{why}; {why2}")
+        known = apps[min(ids)]
+        if facts.agency and known.agency:
+            facts.agency = known.agency
+        return _create(store, facts, company_hint=known.company, reason=f"{why}; {why2}")
     return _create(store, facts)
 
 

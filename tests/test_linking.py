@@ -1,0 +1,304 @@
+"""Every job message lands in one application: by thread, correspondent, company and role, never wildly."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from helpers_apps import at, msg, put
+from offerwatch.models.linking import (
+    CorrectionError,
+    close_application,
+    merge_applications,
+    name_matches_domain,
+    names_match,
+    read_facts,
+    rename_application,
+    same_role,
+    split_application,
+)
+from offerwatch.models.store import Store
+
+
+@pytest.fixture
+def store():
+    s = Store.open(None)
+    yield s
+    s.close()
+
+
+def apps(store: Store) -> list[dict]:
+    return store.rows("SELECT * FROM applications ORDER BY id")
+
+
+# -- names, domains, roles ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name,domain,ok", [
+    ("Northwind Analytics", "northwind-analytics.io", True),
+    ("Kestrel Payments", "kestrelpay.com", True),
+    ("Brightfield Marketing Group", "brightfieldmg.com", True),
+    ("Corvid Security", "corvidsec.com", True),
+    ("Halvorsen Therapeutics", "halvorsentx.com", True),
+    ("Helix Biosciences", "helixbio.com", True),
+    ("Lakeview Community College", "lakeviewcc.edu", True),
+    ("Cobalt & Finch", "cobaltfinch.com", True),
+    ("Apple", "applebee.com", False),
+    ("Northwind Analytics", "southwind.io", False),
+])
+def test_name_matches_domain(name: str, domain: str, ok: bool) -> None:
+    assert name_matches_domain(name, domain) is ok
+
+
+def test_names_and_roles_compare_loosely_but_not_wildly() -> None:
+    assert names_match("Brightfield", "Brightfield Marketing Group")
+    assert names_match("Cobalt & Finch", "Cobalt and Finch Inc.") is False or names_match("Cobalt & Finch", "Cobalt & Finch, Inc.")
+    assert not names_match("Acme", "Acme Widgets")  # 4 letters: too short to be sure
+    assert same_role("Machine Learning Engineer (Platform)", "Panel Interview (Machine Learning Engineer)")
+    assert same_role("Senior Data Engineer", "Data Engineer")
+    assert not same_role("Data Engineer", "Analytics Engineer")
+
+
+def test_facts_from_ats_display_names_and_subjects() -> None:
+    f = read_facts(msg("a", sender="Harborline Bank Careers <harborline@myworkday.com>",
+                       subject="Thank you for applying to Harborline Bank - Quantitative Analyst, Model Risk (R-20417)"))
+    assert f.domain is None and f.best_name()[0] == "Harborline Bank"
+    assert f.role == "Quantitative Analyst, Model Risk"
+    f = read_facts(msg("b", sender="Ethan Brooks via LinkedIn <inmail-hit-reply@linkedin.com>",
+                       subject="Maya, Ethan Brooks sent you a message about Senior Analytics Engineer at Nimbus Grid"))
+    assert f.best_name()[0] == "Nimbus Grid"  # "X via LinkedIn" is a person, not a company
+    f = read_facts(msg("c", sender="Calendly <notifications@calendly.com>",
+                       subject="Canceled: Intro call with Leah Morgan (Sable Systems) on Thursday, October 1, 2026"))
+    assert f.best_name()[0] == "Sable Systems"
+    f = read_facts(msg("d", sender="Acme via Greenhouse <no-reply@greenhouse.io>", subject="Interview for Data Engineer"))
+    assert f.best_name()[0] == "Acme"
+
+
+# -- thread headers ------------------------------------------------------------------------
+
+
+def test_reply_and_references_follow_the_thread(store: Store) -> None:
+    a, b, c = put(
+        store,
+        msg("m1", subject="Quick question", sender="Jo <jo@gmail.com>"),
+        msg("m2", subject="Re: Quick question", out=True, to="Jo <jo@gmail.com>", irt="m1"),
+        msg("m3", subject="something else entirely", sender="Jo <jo@gmail.com>", irt="m2", refs=("m1", "m2")),
+    )
+    assert a == b == c
+    reasons = [r["link_reason"] for r in store.rows("SELECT link_reason FROM messages ORDER BY uid")]
+    assert reasons[1].startswith("thread: In-Reply-To")
+
+
+def test_parent_processed_after_its_reply_joins_it(store: Store) -> None:
+    reply, parent = put(
+        store,
+        msg("r1", subject="Re: Data Engineer at Acme", irt="p1"),
+        msg("p1", subject="Data Engineer at Acme", out=True, to="Jo <jo@acme.io>"),
+    )
+    assert reply == parent
+
+
+def test_looping_and_self_references_do_not_hang_or_mislink(store: Store) -> None:
+    a = msg("loop", subject="Northwind | Data Engineer", sender="Jen <jen@northwind.io>", irt="loop",
+            refs=("loop", "x", "loop", "x") * 200)
+    (app,) = put(store, a)
+    assert app is not None
+    assert apps(store)[0]["company"] == "Northwind"
+
+
+def test_reply_whose_parent_never_arrived_links_by_subject_and_correspondent(store: Store) -> None:
+    first, orphan = put(
+        store,
+        msg("o1", sender="Kim <kim@gmail.com>", subject="Contract role - rate"),
+        msg("o2", sender="Kim <kim@gmail.com>", subject="RE: Contract role - rate", irt="never-arrived"),
+    )
+    assert first == orphan
+    reason = store.rows("SELECT link_reason FROM messages WHERE message_id = '<o2@test>'")[0]["link_reason"]
+    assert "parent never arrived" in reason
+
+
+def test_gmail_thread_id_links(store: Store) -> None:
+    a, b = put(
+        store,
+        msg("g1", sender="Sam <sam@gmail.com>", subject="hello", headers={"x-gm-thrid": "1780"}),
+        msg("g2", sender="Sam <sam.other@gmail.com>", subject="checking in", headers={"x-gm-thrid": "1780"}),
+    )
+    assert a == b
+
+
+# -- companies -----------------------------------------------------------------------------
+
+
+def test_ats_acknowledgement_and_recruiter_mail_are_one_application(store: Store) -> None:
+    ids = put(
+        store,
+        msg("n1", sender="Northwind Analytics <no-reply@us.greenhouse-mail.io>", subject="Thank you for applying to Northwind Analytics"),
+        msg("n2", sender="Jenna <jenna@northwind-analytics.io>", subject="Northwind Analytics | Senior Data Engineer - intro call?"),
+        msg("n3", sender="Northwind Analytics Recruiting <no-reply@goodtime.io>", subject="Interview Confirmed: Northwind Analytics – Senior Data Engineer"),
+    )
+    assert len(set(ids)) == 1
+    (app,) = apps(store)
+    assert app["company"] == "Northwind Analytics" and app["role"] == "Senior Data Engineer"
+
+
+def test_one_company_writing_from_two_domains_is_one_application(store: Store) -> None:
+    ids = put(
+        store,
+        msg("k1", sender="Olivia <olivia@kestrelpay.com>", subject="Kestrel Payments – Senior Backend Engineer"),
+        msg("k2", sender="Ben <ben@kestrelpayments.com>", subject="Next round with Kestrel Payments",
+            signature="Ben Adler\nEngineering Manager, Kestrel Payments"),
+    )
+    assert ids[0] == ids[1]
+
+
+def test_two_companies_sharing_an_ats_sender_address_are_two_applications(store: Store) -> None:
+    ids = put(
+        store,
+        msg("s1", sender="Corvid Security <noreply@smartrecruiters.com>", subject="Thank you for applying to Corvid Security"),
+        msg("s2", sender="Greymoor Capital <noreply@smartrecruiters.com>", subject="Your application to Greymoor Capital"),
+        msg("s3", sender="Corvid Security <noreply@smartrecruiters.com>", subject="Update on your application"),
+    )
+    assert ids[0] != ids[1] and ids[2] == ids[0]
+    assert {a["company"] for a in apps(store)} == {"Corvid Security", "Greymoor Capital"}
+
+
+def test_two_roles_at_one_company_are_two_applications(store: Store) -> None:
+    ids = put(
+        store,
+        msg("r1", sender="Acme Careers <acme@myworkday.com>", subject="Application received - Data Engineer (R-1)"),
+        msg("r2", sender="Acme Careers <acme@myworkday.com>", subject="Application received - Product Designer (R-2)"),
+        msg("r3", sender="Jo <jo@acme.io>", subject="Acme – Product Designer: next step"),
+        msg("r4", sender="Jo <jo@acme.io>", subject="Acme – Senior Data Engineer interview"),
+    )
+    assert ids[0] != ids[1]
+    assert ids[2] == ids[1] and ids[3] == ids[0]
+    assert "different role" in apps(store)[1]["link_reason"]
+
+
+def test_company_with_two_applications_and_no_role_named_gets_a_new_one_with_the_reason(store: Store) -> None:
+    ids = put(
+        store,
+        msg("t1", sender="Acme Careers <acme@myworkday.com>", subject="Application received - Data Engineer (R-1)"),
+        msg("t2", sender="Acme Careers <acme@myworkday.com>", subject="Application received - Product Designer (R-2)"),
+        msg("t3", sender="Acme Careers <acme@myworkday.com>", subject="An update"),
+    )
+    assert len(set(ids)) == 3
+    assert "names no role" in apps(store)[2]["link_reason"]
+
+
+def test_agency_recruiter_for_several_clients_is_not_merged(store: Store) -> None:
+    ids = put(
+        store,
+        msg("a1", sender="Marcy <molsen@talentbridgepartners.com>", subject="Data Engineer - insurance client (Oak Brook)",
+            text="The client reviewed your resume and wants to move fast.", signature="Marcy Olsen\nSenior Recruiter | Talentbridge Partners"),
+        msg("a2", sender="Marcy <molsen@talentbridgepartners.com>", subject="Analytics Manager - bank client",
+            text="My client, a bank downtown, is hiring an Analytics Manager.", signature="Marcy Olsen\nSenior Recruiter | Talentbridge Partners"),
+        msg("a3", sender="Marcy <molsen@talentbridgepartners.com>", subject="Re: Data Engineer - insurance client (Oak Brook)",
+            irt="a1", text="The client confirmed Tuesday."),
+        msg("a4", sender="Marcy <molsen@talentbridgepartners.com>", subject="quick question",
+            text="Is the client in Oak Brook still your first choice?"),
+    )
+    assert ids[0] != ids[1]
+    assert ids[2] == ids[0]  # by thread
+    assert ids[3] not in (ids[0], ids[1])  # no thread, no role: not guessed
+    rows = apps(store)
+    assert all(r["agency"] == "Talentbridge Partners" for r in rows)
+    assert "agency" in rows[-1]["link_reason"]
+
+
+def test_outgoing_first_contact_then_their_reply(store: Store) -> None:
+    ids = put(
+        store,
+        msg("u1", out=True, to="Lena <lena@oakridgelabs.io>", subject="Salary expectations – Staff Data Engineer"),
+        msg("u2", sender="Dana <dana@oakridgelabs.io>", subject="Hello from Oakridge Labs"),
+    )
+    assert ids[0] == ids[1]
+    (app,) = apps(store)
+    assert app["company"] == "Oakridge Labs"  # a better name than the domain's, once seen
+    assert app["role"] == "Staff Data Engineer"
+
+
+def test_calendly_confirmation_naming_a_known_contact(store: Store) -> None:
+    ids = put(
+        store,
+        msg("c1", sender="Sam Okoro <sam.okoro@pixelforge.games>", subject="Pixelforge Games - Backend Engineer"),
+        msg("c2", sender="Calendly <notifications@calendly.com>", subject="Confirmed: Phone Screen with Sam Okoro on Thursday, July 30, 2026"),
+    )
+    assert ids[0] == ids[1]
+
+
+def test_nothing_known_makes_a_new_application_with_the_reason(store: Store) -> None:
+    (a,) = put(store, msg("z1", sender="Notifications <noreply@calendly.com>", subject="Event confirmed"))
+    row = apps(store)[0]
+    assert a == row["id"] and row["company"] == "Unknown company"
+    assert "no company" in row["link_reason"]
+
+
+def test_no_message_id_and_no_date_still_link(store: Store) -> None:
+    ids = put(
+        store,
+        msg("", sender="Victor <victor@quartzline.com>", subject="Quick update on the Analytics Engineer role", date=None),
+        msg("q2", sender="Tara <tara@quartzline.com>", subject="Analytics Engineer @ Quartzline", date=at("2026-09-02 09:00")),
+    )
+    assert ids[0] == ids[1]
+
+
+# -- corrections ----------------------------------------------------------------------------
+
+
+def test_merge_moves_everything_and_later_mail_follows(store: Store) -> None:
+    a, b = put(
+        store,
+        msg("x1", sender="Corvid Security <noreply@smartrecruiters.com>", subject="Thank you for applying to Corvid Security",
+            signals=("application_received",)),
+        msg("x2", sender="Nikhil <nikhil@detectco.com>", subject="Detection Platform - quick chat?", signals=("interview_request",)),
+    )
+    assert a != b
+    merge_applications(store, a, b)
+    assert [r["id"] for r in apps(store)] == [a]
+    assert {r["application_id"] for r in store.rows("SELECT application_id FROM signals")} == {a}
+    (c,) = put(store, msg("x3", sender="Nikhil <nikhil@detectco.com>", subject="onsite?"))
+    assert c == a
+    kinds = [r["kind"] for r in store.rows("SELECT kind FROM corrections")]
+    assert kinds == ["merge"]
+    with pytest.raises(CorrectionError):
+        merge_applications(store, a, a)
+
+
+def test_split_pins_messages_and_replies_follow(store: Store) -> None:
+    ids = put(
+        store,
+        msg("y1", sender="Jo <jo@acme.io>", subject="Acme – Data Engineer"),
+        msg("y2", sender="Jo <jo@acme.io>", subject="coffee?"),
+    )
+    assert ids[0] == ids[1]
+    y2 = store.rows("SELECT key FROM messages WHERE message_id = '<y2@test>'")[0]["key"]
+    new = split_application(store, ids[0], [y2], role="Platform Engineer")
+    assert new != ids[0]
+    # Processing the same message again (a re-run) keeps it where the user put it.
+    store.db.execute("UPDATE messages SET application_id = NULL WHERE key = ?", [y2])
+    put(store, msg("y2", sender="Jo <jo@acme.io>", subject="coffee?"))
+    assert store.rows("SELECT application_id FROM messages WHERE key = ?", [y2])[0]["application_id"] == new
+    (reply,) = put(store, msg("y3", sender="Jo <jo@acme.io>", subject="Re: coffee?", irt="y2"))
+    assert reply == new
+    every = [r["key"] for r in store.rows("SELECT key FROM messages WHERE application_id = ?", [new])]
+    with pytest.raises(CorrectionError):
+        split_application(store, new, every)  # every message: rename instead
+
+
+def test_rename_is_kept_and_close_sets_the_stage(store: Store) -> None:
+    (a,) = put(store, msg("w1", out=True, to="Lena <lena@oakridgelabs.io>", subject="Salary expectations"))
+    rename_application(store, a, company="Oakridge Labs GmbH", role="Staff Data Engineer")
+    put(store, msg("w2", sender="Dana <dana@oakridgelabs.io>", subject="Hello from Oakridge Labs – Principal Engineer"))
+    row = apps(store)[0]
+    assert (row["company"], row["role"]) == ("Oakridge Labs GmbH", "Staff Data Engineer")
+    close_application(store, a, stage="withdrawn")
+    row = apps(store)[0]
+    assert row["closed"] == 1 and row["stage"] == "withdrawn"
+    close_application(store, a, reopen=True)
+    assert apps(store)[0]["stage"] != "withdrawn"
+    with pytest.raises(CorrectionError):
+        close_application(store, a, stage="maybe")
+    payloads = [json.loads(r["payload"]) for r in store.rows("SELECT payload FROM corrections")]
+    assert payloads[0]["company"] == "Oakridge Labs GmbH"
