@@ -197,3 +197,26 @@ def hostile_store(path: Path | str | None = None, many: int = 500) -> tuple[Stor
     ids.update(write(store, batch))
     set_app(store, ids["Busy Co"], stage="interviewing", outlook=55)
     return store, ids
+
+
+# -- the dev corpus, read by the real pipeline ---------------------------------------------------
+
+DEV_OWNER = "maya.lindqvist@gmail.com"
+#: The morning after the dev corpus's last message (12 Nov 2026), where its owner lives.
+DEV_TZ = ZoneInfo("America/Chicago")
+DEV_NOW = datetime(2026, 11, 13, 8, 0, tzinfo=DEV_TZ)
+
+
+def dev_corpus_store(corpus: Path, folder: Path) -> Store:
+    """Backfill the dev corpus with `offerwatch backfill` (parse, classify, extract, link, assess)."""
+    from click.testing import CliRunner
+
+    from offerwatch.daemon.cli import cli
+
+    config = folder / "config.toml"
+    config.write_text("")
+    db = folder / "dev.db"
+    result = CliRunner().invoke(cli, ["--config", str(config), "--db", str(db), "backfill", "--source", str(corpus),
+                                      "--owner", DEV_OWNER, "--no-progress"])
+    assert result.exit_code == 0, result.output
+    return Store.open(db)

@@ -12,7 +12,6 @@ from digest_data import (
     LONG,
     NOW,
     TZ,
-    add_silence,
     at,
     hostile_store,
     message,

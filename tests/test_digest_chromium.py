@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from digest_data import NOW, TZ, hostile_store, sample_store
+from digest_data import DEV_NOW, DEV_TZ, NOW, TZ, dev_corpus_store, hostile_store, sample_store
 from offerwatch.daemon.digest.build import build_digest
 from offerwatch.daemon.digest.render import render_html
 
@@ -113,18 +113,23 @@ def check_layout(result: dict, width: int) -> None:
 
 
 @pytest.fixture(scope="module")
-def pages() -> dict[str, str]:
+def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    from conftest import DEV_CORPUS, need_folder
+
     store, _ = sample_store()
     sample = render_html(build_digest(store, now=NOW, tz=TZ))
     store.close()
     store, _ = hostile_store(many=500)
     hostile = render_html(build_digest(store, now=NOW, tz=TZ))
     store.close()
-    return {"digest": sample, "digest-hostile": hostile}
+    store = dev_corpus_store(need_folder(DEV_CORPUS), tmp_path_factory.mktemp("dev"))
+    dev = render_html(build_digest(store, now=DEV_NOW, tz=DEV_TZ))
+    store.close()
+    return {"digest": sample, "digest-hostile": hostile, "digest-dev": dev}
 
 
 @pytest.mark.parametrize("width", WIDTHS)
-@pytest.mark.parametrize("name", ["digest", "digest-hostile"])
+@pytest.mark.parametrize("name", ["digest-dev", "digest", "digest-hostile"])
 def test_renders_without_horizontal_overflow_and_every_section_visible(
     chromium: str, pages: dict[str, str], tmp_path: Path, name: str, width: int
 ) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import re
 import socket
 import ssl
 from collections.abc import Callable, Iterator
@@ -18,7 +19,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from digest_data import NOW, TZ, sample_store
+from digest_data import DEV_NOW, DEV_OWNER, NOW, dev_corpus_store, sample_store
 from dovecot import make_certificates
 from offerwatch.daemon.config import Config, DigestConfig, SmtpConfig
 from offerwatch.daemon.digest.deliver import DeliveryError, SmtpChannel, deliver, digest_row, imap_verifier
@@ -27,6 +28,7 @@ from offerwatch.models.store import Store
 
 pytestmark = pytest.mark.integration
 
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 USER, PASSWORD = "maya", "s3cret-app-password"
 TO = "maya.lindqvist@gmail.com"
 PASSWORD_ENV = "OFFERWATCH_TEST_SMTP_PASSWORD"
@@ -147,6 +149,33 @@ def test_digest_arrives_over_starttls_with_auth_and_parses_back(store: Store, st
     row = digest_row(store, NOW.date())
     assert row is not None and row["status"] == "sent" and row["sent_at"] and row["message_id"] == msg["Message-ID"]
     assert starttls_server.recorder.logins == 1
+
+
+def test_a_digest_of_the_dev_corpus_arrives(tmp_path: Path, dev_corpus: Path, starttls_server: SmtpServer) -> None:
+    """The whole pipeline on ../shared/corpus/dev, then the digest the morning after its last mail."""
+    store = dev_corpus_store(dev_corpus, tmp_path)
+    try:
+        config = Config(identity_addresses=(DEV_OWNER,),
+                        digest=DigestConfig(timezone="America/Chicago", time=time(7, 30)))
+        _, make = compose(store, settings_from_config(config), now=DEV_NOW)
+        result = deliver(store, DEV_NOW.date(), channel_for(starttls_server), make, now=DEV_NOW)
+        assert result.status == "sent"
+    finally:
+        store.close()
+    [msg] = starttls_server.recorder.parsed()
+    assert re.fullmatch(r"offerwatch: (\d+ offers?, )?\d+ to act on(, \d+ going quiet)? — Fri 13 Nov", msg["Subject"]), msg["Subject"]
+    html = msg.get_body(("html",)).get_content()
+    text = msg.get_body(("plain",)).get_content()
+    for section in ("Needs your attention", "New signals", "Going quiet", "Pipeline"):
+        assert section in html and section.upper() in text
+    # the dev corpus's last week: an offer from Ridgeback Health; Northwind's offer in the pipeline
+    assert "Ridgeback Health" in html and "Offer on the table" in html
+    assert "Northwind Analytics" in html
+    # links go back to the messages by Message-ID (the owner is a Gmail user)
+    links = re.findall(r'href="([^"]+)"', html)
+    assert links and all(link.startswith("https://mail.google.com/mail/u/0/#search/rfc822msgid%3A") for link in links)
+    (ARTIFACTS / "digest-dev.eml").parent.mkdir(exist_ok=True)
+    (ARTIFACTS / "digest-dev.eml").write_bytes(starttls_server.recorder.messages[0])
 
 
 def test_digest_arrives_over_implicit_tls(store: Store, certs) -> None:

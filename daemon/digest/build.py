@@ -666,7 +666,7 @@ def _actions(
             salary = _salary_note(ctx, app_id, at, jump_percent, timeline)
             if rule.kind == "offer" and salary.stated is None:
                 salary = None  # an offer card only recalls a figure the user did state
-        also = tuple(dict.fromkeys(
+        also = () if rule.kind == "offer" else tuple(dict.fromkeys(  # an offer makes the rest moot
             (ACTION_RULES[str(o["type"])].title, ACTION_RULES[str(o["type"])].advice) for o in group[1:]
             if ACTION_RULES[str(o["type"])].kind != rule.kind))
         actions.append(Action(rule.kind, rule.title, rule.advice, refs[app_id], ctx.view(s), salary, replied, also))
@@ -788,7 +788,7 @@ def _quiet(
         last = latest_any.get(app_id)
         days = (ctx.today - last[0].astimezone(ctx.tz).date()).days if last else 0
         items.append(QuietItem(refs[app_id], days, day_label(last[0].astimezone(ctx.tz)) if last else None,
-                               last[1] if last else "them", trim(evidence, ctx.limits.evidence_chars)))
+                               last[1] if last else "them", trim(evidence, 200)))
     items.sort(key=lambda q: (-q.app.outlook, q.days))
     return items
 
