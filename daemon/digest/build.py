@@ -742,7 +742,8 @@ def _note_from_guard(ctx: _Context, guard: Any) -> SalaryNote:
     later = tuple(getattr(guard, "later", ()) or ())
     if later:
         fig, change = max(later, key=lambda x: x[1] if x[1] is not None else -1e9)
-        later_text, pct = money(fig), (round(change) if change is not None else None)
+        if change is None or round(change) != 0:  # the same figure again is not news
+            later_text, pct = money(fig), (round(change) if change is not None else None)
     return SalaryNote(money(stated), day_label(at.astimezone(ctx.tz)) if at else None, later_text, pct,
                       bool(getattr(guard, "jump", False)))
 

@@ -50,7 +50,7 @@ def print_digest(digest: Digest, console: Console) -> None:
     header = Text()
     header.append(f"offerwatch · {digest.subject.rsplit('— ', 1)[-1]}\n", style="dim")
     header.append(headline(digest), style="bold")
-    header.append(f"\n{'The last 7 days' if digest.first else 'Since ' + digest.period_label}", style="dim")
+    header.append(f"\n{'The last 7 days' if digest.first else digest.period_label}", style="dim")
     console.print(Panel(header, expand=False, border_style="cyan"))
 
     console.print(Rule("[bold]Needs your attention", align="left"))
