@@ -289,7 +289,7 @@ def test_crash_between_send_and_record_sends_exactly_once(tmp_path: Path, startt
     """The server delivers into the user's (Dovecot) INBOX; after the crash, offerwatch finds the
     digest there by Message-ID (read-only) and marks it sent instead of sending it again."""
     starttls_server.recorder.forward = lambda data: dovecot_user.append("INBOX", data)
-    verifier = imap_verifier(dovecot_user.client, ["INBOX"])
+    verifier = imap_verifier(dovecot_user.client, ["\\Sent", "INBOX"])  # as make_channel does
     path = tmp_path / "crash.db"
     store, _ = sample_store(path)
     with pytest.raises(Crash):

@@ -234,10 +234,17 @@ class ImapChannel:
 
 
 def search_message_id(session: Session, folders: list[str], message_id: str) -> bool:
-    """Whether any of ``folders`` holds a message with this Message-ID (read-only: EXAMINE)."""
+    """Whether any of ``folders`` holds a message with this Message-ID (read-only: EXAMINE).
+
+    A name starting with a backslash is a special-use flag (``"\\Sent"``), resolved on the
+    server, so Gmail's "[Gmail]/Sent Mail" is found as well as Dovecot's "Sent".
+    """
     with _imap_errors("looking for an earlier digest"), session() as client:
-        for folder in folders:
-            if not client.folder_exists(folder):
+        for name in folders:
+            folder: str | None = name
+            if name.startswith("\\"):
+                folder = client.find_special_folder(name.encode())
+            if not folder or not client.folder_exists(folder):
                 continue
             client.select_folder(folder, readonly=True)
             if client.search(["HEADER", "Message-ID", message_id.strip()]):

@@ -176,7 +176,7 @@ def make_channel(config: Config) -> Channel:
         to = smtp.to.lower()
         for acc in config.accounts:
             if to in {acc.username.lower(), *(a.lower() for a in acc.addresses)}:
-                verifier = imap_verifier(imap_session(acc), ["INBOX"])
+                verifier = imap_verifier(imap_session(acc), ["INBOX", "\\Sent"])
                 break
         return SmtpChannel(
             smtp.host, smtp.port, tls=smtp.tls, username=smtp.username,
