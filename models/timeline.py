@@ -407,7 +407,10 @@ def _analyse(store: Store, app: Mapping[str, Any], now: datetime, cfg: AssessCon
         ))
 
     # -- stage -----------------------------------------------------------------------------
-    level, level_reason = (0, "") if msgs else (0, "no messages")
+    level, level_reason = 0, "no messages"
+    if msgs:
+        m0 = msgs[0]
+        level_reason = f"first message {'on ' + format(local_date(m0.date, tz), '%Y-%m-%d') if m0.date else '(undated)'} ({_subject(m0)})"
     state: str | None = None
     state_reason = ""
     offer_seen = False
