@@ -46,7 +46,7 @@ def test_demo_prints_applications_signals_and_next_steps(tmp_path: Path) -> None
     # Every signal type the sample mailbox labels is found by the pipeline.
     labeled = {t for line in labels for t in line["signals"]}
     assert labeled <= types, f"not detected in the demo: {sorted(labeled - types)}"
-    assert {"offer", "rejection"} <= stages
+    assert {"offer", "rejected"} <= stages
 
 
 def test_demo_without_db_leaves_nothing_behind(tmp_path: Path, monkeypatch) -> None:
