@@ -1,35 +1,51 @@
 """The spaCy pipeline of the extractor, built once per process from the pattern files.
 
-``spacy.blank("en")`` + lookup lemmatizer (spacy-lookups-data) + a case fix for lemmas of
-capitalised words + sentencizer + paragraph breaks + a ``span_ruler`` fed by
-``patterns/*.jsonl`` + ``offerwatch_signals``, the component that combines the matched cues
-of each sentence into signals (negation, hedging, "is it about the past?").
+``spacy.blank("en")`` + ``offerwatch_lemmatizer`` (the lookup table of spacy-lookups-data,
+applied to lower-cased forms, vectorised) + ``offerwatch_sentences`` (punctuation and blank
+lines, vectorised) + ``offerwatch_cues`` (PhraseMatchers over LOWER, LEMMA and SHAPE fed by
+``patterns/*.jsonl``, plus head-then-tail proximity rules) + ``offerwatch_signals`` (the
+sentence-level combination: negation, hedging, retrospect; see ``signals.combine``).
 
-Nothing here runs at import time: spaCy is imported by :func:`get_nlp`, so importing the CLI
-stays fast. Patterns are validated when they load; a broken one fails with
-:class:`PatternError` naming the file, the line and the pattern id.
+Speed is a design goal: the whole pipeline should run at more than half the speed of the
+bare tokenizer. So fixed phrases go to PhraseMatchers (their cost hardly grows with the
+number of phrases), flexible rules are phrase pairs ("skip" ... "take-home" within 4 tokens)
+instead of wildcard token patterns, and the per-token components work on whole arrays.
+Token patterns (Matcher) are still accepted for the rare rule that needs them.
 
-Pattern file format (one JSON object per line, ``#`` lines and blank lines ignored)::
+Nothing here runs at import time: spaCy is imported by :func:`get_nlp`. Patterns are
+validated when they load; a broken one fails with :class:`PatternError` naming the file,
+the line and the pattern id.
 
-    {"label": "offer", "id": "offer.pleased_to_offer", "pattern": "pleased to offer you",
-     "description": "says they are pleased to offer"}
-    {"label": "NEG", "id": "neg.not", "pattern": [{"LOWER": {"IN": ["not", "n't", "never"]}}]}
+Pattern file format: one JSON object per line, ``#`` lines and blank lines ignored::
 
-``label`` is a signal type (the cue alone is evidence) or an upper-case cue class that the
-combining component uses (``PANEL``, ``LEADER``, ``NEG``, ...; see :data:`CUE_LABELS`).
-A string ``pattern`` is a phrase (matched on lower-cased text by a PhraseMatcher), a list
-is a token pattern (Matcher: LOWER, LEMMA, IN, OP, REGEX, FUZZY; no POS/DEP on a blank
-pipeline). Optional ``flags``: ``"no_neg"`` (the cue is not cancelled by a preceding
-negation; it carries its own), ``"no_hedge"`` (not cancelled by "if"/"once"),
-``"not_self_future"`` (cancelled when the writer says they will do it: "I'll send times").
+    {"label": "offer", "id": "offer.pleased", "description": "says they are pleased to offer",
+     "pattern": "(pleased|delighted|happy) to (offer|extend) [you]"}
+    {"label": "expedite", "id": "exp.skip_step", "attr": "LEMMA", "pattern": "skip",
+     "then": ["take-home", "(technical|second|final) round"], "within": 4, "not_between": ["formality"]}
+
+* ``label``: a signal type (the cue alone is evidence) or an upper-case cue class the
+  combining component uses (see :data:`CUE_LABELS`).
+* ``pattern``: a phrase. ``(a|b c)`` is a choice, ``[a|b]`` an optional choice; phrases are
+  matched on ``attr`` (LOWER by default; LEMMA matches every inflection of the words written
+  in base form; SHAPE matches token shapes such as ``d:dd``). A list of token dicts is a
+  Matcher pattern (LOWER, LEMMA, IN, OP, REGEX, FUZZY; no POS/DEP on a blank pipeline).
+* ``then``/``within``: the cue is the head followed, within ``within`` tokens in the same
+  sentence, by one of the ``then`` phrases (same ``attr``); ``not_between`` lists words that
+  must not stand between; ``not_then`` lists phrases that cancel the cue when they follow it
+  directly ("head of" + "people").
+* ``flags``: ``no_neg`` (a preceding negation does not cancel it; it carries its own),
+  ``no_hedge`` ("if"/"once" do not cancel it), ``not_self_future`` (cancelled when someone
+  says they *will* do it: "I'll send times"), ``after_number`` (counts only after a number:
+  "10 am").
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
+import re
 import threading
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -47,16 +63,16 @@ PATTERN_DIR = Path(__file__).with_name("patterns")
 CUE_LABELS: frozenset[str] = frozenset(
     {
         "NEG",  # negators: not, never, no, isn't ...
-        "HEDGE",  # conditionals that suspend a cue: if, once, in case, should you ...
-        "SELF_FUTURE",  # the writer will do it: I'll, we will ...
+        "HEDGE",  # conditionals that suspend a cue: if, once, in case, until ...
+        "SELF_FUTURE",  # someone will do it: I'll, we will ...
         "PAST",  # retrospective context: thanks for, feedback, after your ...
         "PANEL",  # panel / onsite / final round / campus visit ...
         "INVITE",  # forward-looking invitation context
-        "LEADER",  # senior titles: VP, Director, Head of, Chief, founder ...
+        "LEADER",  # senior titles: VP, Director, Head of, C-level, founder ...
         "MEET",  # an interview/meeting context: meet, conversation with, interview ...
         "OTHER_PROC",  # other interviews, offers, deadlines, timeline
         "INQUIRY",  # asking without a question mark: let me know if, aware of ...
-        "SALARY_REF",  # salary, compensation, expectations, base, number ...
+        "SALARY_REF",  # salary, compensation, expectations, base, a figure ...
         "STILL",  # re-confirmation: still, remain, reconfirm, as you mentioned ...
         "HM",  # the hiring manager (as a person in the text)
         "CALL_WANT",  # wants to call/speak/talk with you
@@ -67,7 +83,10 @@ CUE_LABELS: frozenset[str] = frozenset(
         "HOLD",  # paused, on hold, on ice, frozen (needs a ROLE_NOUN)
     }
 )
-FLAGS: frozenset[str] = frozenset({"no_neg", "no_hedge", "not_self_future"})
+FLAGS: frozenset[str] = frozenset({"no_neg", "no_hedge", "not_self_future", "after_number"})
+ATTRS: frozenset[str] = frozenset({"LOWER", "LEMMA", "SHAPE"})
+_KEYS = frozenset({"label", "id", "pattern", "description", "flags", "attr", "then", "within", "not_between", "not_then"})
+MAX_EXPANSIONS = 5000
 
 
 class PatternError(ValueError):
@@ -84,16 +103,78 @@ class PatternInfo:
 
 
 @dataclass(frozen=True)
+class Rule:
+    """One validated pattern line, phrases expanded."""
+
+    id: str
+    label: str
+    attr: str
+    phrases: tuple[str, ...]  # empty for token patterns
+    tokens: list[dict[str, Any]] | None
+    then: tuple[str, ...]
+    within: int
+    not_between: frozenset[str]
+    not_then: tuple[str, ...]
+    where: str
+
+
+@dataclass(frozen=True)
 class PatternSet:
-    patterns: tuple[dict[str, Any], ...]  # label / pattern / id, as span_ruler takes them
+    rules: tuple[Rule, ...]
     info: dict[str, PatternInfo]
+
+    @property
+    def patterns(self) -> tuple[dict[str, Any], ...]:
+        """Label / pattern / id triples (one per expanded phrase), for inspection and tests."""
+        out: list[dict[str, Any]] = []
+        for r in self.rules:
+            out.extend({"label": r.label, "pattern": p, "id": r.id} for p in r.phrases)
+            if r.tokens is not None:
+                out.append({"label": r.label, "pattern": r.tokens, "id": r.id})
+        return tuple(out)
+
+
+_SEGMENT = re.compile(r"\(([^()\[\]]*)\)|\[([^()\[\]]*)\]|([^\s()\[\]]+)")
+
+
+def expand(phrase: str) -> list[str]:
+    """Expand ``(a|b)`` choices and ``[a|b]`` optional choices into plain phrases.
+
+    >>> expand("(pleased|happy) to offer [you]")
+    ['pleased to offer', 'pleased to offer you', 'happy to offer', 'happy to offer you']
+    """
+    pos = 0
+    parts: list[list[str]] = []
+    for m in _SEGMENT.finditer(phrase):
+        if phrase[pos : m.start()].strip():
+            raise ValueError(f"unbalanced brackets near {phrase[pos:m.start()]!r}")
+        pos = m.end()
+        if m.group(1) is not None:
+            parts.append([a.strip() for a in m.group(1).split("|")])
+        elif m.group(2) is not None:
+            parts.append([""] + [a.strip() for a in m.group(2).split("|")])
+        else:
+            parts.append([m.group(3)])
+    if phrase[pos:].strip():
+        raise ValueError(f"unbalanced brackets near {phrase[pos:]!r}")
+    total = 1
+    for p in parts:
+        total *= len(p)
+    if total > MAX_EXPANSIONS:
+        raise ValueError(f"expands to {total} phrases (limit {MAX_EXPANSIONS})")
+    out = []
+    for combo in itertools.product(*parts):
+        s = " ".join(w for w in combo if w).strip()
+        if s:
+            out.append(s)
+    return out
 
 
 def load_patterns(directory: Path = PATTERN_DIR) -> PatternSet:
     """Read and validate every ``*.jsonl`` under ``directory``; raise :class:`PatternError`."""
     from spacy.schemas import validate_token_pattern
 
-    patterns: list[dict[str, Any]] = []
+    rules: list[Rule] = []
     info: dict[str, PatternInfo] = {}
     problems: list[str] = []
     files = sorted(directory.glob("*.jsonl"))
@@ -116,7 +197,7 @@ def load_patterns(directory: Path = PATTERN_DIR) -> PatternSet:
             pid = obj.get("id")
             where = f"{where} (id {pid!r})"
             label, pattern = obj.get("label"), obj.get("pattern")
-            unknown = set(obj) - {"label", "id", "pattern", "description", "flags"}
+            unknown = set(obj) - _KEYS
             if unknown:
                 problems.append(f"{where}: unknown keys {sorted(unknown)}")
             if not isinstance(pid, str) or not pid:
@@ -129,54 +210,76 @@ def load_patterns(directory: Path = PATTERN_DIR) -> PatternSet:
             if not isinstance(flags, list) or not set(flags) <= FLAGS:
                 problems.append(f"{where}: 'flags' must be a list of {sorted(FLAGS)}")
                 continue
-            if isinstance(pattern, str):
-                if not pattern.strip():
-                    problems.append(f"{where}: empty phrase")
-                    continue
-                if pattern != pattern.lower():
-                    problems.append(f"{where}: phrases match lower-cased text; write them in lower case")
-                    continue
-            elif isinstance(pattern, list) and pattern:
-                errors = validate_token_pattern(pattern)
-                if errors:
-                    problems.append(f"{where}: invalid token pattern: {'; '.join(map(str, errors))}")
-                    continue
-                bad = [k for tok in pattern for k in tok if k.upper() in {"POS", "TAG", "DEP", "MORPH", "ENT_TYPE"}]
-                if bad:
-                    problems.append(f"{where}: {bad[0]} never matches on a blank pipeline (no tagger/parser)")
-                    continue
-            else:
-                problems.append(f"{where}: 'pattern' must be a phrase string or a list of token dicts")
+            attr = obj.get("attr", "LOWER")
+            if attr not in ATTRS:
+                problems.append(f"{where}: 'attr' must be one of {sorted(ATTRS)}")
+                continue
+            then = obj.get("then", [])
+            not_then = obj.get("not_then", [])
+            not_between = obj.get("not_between", [])
+            within = obj.get("within", 4)
+            if not all(isinstance(x, list) and all(isinstance(s, str) and s.strip() for s in x) for x in (then, not_then, not_between)):
+                problems.append(f"{where}: 'then', 'not_then' and 'not_between' must be lists of phrases")
+                continue
+            if not isinstance(within, int) or not 0 <= within <= 20:
+                problems.append(f"{where}: 'within' must be an integer from 0 to 20")
+                continue
+            phrases: list[str] = []
+            tokens: list[dict[str, Any]] | None = None
+            try:
+                if isinstance(pattern, str):
+                    if not pattern.strip():
+                        raise ValueError("empty phrase")
+                    if attr != "SHAPE" and pattern != pattern.lower():
+                        raise ValueError("phrases match lower-cased text; write them in lower case")
+                    phrases = expand(pattern)
+                    then_x = [p for t in then for p in expand(t)]
+                    not_then_x = [p for t in not_then for p in expand(t)]
+                elif isinstance(pattern, list) and pattern:
+                    errors = validate_token_pattern(pattern)
+                    if errors:
+                        raise ValueError(f"invalid token pattern: {'; '.join(map(str, errors))}")
+                    bad = [k for tok in pattern for k in tok if k.upper() in {"POS", "TAG", "DEP", "MORPH", "ENT_TYPE"}]
+                    if bad:
+                        raise ValueError(f"{bad[0]} never matches on a blank pipeline (no tagger/parser)")
+                    if then or not_then:
+                        raise ValueError("'then'/'not_then' go with phrase patterns only")
+                    tokens, then_x, not_then_x = pattern, [], []
+                else:
+                    raise ValueError("'pattern' must be a phrase string or a list of token dicts")
+            except ValueError as err:
+                problems.append(f"{where}: {err}")
                 continue
             prev = info.get(pid)
             if prev is not None and prev.label != label:
                 problems.append(f"{where}: id already used with label {prev.label!r} in {prev.file}")
                 continue
             description = obj.get("description") or (prev.description if prev else "") or pid
-            info[pid] = PatternInfo(pid, label, str(description), frozenset(flags), path.name)
-            patterns.append({"label": label, "pattern": pattern, "id": pid})
+            info[pid] = PatternInfo(pid, label, str(description), frozenset(flags) | (prev.flags if prev else frozenset()), path.name)
+            rules.append(
+                Rule(pid, label, attr, tuple(phrases), tokens, tuple(then_x), within,
+                     frozenset(w.lower() for w in not_between), tuple(not_then_x), where)
+            )
     if problems:
         raise PatternError("invalid pattern file(s):\n  " + "\n  ".join(problems))
-    return PatternSet(tuple(patterns), info)
+    return PatternSet(tuple(rules), info)
 
 
 _lock = threading.Lock()
 _nlp: Language | None = None
 _patterns: PatternSet | None = None
-
-
-def get_patterns() -> PatternSet:
-    get_nlp()
-    assert _patterns is not None
-    return _patterns
-
-
 _info: dict[str, PatternInfo] = {}
 
 
 def current_info() -> dict[str, PatternInfo]:
     """Pattern metadata (flags, descriptions) of the pipeline built last."""
     return _info
+
+
+def get_patterns() -> PatternSet:
+    get_nlp()
+    assert _patterns is not None
+    return _patterns
 
 
 def get_nlp() -> Language:
@@ -196,24 +299,14 @@ def build_nlp(patterns: PatternSet) -> Language:
 
     global _info
     _info = dict(patterns.info)
-
     _register_components()
     nlp = spacy.blank("en")
-    # Long single "sentences" (50k chars without punctuation) must not trip spaCy's limit.
-    nlp.max_length = 2_000_000
-    nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
-    nlp.add_pipe("offerwatch_lemma_case")
-    nlp.add_pipe("sentencizer")
-    nlp.add_pipe("offerwatch_paragraphs")
-    ruler = nlp.add_pipe(
-        "span_ruler",
-        config={"spans_key": "cues", "phrase_matcher_attr": "LOWER", "validate": True, "overwrite": True},
-    )
+    nlp.max_length = 2_000_000  # the text is capped before; never trip spaCy's own limit
+    nlp.add_pipe("offerwatch_lemmatizer")
+    nlp.add_pipe("offerwatch_sentences")
+    cues = nlp.add_pipe("offerwatch_cues")
     nlp.add_pipe("offerwatch_signals")
-    nlp.initialize()
-    # phrase patterns need only the tokenizer: keep the other components out of it
-    with nlp.select_pipes(enable=["span_ruler"]):
-        ruler.add_patterns(list(patterns.patterns))  # type: ignore[attr-defined]
+    cues.add_rules(nlp, patterns.rules)  # type: ignore[attr-defined]
     return nlp
 
 
@@ -228,13 +321,17 @@ def _register_components() -> None:
 
     from offerwatch.extractors import signals
 
-    @Language.factory("offerwatch_lemma_case")
-    def _lemma_case(nlp: Language, name: str) -> Any:
-        return LemmaCase(nlp)
+    @Language.factory("offerwatch_lemmatizer")
+    def _lemmatizer(nlp: Language, name: str) -> LookupLemmatizer:
+        return LookupLemmatizer(nlp)
 
-    @Language.component("offerwatch_paragraphs")
-    def _paragraphs(doc: Any) -> Any:
-        return mark_paragraphs(doc)
+    @Language.component("offerwatch_sentences")
+    def _sentences(doc: Any) -> Any:
+        return mark_sentences(doc)
+
+    @Language.factory("offerwatch_cues")
+    def _cues(nlp: Language, name: str) -> CueMatcher:
+        return CueMatcher(nlp)
 
     @Language.component("offerwatch_signals")
     def _signals(doc: Any) -> Any:
@@ -243,58 +340,203 @@ def _register_components() -> None:
     _registered = True
 
 
-class LemmaCase:
-    """The lookup table is case-sensitive: give "Interviewing" the lemma of "interviewing"."""
+class LookupLemmatizer:
+    """Lookup lemmas (spacy-lookups-data's English ``lemma_lookup`` table) of lower-cased forms.
+
+    The same table spaCy's ``Lemmatizer(mode="lookup")`` uses, applied to LOWER so that
+    "Interviewing" and "interviewing" get the same lemma, and vectorised over the doc with a
+    cache of forms seen before: a per-token Python loop would cost more than the tokenizer.
+    """
 
     def __init__(self, nlp: Language) -> None:
-        self._table: Any = None
-        self._nlp = nlp
+        from spacy.lookups import load_lookups
 
-    def _lookup(self) -> Any:
-        if self._table is None:
-            lemmatizer = self._nlp.get_pipe("lemmatizer")
-            self._table = lemmatizer.lookups.get_table("lemma_lookup")  # type: ignore[attr-defined]
-        return self._table
+        self.table = load_lookups("en", ["lemma_lookup"]).get_table("lemma_lookup")
+        self.strings = nlp.vocab.strings
+        self.cache: dict[int, int] = {}
+
+    def lemma_of(self, lower: int) -> int:
+        got = self.cache.get(lower)
+        if got is None:
+            form = self.strings[lower]
+            lemma = self.table.get(form, form)
+            got = self.strings.add(lemma)
+            if len(self.cache) < 500_000:
+                self.cache[lower] = got
+        return got
 
     def __call__(self, doc: Any) -> Any:
-        table = self._lookup()
-        for tok in doc:
-            text = tok.text
-            if text[:1].isupper():
-                low = tok.lower_
-                tok.lemma_ = table.get(low, low)
+        import numpy as np
+        from spacy.attrs import LEMMA, LOWER
+
+        if not len(doc):
+            return doc
+        lowers = doc.to_array(LOWER)
+        uniq, inverse = np.unique(lowers, return_inverse=True)
+        lemmas = np.fromiter((self.lemma_of(int(u)) for u in uniq), dtype=np.uint64, count=len(uniq))
+        doc.from_array([LEMMA], lemmas[inverse].reshape(-1, 1))
         return doc
 
 
-def mark_paragraphs(doc: Any) -> Any:
-    """Start a sentence after a blank line, and cap sentence length at 300 tokens.
+_SENT_END: frozenset[str] = frozenset({".", "!", "?", "...", "…", "。", "！", "？", "?!", "!!", "!!!", "??", "???"})
+MAX_SENT_TOKENS = 300
 
-    The sentencizer only knows punctuation; mail has paragraphs without a full stop. The
-    cap keeps a 50,000-character "sentence" from making per-sentence rules expensive.
+
+def mark_sentences(doc: Any) -> Any:
+    """Sentence starts after ``. ! ?`` and after blank lines, at most 300 tokens apart.
+
+    Mail has paragraphs and list items without a full stop, so a blank line ends a sentence;
+    the cap keeps a 50,000-character "sentence" from making per-sentence rules expensive.
     """
-    run = 0
-    for i in range(1, len(doc)):
-        tok = doc[i]
-        prev = doc[i - 1]
-        if prev.is_space and prev.text.count("\n") >= 2 and not tok.is_space:
-            tok.is_sent_start = True
-            run = 0
-        elif tok.is_sent_start:
-            run = 0
-        else:
-            run += 1
-            if run >= 300:
-                tok.is_sent_start = True
-                run = 0
+    import numpy as np
+    from spacy.attrs import ORTH, SENT_START
+
+    n = len(doc)
+    if not n:
+        return doc
+    orths = doc.to_array(ORTH)
+    ends = np.isin(orths, _end_hashes(doc.vocab.strings))
+    starts = np.full(n, -1, dtype=np.int32)
+    starts[0] = 1
+    if n > 1:
+        starts[1:][ends[:-1]] = 1
+        # blank lines: a whitespace token with two newlines starts a sentence after it
+        for i in np.flatnonzero(_blank_line_mask(doc, orths)):
+            if i + 1 < n:
+                starts[i + 1] = 1
+    # cap sentence length
+    idx = np.flatnonzero(starts == 1)
+    gaps = np.diff(np.append(idx, n))
+    for s, g in zip(idx[gaps > MAX_SENT_TOKENS], gaps[gaps > MAX_SENT_TOKENS], strict=True):
+        starts[s + MAX_SENT_TOKENS : s + g : MAX_SENT_TOKENS] = 1
+    doc.from_array([SENT_START], starts.astype(np.int64).astype(np.uint64).reshape(-1, 1))
     return doc
+
+
+_end_cache: dict[int, Any] = {}
+_blank_cache: dict[int, bool] = {}
+
+
+def _end_hashes(strings: Any) -> Any:
+    import numpy as np
+
+    key = id(strings)
+    if key not in _end_cache:
+        _end_cache[key] = np.array([strings.add(s) for s in _SENT_END], dtype=np.uint64)
+    return _end_cache[key]
+
+
+def _blank_line_mask(doc: Any, orths: Any) -> Any:
+    import numpy as np
+
+    from spacy.attrs import IS_SPACE
+
+    spaces = doc.to_array(IS_SPACE).astype(bool)
+    mask = np.zeros(len(doc), dtype=bool)
+    strings = doc.vocab.strings
+    for i in np.flatnonzero(spaces):
+        h = int(orths[i])
+        blank = _blank_cache.get(h)
+        if blank is None:
+            blank = strings[h].count("\n") >= 2
+            _blank_cache[h] = blank
+        mask[i] = blank
+    return mask
+
+
+class CueMatcher:
+    """Finds the cues of every rule: PhraseMatchers per attribute, a Matcher for token
+    patterns, and head-then-tail pairing. Writes ``doc.spans["cues"]`` (label = cue class or
+    signal type, span id = rule id)."""
+
+    def __init__(self, nlp: Language) -> None:
+        from spacy.matcher import Matcher, PhraseMatcher
+
+        self.vocab = nlp.vocab
+        self.phrase = {a: PhraseMatcher(nlp.vocab, attr=a) for a in ATTRS}
+        self.matcher = Matcher(nlp.vocab, validate=True)
+        self.rules: dict[str, Rule] = {}  # key -> rule
+        self.n_token_rules = 0
+
+    def add_rules(self, nlp: Language, rules: tuple[Rule, ...]) -> None:
+        lemmatizer = nlp.get_pipe("offerwatch_lemmatizer")
+        for n, rule in enumerate(rules):
+            key = f"{n}"
+            self.rules[key] = rule
+            if rule.tokens is not None:
+                self.matcher.add(f"H{key}", [rule.tokens])
+                self.n_token_rules += 1
+                continue
+            for role, phrases in (("H", rule.phrases), ("T", rule.then), ("X", rule.not_then)):
+                if not phrases:
+                    continue
+                docs = list(nlp.tokenizer.pipe(phrases))
+                if rule.attr == "LEMMA":
+                    docs = [lemmatizer(d) for d in docs]
+                self.phrase[rule.attr].add(f"{role}{key}", docs)
+
+    def __call__(self, doc: Any) -> Any:
+        from spacy.tokens import Span
+
+        strings = self.vocab.strings
+        heads: list[tuple[str, int, int]] = []
+        tails: dict[str, list[tuple[int, int]]] = {}
+        cancels: dict[str, list[int]] = {}
+        matches = []
+        for attr, pm in self.phrase.items():
+            if len(pm):
+                matches.extend(pm(doc))
+        if self.n_token_rules:
+            matches.extend(self.matcher(doc))
+        for mid, start, end in matches:
+            name = strings[mid]
+            role, key = name[0], name[1:]
+            if role == "H":
+                heads.append((key, start, end))
+            elif role == "T":
+                tails.setdefault(key, []).append((start, end))
+            else:
+                cancels.setdefault(key, []).append(start)
+        spans = []
+        seen: set[tuple[str, int, int]] = set()
+        for key, start, end in heads:
+            rule = self.rules[key]
+            if key in cancels and any(end <= c <= end + 1 for c in cancels[key]):
+                continue
+            if "after_number" in _info.get(rule.id, _EMPTY).flags and not (start > 0 and doc[start - 1].like_num):
+                continue
+            if rule.then:
+                best = None
+                for ts, te in tails.get(key, ()):
+                    if end <= ts <= end + rule.within and (best is None or ts < best[0]):
+                        between = doc[end:ts]
+                        if any(t.is_sent_start for t in doc[end : ts + 1]):
+                            continue
+                        if rule.not_between and any(t.lower_ in rule.not_between for t in between):
+                            continue
+                        best = (ts, te)
+                if best is None:
+                    continue
+                end = best[1]
+            k = (rule.id, start, end)
+            if k in seen:
+                continue
+            seen.add(k)
+            spans.append(Span(doc, start, end, label=rule.label, span_id=rule.id))
+        doc.spans["cues"] = spans
+        return doc
+
+
+@dataclass(frozen=True)
+class _Empty:
+    flags: frozenset[str] = frozenset()
+
+
+_EMPTY = _Empty()
 
 
 def describe(rule_id: str) -> str:
     """The human-readable label of a pattern id (for ``offerwatch scan``)."""
-    pats = get_patterns()
-    info = pats.info.get(rule_id)
-    return info.description if info else rule_id
-
-
-def pipe(texts: Iterable[str], batch_size: int = 64) -> Iterable[Any]:
-    return get_nlp().pipe(texts, batch_size=batch_size)
+    info = _info or get_patterns().info
+    pi = info.get(rule_id)
+    return pi.description if pi else rule_id

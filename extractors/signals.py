@@ -220,20 +220,24 @@ def combine(doc: Any) -> Any:
     cue_spans = doc.spans.get("cues") if doc.spans is not None and "cues" in doc.spans else []
     hits: list[Hit] = []
     if len(cue_spans):
-        sents = list(doc.sents)
-        starts = [s.start for s in sents]
-        buckets: dict[int, list[_Cue]] = defaultdict(list)
         import bisect
 
+        from spacy.attrs import SENT_START
+
+        flags_ = doc.to_array(SENT_START)
+        starts = [int(i) for i in (flags_ == 1).nonzero()[0]] or [0]
+        if starts[0] != 0:
+            starts.insert(0, 0)
+        bounds = starts + [len(doc)]
+        buckets: dict[int, list[_Cue]] = defaultdict(list)
         for sp in cue_spans:
             si = bisect.bisect_right(starts, sp.start) - 1
             pi = info.get(sp.id_)
             flags = pi.flags if pi else frozenset()
             buckets[si].append(_Cue(sp.label_, sp.id_, sp.start, sp.end, flags))
         for si, cues in sorted(buckets.items()):
-            s = sents[si]
             cues.sort(key=lambda c: (c.start, c.end))
-            hits.extend(_sentence_hits(_Sentence(doc, s.start, s.end, cues)))
+            hits.extend(_sentence_hits(_Sentence(doc, bounds[si], bounds[si + 1], cues)))
     doc.user_data["hits"] = hits
     doc.spans["signals"] = [Span(doc, h.sent_start, h.sent_end, label=h.type, span_id=h.rule) for h in hits]
     return doc
