@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from offerwatch.daemon.sources.base import FolderInfo, MailSource, SourceError
 from offerwatch.extractors.pipeline import Owner, analyze_many
@@ -26,6 +26,8 @@ from offerwatch.models.store import Store
 log = logging.getLogger(__name__)
 
 DEFAULT_BATCH = 50
+
+_T = TypeVar("_T")
 
 
 @dataclass
@@ -93,7 +95,7 @@ class SyncEngine:
         """Read every folder of ``source``; ``backfill`` reads from the start, skipping known mail."""
         report = SyncReport()
         self.store.ensure_account(source.account, type(source).__name__)
-        folders = source.folders()
+        folders = self._retrying(source, "listing folders", source.folders)
         if folder_names:
             wanted = set(folder_names)
             folders = [f for f in folders if f.name in wanted]
@@ -103,10 +105,15 @@ class SyncEngine:
         plans = [(f, self._start_uid(source.account, f, backfill)) for f in folders]
         if on_total is not None:
             total = 0
-            for f, after in plans:
-                n = source.count(f, after, since, until)
-                total += n or 0
-            on_total(total)
+            try:
+                for f, after in plans:
+                    n = source.count(f, after, since, until)
+                    total += n or 0
+            except SourceError as err:  # only the progress bar's total: each folder retries on its own
+                log.info("account %s: could not count the messages to read (%s); progress without a total",
+                         source.account, err)
+            else:
+                on_total(total)
         for folder, after_uid in plans:
             if self.stop_requested:
                 report.stopped = True
@@ -122,33 +129,62 @@ class SyncEngine:
         """Sync one folder; on a transient fault (connection lost, server restarted) drop the
         connection, back off and resume from the stored state, which every committed batch
         advanced."""
-        attempt = 0
+        attempt = 1
         while True:
-            attempt += 1
             try:
                 self._sync_folder(source, folder, after_uid, since, until, backfill, fr, report, on_progress)
                 return
-            except SourceError as err:
-                transient = bool(getattr(err, "transient", False))
-                if transient and self.retry is not None and attempt < self.retry.attempts and not self.stop_requested:
-                    wait = self.retry.delay(attempt)
-                    log.warning("account %s, folder %s: %s; retrying in %.1fs (attempt %d of %d)",
-                                source.account, folder.name, err, wait, attempt + 1, self.retry.attempts)
-                    source.close()
-                    self.retry.sleep(wait)
-                    try:
-                        fresh = {f.name: f for f in source.folders()}
-                    except SourceError as again:
-                        err = again
-                    else:
-                        if folder.name in fresh:
-                            folder = fresh[folder.name]
-                            after_uid = self._start_uid(source.account, folder, backfill)
-                            continue
-                fr.error = str(err)
-                log.error("account %s, folder %s: %s", source.account, folder.name, err)
-                self.store.record_folder_error(source.account, folder.name, str(err))
+            except SourceError as first:
+                err: SourceError = first
+            # Back off and refresh the folder list (a new UIDVALIDITY?), then resume from the
+            # stored state. A refresh that fails transiently too (the server is still down)
+            # costs an attempt, not the folder.
+            while True:
+                if not self._may_retry(err, attempt):
+                    self._record(source, folder, fr, err)
+                    return
+                self._back_off(source, f"folder {folder.name}", err, attempt)
+                attempt += 1
+                try:
+                    fresh = {f.name: f for f in source.folders()}
+                except SourceError as again:
+                    err = again
+                    continue
+                break
+            if folder.name not in fresh:
+                self._record(source, folder, fr, err)
                 return
+            folder = fresh[folder.name]
+            after_uid = self._start_uid(source.account, folder, backfill)
+
+    def _may_retry(self, err: SourceError, attempt: int) -> bool:
+        return (bool(getattr(err, "transient", False)) and self.retry is not None
+                and attempt < self.retry.attempts and not self.stop_requested)
+
+    def _back_off(self, source: MailSource, what: str, err: SourceError, attempt: int) -> None:
+        assert self.retry is not None
+        wait = self.retry.delay(attempt)
+        log.warning("account %s, %s: %s; retrying in %.1fs (attempt %d of %d)",
+                    source.account, what, err, wait, attempt + 1, self.retry.attempts)
+        source.close()
+        self.retry.sleep(wait)
+
+    def _retrying(self, source: MailSource, what: str, fn: Callable[[], _T]) -> _T:
+        """``fn()``, retried with the engine's policy on transient source errors."""
+        attempt = 1
+        while True:
+            try:
+                return fn()
+            except SourceError as err:
+                if not self._may_retry(err, attempt):
+                    raise
+                self._back_off(source, what, err, attempt)
+                attempt += 1
+
+    def _record(self, source: MailSource, folder: FolderInfo, fr: FolderReport, err: SourceError) -> None:
+        fr.error = str(err)
+        log.error("account %s, folder %s: %s", source.account, folder.name, err)
+        self.store.record_folder_error(source.account, folder.name, str(err))
 
     def _start_uid(self, account: str, folder: FolderInfo, backfill: bool) -> int:
         state = self.store.folder_state(account, folder.name)
