@@ -12,6 +12,7 @@ import base64
 import contextlib
 import logging
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -431,6 +432,7 @@ def test_password_never_in_logs_exceptions_or_database(
     ]
     assert [r.returncode for r in runs] == [0, 0, 0, 1, 1], [r.stderr[-2000:] for r in runs]
     assert "refused" in runs[3].stdout + runs[3].stderr
+    assert "AUTHENTICATE" in runs[0].stderr or "LOGIN" in runs[0].stderr, "-vvv shows no protocol trace"
     for r in runs:
         texts += [r.stdout, r.stderr]
 
@@ -438,7 +440,8 @@ def test_password_never_in_logs_exceptions_or_database(
     for path in sorted(tmp_path.iterdir()):  # databases, their WAL/SHM, lock files, config
         if path.is_file():
             blobs.append(path.read_bytes())
-    assert any(b"Okafor" in b for b in blobs if len(b) > 100_000) or count_rows(db) > 40  # the DB really has mail
+    stored = b"".join(p.read_bytes() for p in tmp_path.glob("engine.db*"))
+    assert b"Lumenfield" in stored and b"sam.okafor@example.net" in stored  # the grep reads real content
     for blob in blobs:
         for form in forms:
             assert form not in blob, f"a form of the password ({form!r}) was written somewhere"
@@ -461,6 +464,14 @@ def test_wrong_password_is_one_clear_error_with_at_most_three_logins(
         assert "Traceback" not in res.output and "not-the-password" not in res.output
         logins = [name for name, _ in run.recorder.commands() if name in ("LOGIN", "AUTHENTICATE")]
         assert 1 <= len(logins) <= 3, logins
-    failed_logins = dovecot.log_path.read_text(errors="replace")[len(log_before):].count(f"user=<{user.name}>")
-    assert failed_logins <= 9  # at most 3 per command, as the server saw them
+    # As the server saw it: one refused login per command (Dovecot's log process writes
+    # asynchronously, so give it a moment).
+    pattern = re.compile(rf"auth failed, (\d+) attempts? in \d+ secs?\): user=<{re.escape(user.name)}>")
+    deadline = time.monotonic() + 5
+    while True:
+        attempts = [int(n) for n in pattern.findall(dovecot.log_path.read_text(errors="replace")[len(log_before):])]
+        if sum(attempts) >= 3 or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert attempts == [1, 1, 1], attempts
     assert not run.db.exists() or count_rows(run.db) == 0
