@@ -62,6 +62,10 @@ _ADVS = {"annually": "year", "yearly": "year", "monthly": "month", "hourly": "ho
          "p.a.": "year", "pa": "year", "/yr": "year", "/hr": "hour", "/h": "hour", "/mo": "month"}
 
 
+#: Cheap pre-check: a currency sign or code, a "k" figure or a thousands group somewhere.
+_MONEYISH = re.compile(r"[$€£¥₹]|\b(?:%s)\b|\d\s?(?:k|K|thousand)\b|\d[,.'’\u202f\u00a0 ]\d{3}\b|\b(?:euros?|dollars|pounds|francs|kr)\b" % "|".join(_CODES))
+
+
 def _number(raw: str) -> float | None:
     s = raw.replace("\u202f", " ").replace("\u00a0", " ").replace("’", "'")
     groups = re.split(r"[,.' ]", s)
@@ -113,7 +117,7 @@ def find_salaries(text: str, *, limit: int = 20) -> list[Salary]:
     [(95.0, 'USD', 'hour'), (135000.0, 'CHF', 'year')]
     """
     out: list[Salary] = []
-    if not text or not any(ch.isdigit() for ch in text):
+    if not text or not _MONEYISH.search(text):
         return out
     for m in _SALARY_RE.finditer(text):
         if len(out) >= limit:
@@ -266,6 +270,7 @@ _SELF_INTRO = re.compile(
     r"(?P<title>[^.,;!?\n()]{3,80})",
     re.I | re.M,
 )
+_SELF_HINT = re.compile(r"(?i)\bi\s*'?m\b|\bi\s+(?:am|work|recruit|lead|hire|run)\b|\bmy\s+role\b|\bthis\s+is\b|\bhere\b")
 _SELF_VERB = re.compile(r"\b(?:i\s+(?:recruit|lead\s+recruiting|hire|run\s+recruiting|run\s+talent))\b", re.I)
 
 
@@ -277,6 +282,8 @@ def self_intro_role(text: str) -> tuple[str | None, str | None]:
     ('founder of Loomwork', 'leader')
     """
     head = text[:600]
+    if not _SELF_HINT.search(head):
+        return None, None
     for m in _SELF_INTRO.finditer(head):
         title = m.group("title").strip()
         # cut the title at a relative clause or conjunction: "the recruiter who owns ..."

@@ -372,9 +372,10 @@ class LookupLemmatizer:
         if not len(doc):
             return doc
         lowers = doc.to_array(LOWER)
-        uniq, inverse = np.unique(lowers, return_inverse=True)
-        lemmas = np.fromiter((self.lemma_of(int(u)) for u in uniq), dtype=np.uint64, count=len(uniq))
-        doc.from_array([LEMMA], lemmas[inverse].reshape(-1, 1))
+        doc.user_data["_ow_lower"] = lowers
+        cache = self.cache
+        lemmas = [cache.get(h) or self.lemma_of(h) for h in lowers.tolist()]
+        doc.from_array([LEMMA], np.array(lemmas, dtype=np.uint64).reshape(-1, 1))
         return doc
 
 
@@ -387,61 +388,107 @@ def mark_sentences(doc: Any) -> Any:
 
     Mail has paragraphs and list items without a full stop, so a blank line ends a sentence;
     the cap keeps a 50,000-character "sentence" from making per-sentence rules expensive.
+    Also leaves a small per-token table in ``doc.user_data["_ow"]`` (lower-case hashes,
+    sentence ids, clause boundaries, question marks) that the rules read instead of creating
+    Token objects.
     """
     import numpy as np
-    from spacy.attrs import ORTH, SENT_START
+    from spacy.attrs import IS_SPACE, LOWER, ORTH, SENT_START, SPACY
 
     n = len(doc)
     if not n:
+        doc.user_data["_ow"] = TokenTable([], [], [], [], [0])
         return doc
-    orths = doc.to_array(ORTH)
-    ends = np.isin(orths, _end_hashes(doc.vocab.strings))
-    starts = np.full(n, -1, dtype=np.int32)
+    arr = doc.to_array([ORTH, SPACY, IS_SPACE])
+    lowers = doc.user_data.pop("_ow_lower", None)
+    if lowers is None:
+        lowers = doc.to_array(LOWER)
+    h = _hashes(doc.vocab.strings)
+    ends, bset, dash, q = h["ends_set"], h["boundary_set"], h["dash"], h["q"]
+    strings = doc.vocab.strings
+    lower_l = lowers.tolist()
+    starts = [-1] * n
     starts[0] = 1
-    if n > 1:
-        starts[1:][ends[:-1]] = 1
-        # blank lines: a whitespace token with two newlines starts a sentence after it
-        for i in np.flatnonzero(_blank_line_mask(doc, orths)):
-            if i + 1 < n:
-                starts[i + 1] = 1
-    # cap sentence length
-    idx = np.flatnonzero(starts == 1)
-    gaps = np.diff(np.append(idx, n))
-    for s, g in zip(idx[gaps > MAX_SENT_TOKENS], gaps[gaps > MAX_SENT_TOKENS], strict=True):
-        starts[s + MAX_SENT_TOKENS : s + g : MAX_SENT_TOKENS] = 1
-    doc.from_array([SENT_START], starts.astype(np.int64).astype(np.uint64).reshape(-1, 1))
+    sent_id = [0] * n
+    boundary = [False] * n
+    questions: list[int] = []
+    sent_starts = [0]
+    sid = 0
+    run = 0
+    new_sent = False
+    for i, (orth, trailing, space) in enumerate(arr.tolist()):
+        low = lower_l[i]
+        if i and (new_sent or run >= MAX_SENT_TOKENS):
+            starts[i] = 1
+            sid += 1
+            sent_starts.append(i)
+            run = 0
+        run += 1
+        sent_id[i] = sid
+        new_sent = orth in ends
+        if low in bset:
+            boundary[i] = True
+        elif low == dash and trailing:
+            boundary[i] = True
+        if orth == q:
+            questions.append(i)
+        if space:
+            got = _space_cache.get(orth)
+            if got is None:
+                text = strings[orth]
+                got = (text.count("\n") >= 1, text.count("\n") >= 2)
+                _space_cache[orth] = got
+            if got[0]:
+                boundary[i] = True
+            if got[1]:
+                new_sent = True
+    doc.from_array([SENT_START], np.array(starts, dtype=np.int64).astype(np.uint64).reshape(-1, 1))
+    doc.user_data["_ow"] = TokenTable(lower_l, sent_id, boundary, questions, sent_starts)
     return doc
 
 
-_end_cache: dict[int, Any] = {}
-_blank_cache: dict[int, bool] = {}
+@dataclass
+class TokenTable:
+    """Per-token facts the rules need, as plain lists (fast to index from Python)."""
+
+    lower: list[int]
+    sent_id: list[int]
+    boundary: list[bool]
+    questions: list[int]  # token indices of "?"
+    sent_starts: list[int]
 
 
-def _end_hashes(strings: Any) -> Any:
+#: Words and marks that end a clause for negation and hedging scope.
+CLAUSE_BOUNDARIES: frozenset[str] = frozenset(
+    {",", ";", ":", "—", "–", "(", ")", "!", "?", ".", "but", "however", "although", "though", "whereas",
+     "because", "so", "and", "while", "unfortunately", "instead"}
+)
+_hash_cache: dict[int, dict[str, Any]] = {}
+_space_cache: dict[int, tuple[bool, bool]] = {}
+
+
+def _hashes(strings: Any) -> dict[str, Any]:
     import numpy as np
 
     key = id(strings)
-    if key not in _end_cache:
-        _end_cache[key] = np.array([strings.add(s) for s in _SENT_END], dtype=np.uint64)
-    return _end_cache[key]
+    got = _hash_cache.get(key)
+    if got is None:
+        got = {
+            "ends_set": frozenset(strings.add(x) for x in _SENT_END),
+            "boundary_set": frozenset(strings.add(x) for x in CLAUSE_BOUNDARIES),
+            "dash": strings.add("-"),
+            "q": strings.add("?"),
+        }
+        _hash_cache[key] = got
+    return got
 
 
-def _blank_line_mask(doc: Any, orths: Any) -> Any:
-    import numpy as np
-
-    from spacy.attrs import IS_SPACE
-
-    spaces = doc.to_array(IS_SPACE).astype(bool)
-    mask = np.zeros(len(doc), dtype=bool)
-    strings = doc.vocab.strings
-    for i in np.flatnonzero(spaces):
-        h = int(orths[i])
-        blank = _blank_cache.get(h)
-        if blank is None:
-            blank = strings[h].count("\n") >= 2
-            _blank_cache[h] = blank
-        mask[i] = blank
-    return mask
+def token_table(doc: Any) -> TokenTable:
+    tt = doc.user_data.get("_ow")
+    if tt is None:
+        mark_sentences(doc)
+        tt = doc.user_data["_ow"]
+    return tt
 
 
 class CueMatcher:
@@ -456,6 +503,8 @@ class CueMatcher:
         self.phrase = {a: PhraseMatcher(nlp.vocab, attr=a) for a in ATTRS}
         self.matcher = Matcher(nlp.vocab, validate=True)
         self.rules: dict[str, Rule] = {}  # key -> rule
+        self.not_between: dict[str, frozenset[int]] = {}
+        self.after_number: set[str] = set()
         self.n_token_rules = 0
 
     def add_rules(self, nlp: Language, rules: tuple[Rule, ...]) -> None:
@@ -463,6 +512,10 @@ class CueMatcher:
         for n, rule in enumerate(rules):
             key = f"{n}"
             self.rules[key] = rule
+            if rule.not_between:
+                self.not_between[key] = frozenset(nlp.vocab.strings.add(w) for w in rule.not_between)
+            if "after_number" in _info.get(rule.id, _EMPTY).flags:
+                self.after_number.add(rule.id)
             if rule.tokens is not None:
                 self.matcher.add(f"H{key}", [rule.tokens])
                 self.n_token_rules += 1
@@ -476,14 +529,13 @@ class CueMatcher:
                 self.phrase[rule.attr].add(f"{role}{key}", docs)
 
     def __call__(self, doc: Any) -> Any:
-        from spacy.tokens import Span
-
         strings = self.vocab.strings
+        tt = token_table(doc)
         heads: list[tuple[str, int, int]] = []
         tails: dict[str, list[tuple[int, int]]] = {}
         cancels: dict[str, list[int]] = {}
         matches = []
-        for attr, pm in self.phrase.items():
+        for pm in self.phrase.values():
             if len(pm):
                 matches.extend(pm(doc))
         if self.n_token_rules:
@@ -497,22 +549,23 @@ class CueMatcher:
                 tails.setdefault(key, []).append((start, end))
             else:
                 cancels.setdefault(key, []).append(start)
-        spans = []
+        cues: list[tuple[str, str, int, int]] = []
         seen: set[tuple[str, int, int]] = set()
+        sent_id, lower = tt.sent_id, tt.lower
+        last = len(sent_id) - 1
         for key, start, end in heads:
             rule = self.rules[key]
             if key in cancels and any(end <= c <= end + 1 for c in cancels[key]):
                 continue
-            if "after_number" in _info.get(rule.id, _EMPTY).flags and not (start > 0 and doc[start - 1].like_num):
+            if rule.id in self.after_number and not (start > 0 and doc[start - 1].like_num):
                 continue
             if rule.then:
                 best = None
+                sid = sent_id[start]
+                nb = self.not_between.get(key)
                 for ts, te in tails.get(key, ()):
-                    if end <= ts <= end + rule.within and (best is None or ts < best[0]):
-                        between = doc[end:ts]
-                        if any(t.is_sent_start for t in doc[end : ts + 1]):
-                            continue
-                        if rule.not_between and any(t.lower_ in rule.not_between for t in between):
+                    if end <= ts <= end + rule.within and (best is None or ts < best[0]) and sent_id[min(ts, last)] == sid:
+                        if nb and any(lower[i] in nb for i in range(end, ts)):
                             continue
                         best = (ts, te)
                 if best is None:
@@ -522,9 +575,16 @@ class CueMatcher:
             if k in seen:
                 continue
             seen.add(k)
-            spans.append(Span(doc, start, end, label=rule.label, span_id=rule.id))
-        doc.spans["cues"] = spans
+            cues.append((rule.label, rule.id, start, end))
+        doc.user_data["cues"] = cues
         return doc
+
+
+def cue_spans(doc: Any) -> list[Any]:
+    """The cues of a processed doc as spaCy Spans (label = cue class, id = rule id), for debugging."""
+    from spacy.tokens import Span
+
+    return [Span(doc, s, e, label=label, span_id=rid) for label, rid, s, e in doc.user_data.get("cues", ())]
 
 
 @dataclass(frozen=True)

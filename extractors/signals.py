@@ -53,6 +53,7 @@ class ExtractInput:
 # ----------------------------------------------------------------------------- normalisation
 
 _DROP = frozenset("\u200b\u200c\u200d\u2060\ufeff\u00ad\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u180e\u034f")
+_DROP_RE = re.compile("[" + "".join(sorted(_DROP)) + "]")
 _TRANSLATE = str.maketrans(
     {
         "\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u2032": "'", "\u201c": '"', "\u201d": '"', "\u201e": '"',
@@ -69,7 +70,7 @@ def normalize(text: str) -> tuple[str, list[int] | None]:
     removed (they hide phrases from the rules), which shifts offsets, hence the map.
     """
     text = text.translate(_TRANSLATE)
-    if not any(ch in _DROP for ch in text):
+    if not _DROP_RE.search(text):
         return text, None
     out: list[str] = []
     index: list[int] = []
@@ -122,35 +123,48 @@ class _Cue:
     flags: frozenset[str]
 
 
-def _is_boundary(tok: Any) -> bool:
-    t = tok.lower_
-    if t in _BOUNDARY or "\n" in tok.text:
-        return True
-    return t == "-" and bool(tok.whitespace_)
+#: Clock times and numeric dates: "3pm", "10:30", "9/22", "14h" (the TIME cues cover words).
+_CLOCK = re.compile(r"(?i)\b\d{1,2}(?::\d{2})?\s?(?:am|pm|a\.m\.|p\.m\.|h|uhr)\b|\b\d{1,2}:\d{2}\b|\b\d{1,2}/\d{1,2}\b")
+#: A money figure: "$135k", "160k", "€95.000" (the SALARY_REF cues cover words and symbols).
+_MONEY = re.compile(r"(?i)[$€£]\s?\d|\b\d{2,3}\s?k\b")
 
 
 class _Sentence:
     """The cues of one sentence and the checks the rules need."""
 
-    def __init__(self, doc: Any, start: int, end: int, cues: list[_Cue]) -> None:
-        self.doc, self.start, self.end = doc, start, end
+    def __init__(self, doc: Any, tt: Any, start: int, end: int, cues: list[_Cue]) -> None:
+        self.doc, self.tt, self.start, self.end = doc, tt, start, end
         self.by: dict[str, list[_Cue]] = defaultdict(list)
         for c in cues:
             self.by[c.label].append(c)
-        self.has_question = any(doc[i].text == "?" for i in range(start, end)) if end - start < 400 else False
+        import bisect
+
+        q = tt.questions
+        i = bisect.bisect_left(q, start)
+        self.has_question = i < len(q) and q[i] < end
+        self._text: str | None = None
+
+    def text(self) -> str:
+        if self._text is None:
+            self._text = self.doc[self.start : self.end].text
+        return self._text
 
     def clause_start(self, i: int) -> int:
+        boundary = self.tt.boundary
         j = i - 1
         lo = max(self.start, i - 14)
         while j >= lo:
-            if _is_boundary(self.doc[j]):
+            if boundary[j]:
                 return j + 1
             j -= 1
         return lo
 
     def _before(self, label: str, cue: _Cue, window: int, ids: tuple[str, ...] = ()) -> bool:
+        cands = self.by.get(label)
+        if not cands:
+            return False
         cs = self.clause_start(cue.start)
-        for c in self.by.get(label, ()):
+        for c in cands:
             if ids and c.id not in ids:
                 continue
             if cs <= c.start < cue.start and cue.start - c.end <= window:
@@ -183,17 +197,20 @@ class _Sentence:
     def linked(self, a: _Cue, b: _Cue) -> bool:
         """Are two cues in one clause, or joined by commas only ("Marcus Hale, our VP of Data")?"""
         lo, hi = (a, b) if a.start <= b.start else (b, a)
+        h = _word_hashes(self.doc)
+        lower = self.tt.lower
         for i in range(lo.end, hi.start):
-            t = self.doc[i].lower_
-            if t in (";", "but", "so", "because", "while", "whereas", "although", "though", "however"):
+            t = lower[i]
+            if t in h["stop"]:
                 return False
-            if t == "and" and i > 0 and self.doc[i - 1].text == ",":
+            if t == h["and"] and i > 0 and lower[i - 1] == h[","]:
                 return False
         return True
 
     def after_other(self, cue: _Cue) -> bool:
         """ "your other final rounds": someone else's process."""
-        return any(self.doc[i].lower_ == "other" for i in range(max(self.start, cue.start - 2), cue.start))
+        other = _word_hashes(self.doc)["other"]
+        return any(self.tt.lower[i] == other for i in range(max(self.start, cue.start - 2), cue.start))
 
     def has(self, label: str) -> bool:
         return bool(self.by.get(label))
@@ -206,40 +223,50 @@ class _Sentence:
         return self.has_question or self.has("INQUIRY")
 
 
+_word_cache: dict[int, dict[str, Any]] = {}
+
+
+def _word_hashes(doc: Any) -> dict[str, Any]:
+    strings = doc.vocab.strings
+    got = _word_cache.get(id(strings))
+    if got is None:
+        got = {
+            "stop": frozenset(strings.add(w) for w in (";", "but", "so", "because", "while", "whereas", "although", "though", "however")),
+            "and": strings.add("and"), ",": strings.add(","), "other": strings.add("other"),
+        }
+        _word_cache[id(strings)] = got
+    return got
+
+
 def combine(doc: Any) -> Any:
     """The ``offerwatch_signals`` component: cues of each sentence -> ``doc.user_data["hits"]``.
 
     Also writes ``doc.spans["signals"]`` (sentence spans labelled with the signal type, the
     rule id as span id) so the result is visible the spaCy way.
     """
-    from spacy.tokens import Span
+    import bisect
 
-    from offerwatch.extractors.nlp import current_info
+    from offerwatch.extractors.nlp import current_info, token_table
 
     info = current_info()
-    cue_spans = doc.spans.get("cues") if doc.spans is not None and "cues" in doc.spans else []
+    cues_raw = doc.user_data.get("cues", ())
     hits: list[Hit] = []
-    if len(cue_spans):
-        import bisect
-
-        from spacy.attrs import SENT_START
-
-        flags_ = doc.to_array(SENT_START)
-        starts = [int(i) for i in (flags_ == 1).nonzero()[0]] or [0]
-        if starts[0] != 0:
-            starts.insert(0, 0)
+    if cues_raw:
+        tt = token_table(doc)
+        starts = tt.sent_starts or [0]
         bounds = starts + [len(doc)]
         buckets: dict[int, list[_Cue]] = defaultdict(list)
-        for sp in cue_spans:
-            si = bisect.bisect_right(starts, sp.start) - 1
-            pi = info.get(sp.id_)
-            flags = pi.flags if pi else frozenset()
-            buckets[si].append(_Cue(sp.label_, sp.id_, sp.start, sp.end, flags))
+        for label, rid, start, end in sorted(cues_raw, key=lambda c: (c[2], c[3])):
+            si = bisect.bisect_right(starts, start) - 1
+            pi = info.get(rid)
+            buckets[si].append(_Cue(label, rid, start, end, pi.flags if pi else frozenset()))
         for si, cues in sorted(buckets.items()):
-            cues.sort(key=lambda c: (c.start, c.end))
-            hits.extend(_sentence_hits(_Sentence(doc, bounds[si], bounds[si + 1], cues)))
+            hits.extend(_sentence_hits(_Sentence(doc, tt, bounds[si], bounds[si + 1], cues)))
     doc.user_data["hits"] = hits
-    doc.spans["signals"] = [Span(doc, h.sent_start, h.sent_end, label=h.type, span_id=h.rule) for h in hits]
+    if hits:
+        from spacy.tokens import Span
+
+        doc.spans["signals"] = [Span(doc, h.sent_start, h.sent_end, label=h.type, span_id=h.rule) for h in hits]
     return doc
 
 
@@ -265,7 +292,7 @@ def _sentence_hits(s: _Sentence) -> Iterator[Hit]:
                 postponed_here = True
             hit(label, cue.id, cue)
     # interview_request from a "does Tuesday 3pm work?" question
-    if "interview_request" not in fired and s.has("SLOT_Q") and s.has("TIME") and s.asks() and not postponed_here:
+    if "interview_request" not in fired and s.has("SLOT_Q") and s.asks() and not postponed_here and (s.has("TIME") or _CLOCK.search(s.text())):
         cue = s.by["SLOT_Q"][0]
         if not s.negated(cue) and not s.thanked(cue):
             hit("interview_request", f"{cue.id}+time.expr", cue)
@@ -294,7 +321,7 @@ def _sentence_hits(s: _Sentence) -> Iterator[Hit]:
                 hit("other_process_inquiry", f"{cue.id}+question", cue)
                 break
     # salary_reconfirm: "still" + a salary figure or words, asked
-    if s.has("STILL") and s.has("SALARY_REF") and (s.asks() or "confirm" in s.doc[s.start : s.end].text.lower()):
+    if s.has("STILL") and (s.has("SALARY_REF") or _MONEY.search(s.text())) and (s.asks() or "confirm" in s.text().lower()):
         cue = s.by["STILL"][0]
         if not s.negated(cue):
             hit("salary_reconfirm", f"{cue.id}+salary.ref", cue)
@@ -450,7 +477,7 @@ def _finish(
             if moved:
                 b.add(Signal("postponed", evidence, ev_start, ev_end, "calendar.updated", describe("calendar.updated"), entities=ents))
             b.add(Signal("interview_scheduled", evidence, ev_start, ev_end, "calendar.request", describe("calendar.request"), entities=ents))
-            labels = {sp.label_ for sp in sdoc.spans.get("cues", [])} if sdoc is not None else set()
+            labels = {c[0] for c in sdoc.user_data.get("cues", ())} if sdoc is not None else set()
             if "PANEL" in labels:
                 b.add(Signal("panel_invite", evidence, ev_start, ev_end, "calendar.panel", describe("calendar.panel"), entities=ents))
             leader_att = [a for a in ev.attendees if a.name and entities.classify_title(a.name) == "leader"]
