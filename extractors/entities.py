@@ -344,11 +344,23 @@ def person_near(text: str, start: int, end: int) -> str | None:
     return best[1] if best else None
 
 
-_TITLE_TAIL = re.compile(r"^(?:[\s,&]*(?:of|for|and|&|the|[A-Z][\w&/+\-]*|ML|AI|IT|HR))*")
+_TITLE_TAIL = re.compile(
+    r"(?:(?:[ \t]+|[ \t]*&[ \t]*|,[ \t]*(?=(?:Head|Director|VP|Vice|Chief|Data|AI|Engineering|Product)\b))"
+    r"(?:of|for|the|&|[A-Z][\w&/+\-]*))*"
+)
 
 
 def title_at(text: str, start: int, end: int) -> str:
-    """Extend a matched leader word ("VP", "Director", "Head of") to the full title."""
+    """Extend a matched leader word ("VP", "Director", "Head of") to the full title.
+
+    >>> t = "our VP of Data, Marcus Hale"
+    >>> title_at(t, 4, 6)
+    'VP of Data'
+    """
+    word = text[start:end]
+    nxt = text[end : end + 4]
+    if word.isupper() and not re.match(r"[ \t]*(?:of\b|,|&)", nxt):
+        return word  # "our CTO Paweł Zieliński": the capitals that follow are a name
     tail = _TITLE_TAIL.match(text, end)
     stop = tail.end() if tail else end
     title = text[start:stop]
