@@ -9,6 +9,7 @@ the output.
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,8 +69,16 @@ def evaluate(folder: Path, *, owner: Iterable[str] = ()) -> dict[str, Any]:
         except OSError as err:
             raise CorpusError(f"{path}: cannot read ({err.strerror}); labels.jsonl names a missing file") from err
     owner_addresses = tuple(owner)
-    mailbox_owner = Owner.of(owner_addresses) if owner_addresses else infer_owner([parse_mail(r) for r in raws])
-    analyses = list(analyze_many(raws, owner=mailbox_owner))
+    parsed = [parse_mail(r) for r in raws]
+    mailbox_owner = Owner.of(owner_addresses) if owner_addresses else infer_owner(parsed)
+    # Read in date order, as a mailbox is synced, so thread context (a reply to a known
+    # job message is job mail) comes from the messages "already read", as in the daemon.
+    never = datetime.max.replace(tzinfo=timezone.utc)
+    order = sorted(range(len(raws)), key=lambda i: (parsed[i].date or never, labels[i].file))
+    in_date_order = list(analyze_many([raws[i] for i in order], owner=mailbox_owner))
+    analyses = [None] * len(raws)
+    for i, a in zip(order, in_date_order, strict=True):
+        analyses[i] = a
 
     job_tp = job_fp = job_fn = 0
     counts = {t: [0, 0, 0] for t in sorted(MESSAGE_SIGNAL_TYPES)}

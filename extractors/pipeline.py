@@ -8,7 +8,7 @@ the daemon stores.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from offerwatch.extractors.clean import clean_reply
@@ -65,10 +65,27 @@ def analyze(raw: bytes, *, owner: Owner = Owner(), folder_role: str | None = Non
     return next(analyze_many([raw], owner=owner, folder_role=folder_role))
 
 
+#: Thread context: does any of these Message-IDs belong to a known job message?
+ThreadLookup = Callable[[Sequence[str]], bool]
+
+#: Decisions that thread context must not overturn: bulk mail and private forwards stay out.
+_FIRM_NO = ("bulk mail", "owner forwarded", "mass mail", "agency blast", "job board notification")
+
+
 def analyze_many(
-    raws: Iterable[bytes], *, owner: Owner = Owner(), folder_role: str | None = None
+    raws: Iterable[bytes],
+    *,
+    owner: Owner = Owner(),
+    folder_role: str | None = None,
+    thread_is_job: ThreadLookup | None = None,
 ) -> Iterator[Analysis]:
-    """Like :func:`analyze` for many messages; extraction runs batched through spaCy."""
+    """Like :func:`analyze` for many messages; extraction runs batched through spaCy.
+
+    ``thread_is_job`` lets the caller (the sync engine asks the store; eval asks the messages
+    it has read so far) say whether a message answers a known job message: a two-line
+    "see you at 3" in a recruiter thread is job mail though it has no job words. Messages of
+    this batch count as known once decided, in order.
+    """
     from offerwatch.extractors.classify import classify
     from offerwatch.extractors.signals import ExtractInput, extract_many
 
@@ -82,6 +99,7 @@ def analyze_many(
             direction=p.direction,
             has_calendar=bool(p.parsed.events),
             recipients=p.parsed.to + p.parsed.cc,
+            signature=p.signature,
         )
         if not p.parsed.parse_failed
         else None
@@ -98,9 +116,16 @@ def analyze_many(
         )
         for p in prepared
     ]
+    batch_job_ids: set[str] = set()
     for p, decision, extraction in zip(prepared, decisions, extract_many(inputs), strict=True):
         is_job = bool(decision and decision.is_job)
         reason = decision.reason if decision else "unparseable message: " + "; ".join(p.problems)
+        if decision is not None and not is_job and not reason.startswith(_FIRM_NO):
+            thread = ([p.parsed.in_reply_to] if p.parsed.in_reply_to else []) + list(p.parsed.references)
+            if thread and (any(t in batch_job_ids for t in thread) or (thread_is_job is not None and thread_is_job(thread))):
+                is_job, reason = True, f"reply in a job thread (classifier alone: {reason})"
+        if is_job and p.parsed.message_id:
+            batch_job_ids.add(p.parsed.message_id)
         yield Analysis(
             message_id=p.parsed.message_id,
             subject=p.parsed.subject,

@@ -338,6 +338,14 @@ class Store:
         ).fetchall()
         return {r[0] for r in rows}
 
+    def is_job_thread(self, message_ids: Sequence[str]) -> bool:
+        """Whether any of these Message-IDs is a stored job message (thread context)."""
+        ids = list(message_ids)[:100]
+        if not ids:
+            return False
+        sql = f"SELECT 1 FROM messages WHERE is_job = 1 AND message_id IN ({','.join('?' * len(ids))}) LIMIT 1"
+        return self.db.execute(sql, ids).fetchone() is not None
+
     def known_message(self, key: str) -> bool:
         return self.db.execute("SELECT 1 FROM messages WHERE key = ?", [key]).fetchone() is not None
 
