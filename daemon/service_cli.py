@@ -306,6 +306,13 @@ def service_install(ctx: click.Context, platform: str | None, dry_run: bool, no_
     except OSError as err:
         raise click.ClickException(f"cannot write {spec.path}: {err.strerror}") from err
     out.print(f"wrote {spec.path}")
+    env_vars = sorted({a.password_env for a in config.accounts if a.password_env}
+                      | ({config.digest.smtp.password_env} if config.digest.smtp.password_env else set()))
+    if env_vars:
+        where = ("`systemctl --user edit offerwatch` (Environment=VAR=...)" if spec.platform == "linux"
+                 else f"EnvironmentVariables in {spec.path}")
+        out.print(f"[yellow]note:[/] the service does not see your shell's environment: set {', '.join(env_vars)} with "
+                  f"{where}, or switch to the keyring or a password_command")
     if no_enable:
         how = ("systemctl --user daemon-reload && systemctl --user enable --now offerwatch" if spec.platform == "linux"
                else f"launchctl bootstrap gui/{os.getuid()} {spec.path}")
