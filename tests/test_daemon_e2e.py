@@ -206,6 +206,21 @@ def test_a_second_instance_refuses_to_start(running, tmp_path: Path) -> None:
     assert daemon.proc.poll() is None
 
 
+def test_sighup_reloads_and_keeps_a_good_config_over_a_bad_one(running) -> None:
+    daemon, _, _, config = running
+    good = config.read_text()
+    config.write_text(good + "\n[schedule]\npoll_minutes = \"often\"\n")
+    daemon.proc.send_signal(signal.SIGHUP)
+    daemon.wait_for(lambda: "the new configuration is invalid, keeping the running one" in daemon.text(), 10,
+                    "the invalid config rejected")
+    polls = daemon.polls()
+    daemon.wait_for(lambda: daemon.polls() >= polls + 2, 10, "polls after the rejected reload")
+    config.write_text(good)
+    daemon.proc.send_signal(signal.SIGHUP)
+    daemon.wait_for(lambda: "reloaded the configuration" in daemon.text(), 10, "the good config reloaded")
+    assert daemon.proc.poll() is None
+
+
 def test_server_restart_is_retried_then_normal(running, dovecot: DovecotServer) -> None:
     daemon, user, _, _ = running
     dovecot.stop()

@@ -176,3 +176,30 @@ def test_stop_request_ends_the_scheduler_and_waits_for_the_work(service: Service
     runner.join(10)
     assert not runner.is_alive() and time.monotonic() - started < 5
     assert service.stop_event.is_set()
+
+
+def test_log_file_rotates_and_journald_gets_priorities(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    import logging
+
+    from offerwatch.daemon.service import configure_service_logging
+
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    try:
+        monkeypatch.setenv("JOURNAL_STREAM", "8:1234")
+        log_file = tmp_path / "logs" / "offerwatch.log"
+        configure_service_logging(logging.INFO, log_file, max_bytes=2000, backups=2)
+        for i in range(100):
+            logging.getLogger("offerwatch.test").info("line %d %s", i, "x" * 40)
+        logging.getLogger("offerwatch.test").error("bad thing")
+        err = capsys.readouterr().err
+        assert "<6>offerwatch.test: line 0" in err and "<3>offerwatch.test: bad thing" in err
+        assert log_file.exists() and (tmp_path / "logs" / "offerwatch.log.1").exists()
+        assert not (tmp_path / "logs" / "offerwatch.log.3").exists()
+        assert "ERROR offerwatch.test: bad thing" in log_file.read_text()
+    finally:
+        for h in root.handlers:
+            if h not in saved[0]:
+                h.close()
+        root.handlers[:], _ = saved[0], root.setLevel(saved[1])
