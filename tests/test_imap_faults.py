@@ -182,6 +182,30 @@ def test_connection_cut_mid_fetch_is_retried_without_loss_or_duplicates(
     cut.recorder.assert_read_only()
 
 
+def test_server_unreachable_at_the_start_of_a_sync_then_back(
+    tmp_path: Path, dovecot: DovecotServer, user: DovecotUser
+) -> None:
+    """Connection refused at the first connect (laptop just woke up, server restarting): the
+    sync backs off and starts once the server answers; `check` says what failed."""
+    load_demo(user)
+    clean = make_cli(tmp_path, dovecot, user, "clean")
+    ok(clean("sync", "--no-progress"))
+    with TcpProxy(dovecot.host, dovecot.imaps_port) as proxy:
+        run = make_cli(tmp_path, dovecot, user, "late", port=proxy.port)
+        proxy.refuse()
+        res = run("check")
+        assert res.exit_code == 1
+        assert "Connection refused" in res.output and f"account '{ACCOUNT}'" in " ".join(res.output.split())
+        back = threading.Timer(1.5, proxy.accept)
+        back.start()
+        try:
+            res = ok(run("-v", "sync", "--no-progress"))
+        finally:
+            back.cancel()
+        assert "listing folders: " in res.stderr and "Connection refused; retrying in" in res.stderr
+    assert snapshot(run.db) == snapshot(clean.db)
+
+
 def test_server_stopped_and_restarted_during_a_sync(tmp_path: Path, dovecot: DovecotServer, user: DovecotUser) -> None:
     load_demo(user, copies=2)
     clean = make_cli(tmp_path, dovecot, user, "clean")

@@ -317,9 +317,19 @@ def test_incremental_sync_with_nothing_new_sends_no_fetch(run: Cli, user: Doveco
     ok(run("sync", "--no-progress"))
     commands = run.recorder.commands()
     names = [name for name, _ in commands]
-    assert "EXAMINE" in names
+    assert names.count("STATUS") == 2, commands  # UIDVALIDITY and UIDNEXT of INBOX and Sent...
     assert "FETCH" not in names, commands
-    assert "SEARCH" not in names, commands  # UIDNEXT from EXAMINE says there is nothing new
+    assert "SEARCH" not in names and "EXAMINE" not in names, commands  # ...say there is nothing new
+    # One new message: the folder is opened, searched from the last UID, and only it is fetched.
+    uid = user.append("INBOX", demo_messages(2)[60].data)
+    run.recorder.lines.clear()
+    ok(run("sync", "--no-progress"))
+    commands = run.recorder.commands()
+    assert [rest for name, rest in commands if name == "SEARCH"] == [f"UID {uid}:*"] or any(
+        name == "SEARCH" and f"{uid}:*" in rest for name, rest in commands), commands
+    fetched = [rest for name, rest in commands if name == "FETCH"]
+    assert fetched and all(rest.startswith(f"{uid} ") for rest in fetched), fetched
+    assert [name for name, _ in commands].count("EXAMINE") >= 1
 
 
 def test_commands_change_no_flag_and_send_only_read_only_commands(run: Cli, user: DovecotUser) -> None:

@@ -8,7 +8,9 @@ Promises (each backed by a test against a real Dovecot):
 * Incremental: :meth:`ImapSource.messages` yields messages with ``uid > after_uid`` in
   ascending UID order; ``UID n:*`` always returns the last message, so the filter is
   applied on the client. UIDVALIDITY is part of :class:`FolderInfo` and re-checked on
-  every EXAMINE.
+  every EXAMINE. A poll with nothing new costs LIST and one STATUS per folder: when the
+  UIDNEXT of the :meth:`ImapSource.folders` pass says no UID was given out, the folder is
+  not even opened.
 * Cheap first: RFC822.SIZE, BODYSTRUCTURE and INTERNALDATE in batches, then whole bodies
   only for messages within the size cap. A larger message is rebuilt from its header,
   the MIME headers of every part and the text parts (partial fetch ``<0.N>``), so a 30 MB
@@ -276,6 +278,9 @@ class ImapSource:
         self._client_factory = client_factory
         self._client: IMAPClient | None = None
         self._selected: str | None = None
+        # UIDNEXT by folder from the STATUS of the last folders() call, used once by
+        # messages() (and by count() before it) to skip EXAMINE when nothing is new.
+        self._uidnext: dict[str, tuple[int, int]] = {}
         self._capabilities: frozenset[str] = frozenset()
         self._gmail = False
         self._gm_seen: set[int] = set()
@@ -557,12 +562,16 @@ class ImapSource:
                     )
 
         result = []
+        self._uidnext = {}
         for name in wanted:
             try:
                 status = self._call("reading the folder status", _status_of(name), folder=name)
             except ImapFolderError as exc:
                 self._problem(str(exc))
                 continue
+            uidnext = status.get(b"UIDNEXT")
+            if isinstance(uidnext, int):
+                self._uidnext[name] = (int(status[b"UIDVALIDITY"]), uidnext)
             role = "inbox" if name.upper() == "INBOX" else "sent" if "\\sent" in flags_by_name.get(name, set()) else None
             result.append(FolderInfo(name=name, uidvalidity=int(status[b"UIDVALIDITY"]), role=role))
         return result
@@ -596,7 +605,13 @@ class ImapSource:
             )
         return info
 
-    def _search(self, folder: FolderInfo, after_uid: int, since: date | None, until: date | None) -> list[int]:
+    def _search(self, folder: FolderInfo, after_uid: int, since: date | None, until: date | None,
+                status: tuple[int, int] | None = None) -> list[int]:
+        """UIDs to read; ``status`` is ``(UIDVALIDITY, UIDNEXT)`` from the folders() pass, if trusted."""
+        if after_uid > 0 and status is not None and status[0] == folder.uidvalidity and status[1] <= after_uid + 1:
+            # STATUS of this folders() pass says no UID was given out since after_uid: the
+            # common poll costs no EXAMINE (which scales with the folder's size on the server).
+            return []
         info = self._examine(folder)
         uidnext = info.get(b"UIDNEXT")
         if after_uid > 0 and isinstance(uidnext, int) and uidnext <= after_uid + 1:
@@ -614,7 +629,7 @@ class ImapSource:
 
     def count(self, folder: FolderInfo, after_uid: int, since: date | None, until: date | None) -> int | None:
         """How many messages :meth:`messages` would yield (one SEARCH)."""
-        return len(self._search(folder, after_uid, since, until))
+        return len(self._search(folder, after_uid, since, until, self._uidnext.get(folder.name)))
 
     # -- messages -------------------------------------------------------------------------
 
@@ -627,7 +642,9 @@ class ImapSource:
         INTERNALDATE (arrival) by calendar day. A message that vanished between SEARCH and
         FETCH, or whose FETCH lacks an item, is logged and skipped.
         """
-        uids = self._search(folder, after_uid, since, until)
+        # The folders() STATUS is trusted for one messages() call only: a later call (the
+        # folder may have been recreated meanwhile) opens the folder and checks UIDVALIDITY.
+        uids = self._search(folder, after_uid, since, until, self._uidnext.pop(folder.name, None))
         logger.debug("account %r, folder %r: %d messages after UID %d", self.account, folder.name, len(uids), after_uid)
         for start in range(0, len(uids), META_BATCH):
             batch = uids[start : start + META_BATCH]
@@ -909,7 +926,7 @@ def _groups(sizes: list[tuple[int, int]], cap: int) -> Iterator[list[int]]:
 
 
 def _status_of(name: str) -> Callable[[IMAPClient], Any]:
-    return lambda c: c.folder_status(name, [b"UIDVALIDITY"])
+    return lambda c: c.folder_status(name, [b"UIDVALIDITY", b"UIDNEXT"])
 
 
 def _fetch_of(uids: list[int], items: list[str]) -> Callable[[IMAPClient], Any]:
