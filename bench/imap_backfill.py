@@ -391,9 +391,12 @@ def main() -> None:
               f"in {time.perf_counter() - t:.1f} s", flush=True)
         t = time.perf_counter()
         for user in (big, little):
-            with user.client() as c:  # Dovecot indexes the new files on first access
+            # Dovecot indexes the new files on first access. Opened read-write as the user's
+            # own mail client would, so they are no longer \Recent (offerwatch never can).
+            with user.client() as c:
                 for folder in ("INBOX", "Sent"):
-                    c.select_folder(folder, readonly=True)
+                    c.select_folder(folder)
+                    c.close_folder()
         print(f"  Dovecot indexed them in {time.perf_counter() - t:.1f} s", flush=True)
 
         print("(a) raw fetch of all bodies (BODY.PEEK[], TLS, no processing) ...", flush=True)
