@@ -35,6 +35,7 @@ import logging
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from offerwatch.models.domain import Address, Analysis, Direction
@@ -148,17 +149,20 @@ _SENIORITY = {"senior", "sr", "junior", "jr", "staff", "principal", "founding", 
 # -- names and domains -----------------------------------------------------------------------
 
 
+@lru_cache(maxsize=8192)
 def normalize_company(name: str) -> str:
     """``"Cobalt & Finch, Inc."`` -> ``"cobaltfinch"``: the key companies are compared by."""
     n = _LEGAL.sub(" ", name.lower().replace("&", " "))
     return re.sub(r"[^a-z0-9]+", "", n)
 
 
-def company_words(name: str) -> list[str]:
+@lru_cache(maxsize=8192)
+def company_words(name: str) -> tuple[str, ...]:
     n = _LEGAL.sub(" ", name.lower().replace("&", " "))
-    return [w for w in re.split(r"[^a-z0-9]+", n) if w]
+    return tuple(w for w in re.split(r"[^a-z0-9]+", n) if w)
 
 
+@lru_cache(maxsize=16384)
 def registrable_domain(email: str) -> str:
     domain = email.rsplit("@", 1)[-1].lower().strip(". >")
     parts = domain.split(".")
@@ -167,9 +171,11 @@ def registrable_domain(email: str) -> str:
     return ".".join(parts[-2:])
 
 
+@lru_cache(maxsize=8192)
 def is_ats_domain(domain: str) -> bool:
     domain = domain.lower()
-    if any(domain == d or domain.endswith("." + d) for d in ATS_DOMAINS):
+    labels = domain.split(".")
+    if any(".".join(labels[i:]) in ATS_DOMAINS for i in range(len(labels))):
         return True
     label = registrable_domain("x@" + domain).split(".")[0]
     return any(label == b + suffix for b in _ATS_BRANDS for suffix in ("mail", "-mail", "hq", "-hq", "app", "jobs", "-jobs"))
@@ -179,8 +185,12 @@ def is_company_domain(email: str) -> bool:
     """True when the address's domain can identify a company (not an ATS, scheduler or free mail)."""
     if "@" not in email:
         return False
-    domain = email.rsplit("@", 1)[-1].lower()
-    reg = registrable_domain(email)
+    return _is_company_domain(email.rsplit("@", 1)[-1].lower())
+
+
+@lru_cache(maxsize=8192)
+def _is_company_domain(domain: str) -> bool:
+    reg = registrable_domain("x@" + domain)
     return not (is_ats_domain(domain) or reg in FREEMAIL_DOMAINS or reg.split(".")[0] in _GENERIC_LABELS)
 
 
@@ -191,6 +201,7 @@ def company_from_domain(email: str) -> str | None:
     return " ".join(w.capitalize() for w in re.split(r"[-_]", label) if w)
 
 
+@lru_cache(maxsize=65536)
 def name_matches_domain(name: str, domain: str) -> bool:
     """Whether a company name and an e-mail domain plausibly belong together.
 
@@ -218,6 +229,7 @@ def name_matches_domain(name: str, domain: str) -> bool:
     return (len(tail) >= 2 and joined.startswith(tail)) or tail == initials or len(tail) <= 3
 
 
+@lru_cache(maxsize=65536)
 def names_match(a: str, b: str) -> bool:
     """Same company name: equal keys, or one is the other's leading words (>= 5 letters)."""
     ka, kb = normalize_company(a), normalize_company(b)
@@ -581,11 +593,10 @@ def _by_thread(store: Store, a: Analysis) -> tuple[int | None, str]:
             return _exists(store, int(row[0])), f"thread: X-GM-THRID {thrid}"
     if a.message_id:
         # A reply processed before its parent names this message as an ancestor.
-        like = '%"' + a.message_id.replace("%", "").replace("_", "") + '"%'
         row = store.db.execute(
-            "SELECT application_id FROM messages WHERE (in_reply_to = ? OR refs LIKE ?) AND application_id IS NOT NULL "
-            "AND key != ? ORDER BY date LIMIT 1",
-            [a.message_id, like, a.key],
+            "SELECT m.application_id FROM thread_refs t JOIN messages m ON m.key = t.message_key "
+            "WHERE t.ref = ? AND m.application_id IS NOT NULL AND m.key != ? ORDER BY m.date LIMIT 1",
+            [a.message_id, a.key],
         ).fetchone()
         if row and _exists(store, int(row[0])) is not None:
             return _exists(store, int(row[0])), "thread: a reply already stored names this message"
@@ -606,41 +617,48 @@ class _App:
 
 def _apps(store: Store) -> list[_App]:
     rows = store.rows(
-        "SELECT a.id, a.company, a.role, a.closed, a.agency, a.company_source, a.name_locked, "
-        "coalesce(max(m.date), a.created_at) AS last FROM applications a LEFT JOIN messages m ON m.application_id = a.id "
-        "GROUP BY a.id ORDER BY a.id"
+        "SELECT a.id, a.company, a.role, a.closed, a.agency, a.company_source, a.name_locked, a.updated_at AS last "
+        "FROM applications a ORDER BY a.id"
     )
     return [_App(int(r["id"]), r["company"], r["role"], bool(r["closed"]), r["agency"], r["company_source"],
                  bool(r["name_locked"]), str(r["last"] or "")) for r in rows]
 
 
+def _latest(store: Store, cands: Sequence[_App]) -> _App:
+    """The candidate with the most recent message (ties: the newest application)."""
+    if len(cands) == 1:
+        return cands[0]
+    last = {}
+    for c in cands:
+        row = store.db.execute("SELECT max(date) FROM messages WHERE application_id = ?", [c.id]).fetchone()
+        last[c.id] = (row[0] or "") if row else ""
+    return max(cands, key=lambda c: (last[c.id], c.id))
+
+
 def _apps_by_email(store: Store, email: str, key: str) -> set[int]:
     rows = store.db.execute(
-        "SELECT DISTINCT application_id FROM messages WHERE application_id IS NOT NULL AND key != ? AND "
-        "((direction = 'in' AND sender_email = ?) OR (direction = 'out' AND recipients LIKE ?))",
-        [key, email, f"%<{email}>%"],
+        "SELECT DISTINCT application_id FROM messages WHERE counterpart = ? AND application_id IS NOT NULL AND key != ?",
+        [email.lower(), key],
     ).fetchall()
     return {int(r[0]) for r in rows}
 
 
 def _apps_by_domain(store: Store, domain: str, key: str) -> set[int]:
     rows = store.db.execute(
-        "SELECT DISTINCT application_id FROM messages WHERE application_id IS NOT NULL AND key != ? AND "
-        "((direction = 'in' AND (sender_email LIKE ? OR sender_email LIKE ?)) OR "
-        "(direction = 'out' AND (recipients LIKE ? OR recipients LIKE ?)))",
-        [key, f"%@{domain}", f"%.{domain}", f"%@{domain}>%", f"%.{domain}>%"],
+        "SELECT DISTINCT application_id FROM messages WHERE counterpart_domain = ? AND application_id IS NOT NULL AND key != ?",
+        [domain.lower(), key],
     ).fetchall()
     return {int(r[0]) for r in rows}
 
 
 def _app_domains(store: Store) -> dict[int, set[str]]:
     out: dict[int, set[str]] = {}
-    for app_id, email in store.db.execute(
-        "SELECT DISTINCT application_id, sender_email FROM messages WHERE application_id IS NOT NULL AND direction = 'in' "
-        "AND sender_email IS NOT NULL"
+    for app_id, domain in store.db.execute(
+        "SELECT DISTINCT application_id, counterpart_domain FROM messages "
+        "WHERE counterpart_domain IS NOT NULL AND application_id IS NOT NULL"
     ).fetchall():
-        if is_company_domain(email):
-            out.setdefault(int(app_id), set()).add(registrable_domain(email))
+        if _is_company_domain(domain):
+            out.setdefault(int(app_id), set()).add(registrable_domain("x@" + domain))
     return out
 
 
@@ -654,12 +672,21 @@ def _apps_by_contact_name(store: Store, a: Analysis, key: str) -> tuple[set[int]
     ).fetchall()
     hits: dict[int, str] = {}
     for app_id, name in rows:
-        name = re.sub(r"^(\w[\w'’-]*),\s*(\w[\w'’-]*)$", r"\2 \1", str(name).strip())  # "Wong, Priscilla"
-        if len(name.split()) < 2 or len(name) < 6 or _ORG_WORDS.search(name):
+        name = _contact_name(str(name))
+        if not name:
             continue
-        if re.search(r"(?<!\w)" + re.escape(name) + r"(?!\w)", hay):
+        if name in hay and re.search(r"(?<!\w)" + re.escape(name) + r"(?!\w)", hay):
             hits[int(app_id)] = name
     return set(hits), ", ".join(sorted(set(hits.values())))
+
+
+@lru_cache(maxsize=8192)
+def _contact_name(name: str) -> str | None:
+    """A person's full name usable for matching ("Wong, Priscilla" -> "Priscilla Wong"), or None."""
+    name = re.sub(r"^(\w[\w'’-]*),\s*(\w[\w'’-]*)$", r"\2 \1", name.strip())
+    if len(name.split()) < 2 or len(name) < 6 or _ORG_WORDS.search(name):
+        return None
+    return name
 
 
 def link_message(store: Store, a: Analysis) -> int | None:
@@ -670,8 +697,14 @@ def link_message(store: Store, a: Analysis) -> int | None:
     """
     key = a.key
     thrid = (a.headers or {}).get("x-gm-thrid", "").strip()
-    if thrid:
-        store.db.execute("UPDATE messages SET thread_hint = ? WHERE key = ?", [thrid[:64], key])
+    cp = counterpart_of(a)
+    email = cp.email.lower() if cp is not None and "@" in cp.email else None
+    store.db.execute(
+        "UPDATE messages SET thread_hint = ?, counterpart = ?, counterpart_domain = ? WHERE key = ?",
+        [thrid[:64] or None, email, registrable_domain(email) if email else None, key],
+    )
+    for ref in _thread_ids(a):
+        store.db.execute("INSERT OR IGNORE INTO thread_refs(ref, message_key) VALUES (?, ?)", [ref, key])
     app_id, reason = _decide(store, a)
     store.db.execute("UPDATE messages SET link_reason = ? WHERE key = ?", [reason[:300], key])
     log.debug("message %s -> application %s (%s)", key, app_id, reason)
@@ -700,9 +733,8 @@ def _decide(store: Store, a: Analysis) -> tuple[int, str]:
     # Same subject with the same counterpart: a reply whose parent never arrived.
     if facts.counterpart is not None and facts.subject_key and _SUBJECT_PREFIX.match(a.subject or ""):
         rows = store.db.execute(
-            "SELECT DISTINCT application_id, subject FROM messages WHERE application_id IS NOT NULL AND key != ? AND "
-            "(sender_email = ? OR recipients LIKE ?)",
-            [key, facts.counterpart.email, f"%<{facts.counterpart.email}>%"],
+            "SELECT DISTINCT application_id, subject FROM messages WHERE counterpart = ? AND application_id IS NOT NULL AND key != ?",
+            [facts.counterpart.email.lower(), key],
         ).fetchall()
         same = {int(r[0]) for r in rows if normalize_subject(r[1] or "") == facts.subject_key and int(r[0]) in apps}
         if len(same) == 1:
@@ -756,7 +788,7 @@ def _decide(store: Store, a: Analysis) -> tuple[int, str]:
             # same company may (the recruiter who wrote about role A now writes about role B).
             wider = [apps[i] for i in everything - ids if apps[i].role and same_role(apps[i].role or "", facts.role)]
             if wider:
-                target = max(wider, key=lambda c: c.last)
+                target = _latest(store, wider)
                 _maybe_improve(store, target, facts)
                 return target.id, f"{why}; role {facts.role!r} matches #{target.id}"
         chosen, why2 = _choose_by_role(store, [apps[i] for i in ids], facts, a)
@@ -776,10 +808,10 @@ def _choose_by_role(store: Store, cands: Sequence[_App], facts: Facts, a: Analys
     if facts.role and facts.role_confident:
         same = [c for c in cands if c.role and same_role(c.role, facts.role)]
         if same:
-            return max(same, key=lambda c: c.last).id, ""
+            return _latest(store, same).id, ""
         unnamed = [c for c in cands if not c.role]
         if unnamed:
-            target = max(unnamed, key=lambda c: c.last)
+            target = _latest(store, unnamed)
             if not target.name_locked:
                 store.db.execute("UPDATE applications SET role = ?, updated_at = ? WHERE id = ?", [facts.role, utcnow(), target.id])
             return target.id, f"role {facts.role!r} named"

@@ -197,8 +197,25 @@ CREATE INDEX messages_sender_email ON messages(sender_email);
 CREATE INDEX messages_thread_hint ON messages(thread_hint);
 """
 
+#: Indexed lookups for the linker (models.linking fills them for each job message it links), so
+#: linking stays fast on large mailboxes: who the user corresponds with, and thread references.
+_V4 = """
+ALTER TABLE messages ADD COLUMN counterpart TEXT;
+ALTER TABLE messages ADD COLUMN counterpart_domain TEXT;
+UPDATE messages SET counterpart = sender_email, counterpart_domain = lower(substr(sender_email, instr(sender_email, '@') + 1))
+    WHERE direction = 'in' AND sender_email LIKE '%@%';
+CREATE INDEX messages_counterpart ON messages(counterpart, application_id);
+CREATE INDEX messages_counterpart_domain ON messages(counterpart_domain, application_id);
+CREATE INDEX messages_in_reply_to ON messages(in_reply_to);
+CREATE TABLE thread_refs (
+    ref TEXT NOT NULL,
+    message_key TEXT NOT NULL REFERENCES messages(key),
+    PRIMARY KEY (ref, message_key)
+);
+"""
+
 #: Schema migrations; index i moves a database from version i to i + 1.
-MIGRATIONS: list[str] = [_V1, _V2, _V3]
+MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 #: Links a stored analysis to an application id inside the batch transaction.
