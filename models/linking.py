@@ -131,10 +131,11 @@ _SUBJECT_COMPANY = (
 _SEPARATORS = re.compile(r"\s+[-–—|/]\s+|\s*\|\s*|\s*:\s+|\s+[–—]\s*|\s*[–—]\s+")
 _AGENCY_WORDS = re.compile(
     r"staffing|recruiting|recruitment|recruiters|headhunt|resourcing|placements?\b|personnel|"
-    r"executive\s*search|search\s*(?:group|partners|firm)",
+    r"executive\s*search|search\s*(?:group|partners|firm)|\btalent(?:\s+partners)?\s*$",
     re.I,
 )
-_CLIENT = re.compile(r"\b(?:my|our|the|your)\s+client\b(?![-\w])|\bon\s+behalf\s+of\s+(?:my|our|a)\s+client\b", re.I)
+_CLIENT = re.compile(r"\b(?:sent|submitted|put\s+forward|forwarded|shared)\s+(?:your\s+|my\s+)?(?:cv|resume|résumé|profile)\b|"
+                     r"\bcv\s+(?:sent|submitted)\b|\b(?:my|our|the|your)\s+client\b(?![-\w])|\bon\s+behalf\s+of\s+(?:my|our|a)\s+client\b", re.I)
 _ROLE_NOISE_TAIL = re.compile(
     r"\s*(?:[-–—:]\s*)?\b(?:interview(?:\s+(?:invitation|request))?|position|role|opening|opportunity|vacancy|"
     r"next\s+steps?|update|technical\s+round|final\s+round|rate|(?:intro(?:duction|ductory)?|quick|short|coffee)\s+(?:chat|call)|"
@@ -211,6 +212,8 @@ def name_matches_domain(name: str, domain: str) -> bool:
     A one-word name does not match a longer label (``apple`` is not ``applebee``).
     """
     label = re.sub(r"[^a-z0-9]", "", registrable_domain("x@" + domain).split(".")[0])
+    if "&" in name and name_matches_domain(name.replace("&", " and "), domain):
+        return True
     words = company_words(name)
     if not label or not words:
         return False
@@ -287,6 +290,8 @@ class Facts:
     role: str | None = None
     role_confident: bool = False
     agency: str | None = None
+    client: str | None = None  # the company an agency recruiter writes about, when named
+    haystack: str = ""  # subject and the start of the text, to find a known client named
     subject_key: str = ""
 
     def best_name(self) -> tuple[str | None, str]:
@@ -380,7 +385,12 @@ def _role_from_text(text: str) -> str | None:
                "", t, flags=re.I)
     t = re.sub(r"^(?:application\s+(?:received|acknowledg(?:e)?ment|confirmation)\s+for\s+|your\s+application\s+for\s+|"
                r"application\s+for\s+|interview\s+for\s+|offer\s+for\s+|re\s+)", "", t, flags=re.I)
+    m = re.match(r"^(?P<pre>[^,()]{2,40}?)\s+for\s+(?:the\s+|a\s+|an\s+|our\s+)?(?P<r>.+)$", t, flags=re.I)
+    if m and not _TITLE_WORDS.search(m.group("pre")) and _TITLE_WORDS.search(m.group("r")):
+        t = m.group("r")  # "Intervew for Product Designer", "Invitation for the Data Analyst"
+    t = re.sub(r"^(?:applications?|interview|candidacy)\s*:?\s+(?=\S)", "", t, flags=re.I) if len(t.split()) > 2 else t
     t = re.sub(r"\s+at\s+" + _COMPANY_CHARS + r"\s*$", "", t)
+    t = re.sub(r"\s+@\s+.*$", "", t)
     for _ in range(2):
         t = _ROLE_NOISE_TAIL.sub("", t).strip(" -–—,:")
     t = re.sub(r"^(?:quick\s+update\s+on\s+the\s+|update\s+on\s+the\s+|the\s+)", "", t, flags=re.I).strip()
@@ -427,15 +437,17 @@ def same_role(a: str, b: str) -> bool:
     return ka <= kb or kb <= ka
 
 
-def _signature_orgs(signature: str) -> list[str]:
+def _signature_orgs(signature: str, people: frozenset[str] = frozenset()) -> list[str]:
     out = []
     lines = [ln.strip() for ln in (signature or "").splitlines() if ln.strip()][-6:]
     for ln in lines:
         if re.search(r"https?://|@|\+?\d[\d ().-]{6,}", ln) and "|" not in ln and "," not in ln:
             continue
-        parts = re.split(r"\s*[|,·•]\s*", ln)
-        for p in parts[1:] + ([parts[0]] if len(parts) == 1 else []):
+        parts = re.split(r"\s*[|,·•]\s*|\s+[—–-]\s+", ln)
+        for p in parts[1:] + [parts[0]]:
             p = _clean_company(p)
+            if p.lower() in people:
+                continue
             if not p or re.search(r"\d{3}", p) or _TITLE_WORDS.search(p) and not _ORG_WORDS.search(p):
                 continue
             if 1 <= len(p.split()) <= 5 and re.match(r"[A-Z0-9]", p):
@@ -451,6 +463,11 @@ _BODY_ROLE = re.compile(
 
 def read_facts(a: Analysis) -> Facts:
     """Everything one message says about its company and role (no database access)."""
+    people: set[str] = set()
+    for addr in (a.sender, *a.to, *a.cc):
+        if addr is not None and addr.name:
+            full = re.sub(r"^(\w[\w'’-]*),\s*(\w[\w'’-]*)$", r"\2 \1", addr.name.strip())
+            people |= {full.lower(), full.split()[0].lower()}
     cp = counterpart_of(a)
     domain = registrable_domain(cp.email) if cp is not None and is_company_domain(cp.email) else None
     facts = Facts(counterpart=cp, domain=domain, subject_key=normalize_subject(a.subject))
@@ -462,7 +479,7 @@ def read_facts(a: Analysis) -> Facts:
     for c in _subject_company(a.subject):
         facts.names.append((c, f"subject {a.subject!r}"))
     if a.direction is Direction.IN:
-        for org in _signature_orgs(a.signature):
+        for org in _signature_orgs(a.signature, frozenset(people)):
             facts.names.append((org, "signature"))
     segments = _segments(a.subject)
     known = [n for n, _ in facts.names]
@@ -479,7 +496,7 @@ def read_facts(a: Analysis) -> Facts:
             continue
         if _NOISE_SEGMENT.match(seg_clean) or _is_tool_or_generic(seg_clean):
             continue
-        if re.fullmatch(_COMPANY_CHARS, seg_clean) and not _looks_like_person(seg_clean) and len(seg_clean) >= 3:
+        if re.fullmatch(_COMPANY_CHARS, seg_clean) and seg_clean.lower() not in people and len(seg_clean) >= 3:
             facts.names.append((_clean_company(seg_clean), f"subject segment {seg_clean!r}"))
     if not roles:
         m = re.search(r"\b(?:for|about)\s+(?:the\s+|our\s+)?(?P<r>[^|@:()]+?)(?:\s+(?:role|position|opening))?\s*(?:\bat\b|\(|$)", _SUBJECT_PREFIX.sub("", a.subject or ""))
@@ -506,6 +523,17 @@ def read_facts(a: Analysis) -> Facts:
             uniq.append((n, src))
     facts.names = uniq
     facts.agency = _agency_of(a, facts)
+    facts.haystack = f"{a.subject}\n{(a.text or '')[:2000]}"
+    if facts.agency:
+        m = re.search(r"\bclient,?\s+(?:is\s+)?(?P<c>[A-Z][\w&'.-]+(?:\s+[A-Z][\w&'.-]+){0,3})", a.text or "") or re.search(
+            r"\b(?:cv|resume|résumé|profile)\b[^.\n]{0,60}?\b(?:to|with)\s+(?P<c>[A-Z][\w&'.-]+(?:\s+[A-Z][\w&'.-]+){0,3})",
+            a.text or "")
+        candidates = ([m.group("c")] if m else []) + [n for n, src in facts.names if src.startswith("subject")]
+        for c in candidates:
+            c = _clean_company(c)
+            if c and not names_match(c, facts.agency) and not (facts.domain and name_matches_domain(c, facts.domain)):
+                facts.client = c
+                break
     return facts
 
 
@@ -517,7 +545,9 @@ def _agency_of(a: Analysis, facts: Facts) -> str | None:
         return None
     org_names = [n for n, s in facts.names if s == "signature"]
     label = facts.domain.split(".")[0]
-    agencyish = bool(_AGENCY_WORDS.search(label)) or any(_AGENCY_WORDS.search(n) for n in org_names)
+    agencyish = (bool(_AGENCY_WORDS.search(label)) or any(_AGENCY_WORDS.search(n) for n in org_names)
+                 or bool(re.search(r"\b(?:employment|recruitment|recruiting|staffing|talent)\s+(?:agency|business|consultancy)\b",
+                                   a.signature or "", re.I)))
     client = bool(_CLIENT.search(a.text or "")) or bool(_CLIENT.search(a.subject or ""))
     if not (agencyish or client):
         return None
@@ -721,6 +751,15 @@ def _decide(store: Store, a: Analysis) -> tuple[int, str]:
     app_id, reason = _by_thread(store, a)
     facts = read_facts(a)
     apps = {x.id: x for x in _apps(store)}
+    if not facts.agency and facts.domain:
+        # Mail from a domain already known as an agency's is the agency's, even without cues.
+        known = [apps[i] for i in _apps_by_domain(store, facts.domain, key) if i in apps and apps[i].agency]
+        if known:
+            facts.agency = known[0].agency
+            for n, src in facts.names:
+                if src.startswith("subject") and not names_match(n, facts.agency or "") and not name_matches_domain(n, facts.domain):
+                    facts.client = n
+                    break
     if app_id is not None:
         if app_id in apps:
             _maybe_improve(store, apps[app_id], facts)
@@ -791,6 +830,13 @@ def _decide(store: Store, a: Analysis) -> tuple[int, str]:
                 target = _latest(store, wider)
                 _maybe_improve(store, target, facts)
                 return target.id, f"{why}; role {facts.role!r} matches #{target.id}"
+        if facts.agency:
+            # An agency writes for several clients: the client named decides.
+            named = [i for i in ids if _client_named(apps[i].company, facts)]
+            if len(named) == 1:
+                return named[0], f"{why}; client {apps[named[0]].company!r} named"
+            if facts.client and not named:
+                return _create(store, facts, reason=f"{why}; agency recruiter writing about another client ({facts.client})")
         chosen, why2 = _choose_by_role(store, [apps[i] for i in ids], facts, a)
         if chosen is not None:
             _maybe_improve(store, apps[chosen], facts)
@@ -861,16 +907,27 @@ def _source_kind(source: str) -> str:
     return "none"
 
 
+def _client_named(company: str, facts: Facts) -> bool:
+    if facts.client:
+        return names_match(company, facts.client)
+    words = [w for w in company.split() if len(w) >= 4]
+    return bool(words) and re.search(r"(?<!\w)" + re.escape(words[0]) + r"(?!\w)", facts.haystack) is not None
+
+
 def _create(store: Store, facts: Facts, *, company_hint: str | None = None, reason: str = "") -> tuple[int, str]:
     name, source = facts.best_name()
+    if facts.agency and facts.client and company_hint is None:
+        name, source = facts.client, "the client the agency names"
     company = company_hint or name
     if company is None:
         company, source = "Unknown company", "none"
         why = "no thread and no company named in the message"
     else:
         why = f"new: company from {source}"
-    if facts.agency:
+    if facts.agency and company == facts.agency:
         why += f"; {facts.agency} is a recruiting agency (client not named: rename with `offerwatch apps rename`)"
+    elif facts.agency:
+        why += f"; through the recruiting agency {facts.agency}"
     if reason:
         why = f"new: {reason}"
     app_id = store.create_application(company, facts.role if facts.role_confident else None, why[:300])

@@ -97,6 +97,13 @@ _WITHDRAW = re.compile(
     r"|remove\s+me\s+from\s+(?:consideration|the\s+process)|take\s+myself\s+out\s+of)",
     re.I,
 )
+_ACCEPT = re.compile(
+    r"\b(?:(?:happy|pleased|delighted|thrilled|excited|glad)\s+to\s+(?:formally\s+)?accept"
+    r"|i(?:'d|\s+would|\s+will|'ll)?\s+(?:like\s+to\s+|love\s+to\s+)?(?:formally\s+|gladly\s+)?accept\s+(?:the|your)\s+(?:offer|position|role)"
+    r"|i(?:'m|\s+am)\s+accepting\s+(?:the|your)\s+offer"
+    r"|(?:have\s+|just\s+)?signed\s+(?:and\s+returned\s+)?(?:the\s+)?(?:contract|offer(?:\s+letter)?))",
+    re.I,
+)
 _NEGATED = re.compile(r"\b(?:not|n't|never|no)\s+(?:\w+\s+){0,2}$", re.I)
 
 
@@ -341,8 +348,12 @@ def _subject(m: _Msg) -> str:
     return f'"{s[:70]}"' if s else f"message {m.key[:24]}"
 
 
-def _withdrawal(text: str) -> str | None:
-    for mt in _WITHDRAW.finditer(text or ""):
+def _acceptance(text: str) -> str | None:
+    return _withdrawal(text, _ACCEPT)
+
+
+def _withdrawal(text: str, rx: re.Pattern[str] = _WITHDRAW) -> str | None:
+    for mt in rx.finditer(text or ""):
         if _NEGATED.search(text[max(0, mt.start() - 30):mt.start()]):
             continue
         return mt.group(0)
@@ -422,6 +433,9 @@ def _analyse(store: Store, app: Mapping[str, Any], now: datetime, cfg: AssessCon
                 declined = offer_seen or state == "offer"
                 state = "withdrawn"
                 state_reason = f"you {'declined the offer' if declined else 'withdrew'} on {d} ({w!r})"
+            elif m.date and (acc := _acceptance(m.text)) and state != "withdrawn":
+                state, state_reason, offer_seen = "offer", f"you accepted the offer on {d} ({acc!r})", True
+                level = max(level, 4)
             continue
         types = set(m.types) | ({"next_round_fast"} if m.key in fast_keys else set())
         lv = max((_LEVEL_OF.get(t, 0) for t in types), default=0)

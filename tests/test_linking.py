@@ -207,6 +207,22 @@ def test_agency_recruiter_for_several_clients_is_not_merged(store: Store) -> Non
     assert "agency" in rows[-1]["link_reason"]
 
 
+def test_agency_names_its_client_and_later_mail_about_it_follows(store: Store) -> None:
+    sig = "Jess Amankwah\nConsultant – Digital & Product\nHarper & Vale Talent | 020 7946 0381"
+    ids = put(
+        store,
+        msg("h1", sender="Jess Amankwah <jess@harperandvale.co.uk>", subject="Octavia Retail - Senior Product Designer - CV sent",
+            text="As agreed, I've sent your CV over to Octavia Retail for the Senior Product Designer role.", signature=sig),
+        msg("h2", sender="Jess Amankwah <jess@harperandvale.co.uk>", subject="Octavia want to meet you!",
+            text="Octavia want to meet you :) Could you do Tuesday?"),
+        msg("h3", sender="Jess Amankwah <jess@harperandvale.co.uk>", subject="Lumen Bank - Lead Designer",
+            text="My client Lumen Bank is hiring a Lead Designer; shall I send your CV?", signature=sig),
+    )
+    assert ids[0] == ids[1] and ids[2] != ids[0]
+    rows = apps(store)
+    assert [(r["company"], r["agency"]) for r in rows] == [("Octavia Retail", "Harper & Vale"), ("Lumen Bank", "Harper & Vale")]
+
+
 def test_outgoing_first_contact_then_their_reply(store: Store) -> None:
     ids = put(
         store,
