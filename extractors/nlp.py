@@ -549,6 +549,8 @@ class CueMatcher:
                 tails.setdefault(key, []).append((start, end))
             else:
                 cancels.setdefault(key, []).append(start)
+        # a fixed order for cues at the same place: the order of the rules in the pattern files
+        heads.sort(key=lambda h: (h[1], h[2], int(h[0])))
         cues: list[tuple[str, str, int, int]] = []
         seen: set[tuple[str, int, int]] = set()
         sent_id, lower = tt.sent_id, tt.lower
