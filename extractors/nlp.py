@@ -1,15 +1,16 @@
 """The spaCy pipeline of the extractor, built once per process from the pattern files.
 
-``spacy.blank("en")`` + ``offerwatch_lemmatizer`` (the lookup table of spacy-lookups-data,
-applied to lower-cased forms, vectorised) + ``offerwatch_sentences`` (punctuation and blank
-lines, vectorised) + ``offerwatch_cues`` (PhraseMatchers over LOWER, LEMMA and SHAPE fed by
-``patterns/*.jsonl``, plus head-then-tail proximity rules) + ``offerwatch_signals`` (the
-sentence-level combination: negation, hedging, retrospect; see ``signals.combine``).
+``spacy.blank("en")`` + ``offerwatch_cues`` (one PhraseMatcher pass over LOWER and NORM fed by
+``patterns/*.jsonl`` that also finds the sentence and clause breaks, plus head-then-tail
+proximity rules) + ``offerwatch_signals`` (the sentence-level combination: negation,
+hedging, retrospect; see ``signals.combine``). The lexeme NORM is set to the lookup lemma
+of the lower-case form (spacy-lookups-data), so LEMMA rules cost nothing per token.
 
 Speed is a design goal: the whole pipeline should run at more than half the speed of the
 bare tokenizer. So fixed phrases go to PhraseMatchers (their cost hardly grows with the
 number of phrases), flexible rules are phrase pairs ("skip" ... "take-home" within 4 tokens)
-instead of wildcard token patterns, and the per-token components work on whole arrays.
+instead of wildcard token patterns, and nothing loops over every token in Python: the
+structure (sentence ends, blank lines, clause words) comes out of the same matcher pass.
 Token patterns (Matcher) are still accepted for the rare rule that needs them.
 
 Nothing here runs at import time: spaCy is imported by :func:`get_nlp`. Patterns are
@@ -41,6 +42,7 @@ Pattern file format: one JSON object per line, ``#`` lines and blank lines ignor
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import json
 import logging
@@ -242,6 +244,8 @@ def load_patterns(directory: Path = PATTERN_DIR) -> PatternSet:
                     bad = [k for tok in pattern for k in tok if k.upper() in {"POS", "TAG", "DEP", "MORPH", "ENT_TYPE"}]
                     if bad:
                         raise ValueError(f"{bad[0]} never matches on a blank pipeline (no tagger/parser)")
+                    if any(k.upper() == "NORM" for tok in pattern for k in tok):
+                        raise ValueError("NORM is the lemma of the lower-case form in this pipeline; write LEMMA")
                     if then or not_then:
                         raise ValueError("'then'/'not_then' go with phrase patterns only")
                     tokens, then_x, not_then_x = pattern, [], []
@@ -302,8 +306,7 @@ def build_nlp(patterns: PatternSet) -> Language:
     _register_components()
     nlp = spacy.blank("en")
     nlp.max_length = 2_000_000  # the text is capped before; never trip spaCy's own limit
-    nlp.add_pipe("offerwatch_lemmatizer")
-    nlp.add_pipe("offerwatch_sentences")
+    set_lexeme_norms(nlp)
     cues = nlp.add_pipe("offerwatch_cues")
     nlp.add_pipe("offerwatch_signals")
     cues.add_rules(nlp, patterns.rules)  # type: ignore[attr-defined]
@@ -321,14 +324,6 @@ def _register_components() -> None:
 
     from offerwatch.extractors import signals
 
-    @Language.factory("offerwatch_lemmatizer")
-    def _lemmatizer(nlp: Language, name: str) -> LookupLemmatizer:
-        return LookupLemmatizer(nlp)
-
-    @Language.component("offerwatch_sentences")
-    def _sentences(doc: Any) -> Any:
-        return mark_sentences(doc)
-
     @Language.factory("offerwatch_cues")
     def _cues(nlp: Language, name: str) -> CueMatcher:
         return CueMatcher(nlp)
@@ -340,18 +335,56 @@ def _register_components() -> None:
     _registered = True
 
 
+_lemma_tables: dict[str, Any] = {}
+
+
+def lemma_table() -> Any:
+    """spacy-lookups-data's English ``lemma_lookup`` table (loaded once per process)."""
+    table = _lemma_tables.get("en")
+    if table is None:
+        from spacy.lookups import load_lookups
+
+        table = _lemma_tables["en"] = load_lookups("en", ["lemma_lookup"]).get_table("lemma_lookup")
+    return table
+
+
+def set_lexeme_norms(nlp: Language) -> None:
+    """Make NORM the lookup lemma of the lower-case form, and line breaks canonical.
+
+    NORM is a lexeme attribute: it is computed once per distinct string when the vocabulary
+    first sees it, not per token, so a PhraseMatcher on NORM matches lemmas ("receive" finds
+    "received", "Receiving") at no cost per message. Whitespace tokens get the norm "\\n"
+    (one line break) or "\\n\\n" (a blank line) so the same PhraseMatcher pass also finds
+    clause and sentence breaks. The tokenizer's special cases lose their own NORM values
+    ("n't" -> "not") so that every token's NORM is its lexeme's.
+    """
+    from spacy.attrs import NORM
+
+    table = lemma_table()
+
+    def norm(text: str) -> str:
+        if text.isspace():
+            n = text.count("\n")
+            return "\n\n" if n >= 2 else "\n" if n else text
+        low = text.lower()
+        return table.get(low, low)
+
+    nlp.vocab.lex_attr_getters[NORM] = norm
+    for lex in nlp.vocab:
+        lex.norm_ = norm(lex.orth_)
+    tok = nlp.tokenizer
+    tok.rules = {k: [{a: v for a, v in t.items() if a not in (NORM, "NORM")} for t in toks] for k, toks in tok.rules.items()}
+
+
 class LookupLemmatizer:
     """Lookup lemmas (spacy-lookups-data's English ``lemma_lookup`` table) of lower-cased forms.
 
-    The same table spaCy's ``Lemmatizer(mode="lookup")`` uses, applied to LOWER so that
-    "Interviewing" and "interviewing" get the same lemma, and vectorised over the doc with a
-    cache of forms seen before: a per-token Python loop would cost more than the tokenizer.
+    Only needed for token patterns (Matcher) that use LEMMA: phrase rules match lemmas
+    through the lexeme NORM (see :func:`set_lexeme_norms`), which costs nothing per token.
     """
 
     def __init__(self, nlp: Language) -> None:
-        from spacy.lookups import load_lookups
-
-        self.table = load_lookups("en", ["lemma_lookup"]).get_table("lemma_lookup")
+        self.table = lemma_table()
         self.strings = nlp.vocab.strings
         self.cache: dict[int, int] = {}
 
@@ -371,10 +404,8 @@ class LookupLemmatizer:
 
         if not len(doc):
             return doc
-        lowers = doc.to_array(LOWER)
-        doc.user_data["_ow_lower"] = lowers
         cache = self.cache
-        lemmas = [cache.get(h) or self.lemma_of(h) for h in lowers.tolist()]
+        lemmas = [cache.get(h) or self.lemma_of(h) for h in doc.to_array(LOWER).tolist()]
         doc.from_array([LEMMA], np.array(lemmas, dtype=np.uint64).reshape(-1, 1))
         return doc
 
@@ -382,179 +413,215 @@ class LookupLemmatizer:
 _SENT_END: frozenset[str] = frozenset({".", "!", "?", "...", "…", "。", "！", "？", "?!", "!!", "!!!", "??", "???"})
 MAX_SENT_TOKENS = 300
 
-
-def mark_sentences(doc: Any) -> Any:
-    """Sentence starts after ``. ! ?`` and after blank lines, at most 300 tokens apart.
-
-    Mail has paragraphs and list items without a full stop, so a blank line ends a sentence;
-    the cap keeps a 50,000-character "sentence" from making per-sentence rules expensive.
-    Also leaves a small per-token table in ``doc.user_data["_ow"]`` (lower-case hashes,
-    sentence ids, clause boundaries, question marks) that the rules read instead of creating
-    Token objects.
-    """
-    import numpy as np
-    from spacy.attrs import IS_SPACE, LOWER, ORTH, SENT_START, SPACY
-
-    n = len(doc)
-    if not n:
-        doc.user_data["_ow"] = TokenTable([], [], [], [], [0])
-        return doc
-    arr = doc.to_array([ORTH, SPACY, IS_SPACE])
-    lowers = doc.user_data.pop("_ow_lower", None)
-    if lowers is None:
-        lowers = doc.to_array(LOWER)
-    h = _hashes(doc.vocab.strings)
-    ends, bset, dash, q = h["ends_set"], h["boundary_set"], h["dash"], h["q"]
-    strings = doc.vocab.strings
-    lower_l = lowers.tolist()
-    starts = [-1] * n
-    starts[0] = 1
-    sent_id = [0] * n
-    boundary = [False] * n
-    questions: list[int] = []
-    sent_starts = [0]
-    sid = 0
-    run = 0
-    new_sent = False
-    for i, (orth, trailing, space) in enumerate(arr.tolist()):
-        low = lower_l[i]
-        if i and (new_sent or run >= MAX_SENT_TOKENS):
-            starts[i] = 1
-            sid += 1
-            sent_starts.append(i)
-            run = 0
-        run += 1
-        sent_id[i] = sid
-        new_sent = orth in ends
-        if low in bset:
-            boundary[i] = True
-        elif low == dash and trailing:
-            boundary[i] = True
-        if orth == q:
-            questions.append(i)
-        if space:
-            got = _space_cache.get(orth)
-            if got is None:
-                text = strings[orth]
-                got = (text.count("\n") >= 1, text.count("\n") >= 2)
-                _space_cache[orth] = got
-            if got[0]:
-                boundary[i] = True
-            if got[1]:
-                new_sent = True
-    doc.from_array([SENT_START], np.array(starts, dtype=np.int64).astype(np.uint64).reshape(-1, 1))
-    doc.user_data["_ow"] = TokenTable(lower_l, sent_id, boundary, questions, sent_starts)
-    return doc
-
-
-@dataclass
-class TokenTable:
-    """Per-token facts the rules need, as plain lists (fast to index from Python)."""
-
-    lower: list[int]
-    sent_id: list[int]
-    boundary: list[bool]
-    questions: list[int]  # token indices of "?"
-    sent_starts: list[int]
-
-
 #: Words and marks that end a clause for negation and hedging scope.
 CLAUSE_BOUNDARIES: frozenset[str] = frozenset(
     {",", ";", ":", "—", "–", "(", ")", "!", "?", ".", "but", "however", "although", "though", "whereas",
      "because", "so", "and", "while", "unfortunately", "instead"}
 )
-_hash_cache: dict[int, dict[str, Any]] = {}
-_space_cache: dict[int, tuple[bool, bool]] = {}
+
+# Structure marks found by the same PhraseMatcher pass as the cues (bit flags).
+_END, _BOUND, _DASH, _QMARK = 1, 2, 4, 8
 
 
-def _hashes(strings: Any) -> dict[str, Any]:
-    import numpy as np
+def _structure_marks() -> tuple[dict[str, int], dict[str, int]]:
+    """Token -> bits, for the LOWER matcher (punctuation, clause words) and the NORM one (line breaks).
 
-    key = id(strings)
-    got = _hash_cache.get(key)
-    if got is None:
-        got = {
-            "ends_set": frozenset(strings.add(x) for x in _SENT_END),
-            "boundary_set": frozenset(strings.add(x) for x in CLAUSE_BOUNDARIES),
-            "dash": strings.add("-"),
-            "q": strings.add("?"),
-        }
-        _hash_cache[key] = got
-    return got
+    A sentence ends after ``. ! ?`` and after a blank line; a clause ends at the words and
+    marks of :data:`CLAUSE_BOUNDARIES`, at a line break and at a dash followed by a space.
+    """
+    lower: dict[str, int] = {}
+    for t in _SENT_END:
+        lower[t] = lower.get(t, 0) | _END
+    for t in CLAUSE_BOUNDARIES:
+        lower[t] = lower.get(t, 0) | _BOUND
+    lower["-"] = lower.get("-", 0) | _DASH
+    lower["?"] = lower.get("?", 0) | _QMARK
+    return lower, {"\n": _BOUND, "\n\n": _BOUND | _END}
+
+
+class TokenTable:
+    """What the rules need to know about a doc's tokens besides the cues: sentence starts,
+    clause boundaries (indexable by token: truthy at a boundary), question marks, and lazily
+    the lower-case hashes. Read instead of creating Token objects."""
+
+    __slots__ = ("_doc", "sent_starts", "boundary", "questions", "_lower", "_sent_id")
+
+    def __init__(self, doc: Any, sent_starts: list[int], boundary: bytearray, questions: list[int]) -> None:
+        import weakref
+
+        self._doc = weakref.ref(doc)  # no reference cycle through doc.user_data
+        self.sent_starts = sent_starts
+        self.boundary = boundary
+        self.questions = questions  # token indices of "?"
+        self._lower: list[int] | None = None
+        self._sent_id: list[int] | None = None
+
+    @property
+    def lower(self) -> list[int]:
+        if self._lower is None:
+            from spacy.attrs import LOWER
+
+            doc = self._doc()
+            self._lower = doc.to_array(LOWER).tolist() if doc is not None and len(doc) else []
+        return self._lower
+
+    @property
+    def sent_id(self) -> list[int]:
+        if self._sent_id is None:
+            ids: list[int] = []
+            bounds = self.sent_starts + [len(self.boundary)]
+            for i in range(len(self.sent_starts)):
+                ids.extend([i] * (bounds[i + 1] - bounds[i]))
+            self._sent_id = ids
+        return self._sent_id
+
+    def sentence_of(self, i: int) -> int:
+        return bisect.bisect_right(self.sent_starts, i) - 1
 
 
 def token_table(doc: Any) -> TokenTable:
     tt = doc.user_data.get("_ow")
     if tt is None:
-        mark_sentences(doc)
+        from offerwatch.extractors.nlp import get_nlp
+
+        get_nlp().get_pipe("offerwatch_cues")(doc)
         tt = doc.user_data["_ow"]
     return tt
 
 
+def sentence_starts(breaks: list[int], n: int) -> list[int]:
+    """Sentence starts from the token indices after a sentence end, at most 300 tokens apart.
+
+    The cap keeps a 50,000-character "sentence" from making per-sentence rules expensive.
+    """
+    starts = [0]
+    if not n:
+        return starts
+    for b in breaks:
+        if b >= n or b <= starts[-1]:
+            continue
+        while b - starts[-1] > MAX_SENT_TOKENS:
+            starts.append(starts[-1] + MAX_SENT_TOKENS)
+        starts.append(b)
+    while n - starts[-1] > MAX_SENT_TOKENS:
+        starts.append(starts[-1] + MAX_SENT_TOKENS)
+    return starts
+
+
+def sentences(doc: Any) -> list[Any]:
+    """The sentences the rules use, as Spans (the pipeline does not set ``doc.sents``)."""
+    starts = token_table(doc).sent_starts
+    bounds = starts + [len(doc)]
+    return [doc[bounds[i] : bounds[i + 1]] for i in range(len(starts)) if bounds[i] < bounds[i + 1]]
+
+
+_HEAD, _TAIL, _CANCEL, _MARK = 0, 1, 2, 3
+
+
 class CueMatcher:
-    """Finds the cues of every rule: PhraseMatchers per attribute, a Matcher for token
-    patterns, and head-then-tail pairing. Writes ``doc.spans["cues"]`` (label = cue class or
-    signal type, span id = rule id)."""
+    """Finds the cues of every rule and the sentence/clause structure in one matching pass.
+
+    PhraseMatchers on LOWER (with punctuation and clause words as structure marks), on NORM
+    (lemma rules, and line breaks), on SHAPE (only if a rule uses it), a Matcher for token
+    patterns (only if there are any), then head-then-tail pairing. Writes
+    ``doc.user_data["cues"]`` (label, rule id, start, end) and ``doc.user_data["_ow"]``
+    (:class:`TokenTable`).
+    """
 
     def __init__(self, nlp: Language) -> None:
         from spacy.matcher import Matcher, PhraseMatcher
 
         self.vocab = nlp.vocab
-        self.phrase = {a: PhraseMatcher(nlp.vocab, attr=a) for a in ATTRS}
+        self.phrase = {"LOWER": PhraseMatcher(nlp.vocab, attr="LOWER"), "LEMMA": PhraseMatcher(nlp.vocab, attr="NORM"),
+                       "SHAPE": PhraseMatcher(nlp.vocab, attr="SHAPE")}
         self.matcher = Matcher(nlp.vocab, validate=True)
-        self.rules: dict[str, Rule] = {}  # key -> rule
-        self.not_between: dict[str, frozenset[int]] = {}
+        self.rules: list[Rule] = []
+        self.kinds: dict[int, tuple[int, int]] = {}  # match id -> (_HEAD/_TAIL/_CANCEL, rule index) or (_MARK, bits)
+        self.not_between: dict[int, frozenset[int]] = {}
         self.after_number: set[str] = set()
         self.n_token_rules = 0
+        self.lemmatizer: LookupLemmatizer | None = None
+        from spacy.tokens import Doc
+
+        for pm, marks in zip((self.phrase["LOWER"], self.phrase["LEMMA"]), _structure_marks(), strict=True):
+            by_bits: dict[int, list[str]] = {}
+            for tok, bits in marks.items():
+                by_bits.setdefault(bits, []).append(tok)
+            for bits, toks in sorted(by_bits.items()):
+                name = f"S{bits}"
+                pm.add(name, [Doc(nlp.vocab, words=[t], spaces=[False]) for t in sorted(toks)])
+                self.kinds[nlp.vocab.strings[name]] = (_MARK, bits)
 
     def add_rules(self, nlp: Language, rules: tuple[Rule, ...]) -> None:
-        lemmatizer = nlp.get_pipe("offerwatch_lemmatizer")
+        strings = nlp.vocab.strings
         for n, rule in enumerate(rules):
-            key = f"{n}"
-            self.rules[key] = rule
+            self.rules.append(rule)
             if rule.not_between:
-                self.not_between[key] = frozenset(nlp.vocab.strings.add(w) for w in rule.not_between)
+                self.not_between[n] = frozenset(strings.add(w) for w in rule.not_between)
             if "after_number" in _info.get(rule.id, _EMPTY).flags:
                 self.after_number.add(rule.id)
             if rule.tokens is not None:
-                self.matcher.add(f"H{key}", [rule.tokens])
+                self.matcher.add(f"H{n}", [rule.tokens])
+                self.kinds[strings[f"H{n}"]] = (_HEAD, n)
                 self.n_token_rules += 1
+                if any(k.upper() == "LEMMA" for tok in rule.tokens for k in tok) and self.lemmatizer is None:
+                    self.lemmatizer = LookupLemmatizer(nlp)
                 continue
-            for role, phrases in (("H", rule.phrases), ("T", rule.then), ("X", rule.not_then)):
+            for role, kind, phrases in (("H", _HEAD, rule.phrases), ("T", _TAIL, rule.then), ("X", _CANCEL, rule.not_then)):
                 if not phrases:
                     continue
-                docs = list(nlp.tokenizer.pipe(phrases))
-                if rule.attr == "LEMMA":
-                    docs = [lemmatizer(d) for d in docs]
-                self.phrase[rule.attr].add(f"{role}{key}", docs)
+                self.phrase[rule.attr].add(f"{role}{n}", list(nlp.tokenizer.pipe(phrases)))
+                self.kinds[strings[f"{role}{n}"]] = (kind, n)
+        self.has_shape = len(self.phrase["SHAPE"]) > 0
 
     def __call__(self, doc: Any) -> Any:
-        strings = self.vocab.strings
-        tt = token_table(doc)
-        heads: list[tuple[str, int, int]] = []
-        tails: dict[str, list[tuple[int, int]]] = {}
-        cancels: dict[str, list[int]] = {}
-        matches = []
-        for pm in self.phrase.values():
-            if len(pm):
-                matches.extend(pm(doc))
+        n = len(doc)
+        matches = self.phrase["LOWER"](doc)
+        matches += self.phrase["LEMMA"](doc)
+        if self.has_shape:
+            matches += self.phrase["SHAPE"](doc)
         if self.n_token_rules:
-            matches.extend(self.matcher(doc))
+            if self.lemmatizer is not None:
+                self.lemmatizer(doc)
+            matches += self.matcher(doc)
+        kinds = self.kinds
+        heads: list[tuple[int, int, int]] = []
+        tails: dict[int, list[tuple[int, int]]] = {}
+        cancels: dict[int, list[int]] = {}
+        breaks: list[int] = []
+        bounds: list[int] = []
+        questions: list[int] = []
         for mid, start, end in matches:
-            name = strings[mid]
-            role, key = name[0], name[1:]
-            if role == "H":
+            kind, key = kinds[mid]
+            if kind == _MARK:
+                if key & _END:
+                    breaks.append(start + 1)
+                if key & _BOUND:
+                    bounds.append(start)
+                elif key & _DASH and doc[start].whitespace_:
+                    bounds.append(start)
+                if key & _QMARK:
+                    questions.append(start)
+            elif kind == _HEAD:
                 heads.append((key, start, end))
-            elif role == "T":
+            elif kind == _TAIL:
                 tails.setdefault(key, []).append((start, end))
             else:
                 cancels.setdefault(key, []).append(start)
-        # a fixed order for cues at the same place: the order of the rules in the pattern files
-        heads.sort(key=lambda h: (h[1], h[2], int(h[0])))
+        breaks.sort()
+        boundary = bytearray(n)
+        for i in bounds:
+            boundary[i] = 1
+        questions.sort()
+        tt = TokenTable(doc, sentence_starts(breaks, n), boundary, questions)
+        doc.user_data["_ow"] = tt
         cues: list[tuple[str, str, int, int]] = []
+        doc.user_data["cues"] = cues
+        if not heads:
+            return doc
+        # a fixed order for cues at the same place: the order of the rules in the pattern files
+        heads.sort(key=lambda h: (h[1], h[2], h[0]))
         seen: set[tuple[str, int, int]] = set()
-        sent_id, lower = tt.sent_id, tt.lower
-        last = len(sent_id) - 1
         for key, start, end in heads:
             rule = self.rules[key]
             if key in cancels and any(end <= c <= end + 1 for c in cancels[key]):
@@ -563,12 +630,14 @@ class CueMatcher:
                 continue
             if rule.then:
                 best = None
-                sid = sent_id[start]
+                sid = tt.sentence_of(start)
                 nb = self.not_between.get(key)
                 for ts, te in tails.get(key, ()):
-                    if end <= ts <= end + rule.within and (best is None or ts < best[0]) and sent_id[min(ts, last)] == sid:
-                        if nb and any(lower[i] in nb for i in range(end, ts)):
-                            continue
+                    if end <= ts <= end + rule.within and (best is None or ts < best[0]) and tt.sentence_of(min(ts, n - 1)) == sid:
+                        if nb:
+                            lower = tt.lower
+                            if any(lower[i] in nb for i in range(end, ts)):
+                                continue
                         best = (ts, te)
                 if best is None:
                     continue
@@ -578,7 +647,6 @@ class CueMatcher:
                 continue
             seen.add(k)
             cues.append((rule.label, rule.id, start, end))
-        doc.user_data["cues"] = cues
         return doc
 
 

@@ -408,7 +408,9 @@ class _Builder:
     def sentence_evidence(self, prefer: Signal | None = None) -> tuple[str, int, int]:
         if prefer is not None:
             return prefer.evidence, prefer.start, prefer.end
-        for sent in self.doc.sents:
+        from offerwatch.extractors.nlp import sentences
+
+        for sent in sentences(self.doc):
             words = [t for t in sent if t.is_alpha]
             if len(words) >= 4 and not _GREETING.match(sent.text):
                 a, b = _span_text(self.text, _orig(self.index, sent.start_char), _orig(self.index, sent.end_char))

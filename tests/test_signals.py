@@ -235,7 +235,7 @@ def test_broken_pattern_fails_with_file_line_and_id(tmp_path: Path) -> None:
 
 def test_pipeline_components_are_registered() -> None:
     names = nlp_mod.get_nlp().pipe_names
-    assert names == ["offerwatch_lemmatizer", "offerwatch_sentences", "offerwatch_cues", "offerwatch_signals"]
+    assert names == ["offerwatch_cues", "offerwatch_signals"]
 
 
 def test_importing_signals_does_not_import_spacy() -> None:
