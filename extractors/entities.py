@@ -64,6 +64,55 @@ _ADVS = {"annually": "year", "yearly": "year", "monthly": "month", "hourly": "ho
 
 #: Cheap pre-check: a currency sign or code, a "k" figure or a thousands group somewhere.
 _MONEYISH = re.compile(r"[$€£¥₹]|\b(?:%s)\b|\d\s?(?:k|K|thousand)\b|\d[,.'’\u202f\u00a0 ]\d{3}\b|\b(?:euros?|dollars|pounds|francs|kr)\b" % "|".join(_CODES))
+# The same test split so that each part starts with a character class the regex engine can
+# skip to (a leading \b makes it try every position): _moneyish(text) == bool(_MONEYISH.search(text)).
+_MONEY_SIGN = re.compile(r"[$€£¥₹]")
+_MONEY_DIGITS = re.compile(r"\d(?:\s?(?:k|K|thousand)\b|[,.'’\u202f\u00a0 ]\d{3}\b)")
+_MONEY_CODE = re.compile(r"(?:%s)\b" % "|".join(_CODES))
+_MONEY_WORD = re.compile(r"(?:euros?|dollars|pounds|francs|kr)\b")
+_WORD_START = re.compile(r"\b")
+_DIGIT = re.compile(r"\d")
+#: Characters a salary match can start before its first digit: a currency (3) and a space.
+_MAX_LEAD = 4
+
+
+def _moneyish(text: str) -> bool:
+    if _MONEY_SIGN.search(text) or _MONEY_DIGITS.search(text) or _word_at_start(_MONEY_CODE, text):
+        return True
+    if "euro" in text or "dollars" in text or "pounds" in text or "francs" in text or "kr" in text:
+        return _word_at_start(_MONEY_WORD, text)
+    return False
+
+
+def _word_at_start(pattern: re.Pattern[str], text: str) -> bool:
+    """Does ``\\b`` + ``pattern`` match somewhere (the \\b checked apart, see _MONEY_SIGN)?"""
+    pos = 0
+    while (m := pattern.search(text, pos)) is not None:
+        if _WORD_START.match(text, m.start()):
+            return True
+        pos = m.start() + 1
+    return False
+
+
+def _salary_matches(text: str) -> Iterator[re.Match[str]]:
+    """``_SALARY_RE.finditer(text)``, trying only the positions a match can start at.
+
+    Every match contains a number, and starts at most :data:`_MAX_LEAD` characters before
+    its first digit; ``finditer`` would fail everywhere else, just more slowly.
+    """
+    pos = 0
+    tried = -1
+    for d in _DIGIT.finditer(text):
+        q = d.start()
+        if q < pos:
+            continue
+        for p in range(max(pos, q - _MAX_LEAD, tried + 1), q + 1):
+            tried = p
+            m = _SALARY_RE.match(text, p)
+            if m is not None:
+                yield m
+                pos = m.end()
+                break
 
 
 def _number(raw: str) -> float | None:
@@ -117,9 +166,9 @@ def find_salaries(text: str, *, limit: int = 20) -> list[Salary]:
     [(95.0, 'USD', 'hour'), (135000.0, 'CHF', 'year')]
     """
     out: list[Salary] = []
-    if not text or not _MONEYISH.search(text):
+    if not text or not _moneyish(text):
         return out
-    for m in _SALARY_RE.finditer(text):
+    for m in _salary_matches(text):
         if len(out) >= limit:
             break
         n1, n2 = m.group("n1"), m.group("n2")
@@ -133,6 +182,8 @@ def find_salaries(text: str, *, limit: int = 20) -> list[Salary]:
             if after == "%" or after == ":":
                 continue
         cur = _currency(m.group("c1"), m.group("c1b"), m.group("c2"), m.group("c3"))
+        if cur is None and not (m.group("m1") or m.group("m2")):
+            continue  # a bare number without a multiplier is never a salary (checked below, cheaply here)
         k1, k2 = _mult(m.group("m1")), _mult(m.group("m2"))
         v1 = _number(n1)
         v2 = _number(n2) if n2 else None
@@ -265,12 +316,13 @@ def find_title(signature: str) -> tuple[str | None, str | None]:
 
 
 _SELF_INTRO = re.compile(
-    r"(?:\b(?:i\s*'?m|i\s+am|i\s+work\s+as|my\s+role\s+is|this\s+is\s+\w+(?:\s+\w+)?\s*,?)\s+(?:the|a|an|your|one\s+of\s+the)?\s*"
+    r"(?:(?=[imth])\b(?:i\s*'?m|i\s+am|i\s+work\s+as|my\s+role\s+is|this\s+is\s+\w+(?:\s+\w+)?\s*,?)\s+(?:the|a|an|your|one\s+of\s+the)?\s*"
     r"|^\s*\w+(?:\s+\w+)?\s+here\s*[,\-–—]\s*(?:i\s*'?m\s+(?:the|a|an)?\s*)?)"
     r"(?P<title>[^.,;!?\n()]{3,80})",
     re.I | re.M,
 )
-_SELF_HINT = re.compile(r"(?i)\bi\s*'?m\b|\bi\s+(?:am|work|recruit|lead|hire|run)\b|\bmy\s+role\b|\bthis\s+is\b|\bhere\b")
+# (?=[imth]) only lets the regex engine skip positions where no alternative can start.
+_SELF_HINT = re.compile(r"(?i)(?=[imth])\b(?:i\s*'?m\b|i\s+(?:am|work|recruit|lead|hire|run)\b|my\s+role\b|this\s+is\b|here\b)")
 _SELF_VERB = re.compile(r"\b(?:i\s+(?:recruit|lead\s+recruiting|hire|run\s+recruiting|run\s+talent))\b", re.I)
 
 
