@@ -16,7 +16,9 @@ Importing this module does not import spaCy.
 
 from __future__ import annotations
 
+import bisect
 import logging
+import operator
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
@@ -62,6 +64,8 @@ _TRANSLATE = str.maketrans(
     }
 )
 
+_TRANSLATE_RE = re.compile("[" + re.escape("".join(map(chr, _TRANSLATE))) + "]")
+
 
 def normalize(text: str) -> tuple[str, list[int] | None]:
     """Text for matching and a map from its indices back to ``text`` (None: identity).
@@ -69,7 +73,9 @@ def normalize(text: str) -> tuple[str, list[int] | None]:
     Curly quotes and odd spaces become ASCII one for one; zero-width and bidi controls are
     removed (they hide phrases from the rules), which shifts offsets, hence the map.
     """
-    text = text.translate(_TRANSLATE)
+    m = _TRANSLATE_RE.search(text)
+    if m is not None:  # translate() looks up every character: only from the first one it changes
+        text = text[: m.start()] + text[m.start() :].translate(_TRANSLATE)
     if not _DROP_RE.search(text):
         return text, None
     out: list[str] = []
@@ -241,33 +247,45 @@ def _word_hashes(doc: Any) -> dict[str, Any]:
 def combine(doc: Any) -> Any:
     """The ``offerwatch_signals`` component: cues of each sentence -> ``doc.user_data["hits"]``.
 
-    Also writes ``doc.spans["signals"]`` (sentence spans labelled with the signal type, the
-    rule id as span id) so the result is visible the spaCy way.
+    Only sentences with a cue that can start a signal (:data:`_TRIGGERS`) are looked at;
+    :func:`signal_spans` shows the result the spaCy way.
     """
-    import bisect
-
     from offerwatch.extractors.nlp import current_info, token_table
 
-    info = current_info()
     cues_raw = doc.user_data.get("cues", ())
     hits: list[Hit] = []
-    if cues_raw:
+    if cues_raw and any(c[0] in _TRIGGERS for c in cues_raw):
+        info = current_info()
         tt = token_table(doc)
         starts = tt.sent_starts or [0]
         bounds = starts + [len(doc)]
-        buckets: dict[int, list[_Cue]] = defaultdict(list)
-        for label, rid, start, end in sorted(cues_raw, key=lambda c: (c[2], c[3])):
-            si = bisect.bisect_right(starts, start) - 1
-            pi = info.get(rid)
-            buckets[si].append(_Cue(label, rid, start, end, pi.flags if pi else frozenset()))
-        for si, cues in sorted(buckets.items()):
+        buckets: dict[int, list[tuple[str, str, int, int]]] = {}
+        for c in sorted(cues_raw, key=_START_END):
+            buckets.setdefault(bisect.bisect_right(starts, c[2]) - 1, []).append(c)
+        for si, raw in sorted(buckets.items()):
+            if not any(c[0] in _TRIGGERS for c in raw):
+                continue
+            cues = []
+            for label, rid, start, end in raw:
+                pi = info.get(rid)
+                cues.append(_Cue(label, rid, start, end, pi.flags if pi else frozenset()))
             hits.extend(_sentence_hits(_Sentence(doc, tt, bounds[si], bounds[si + 1], cues)))
     doc.user_data["hits"] = hits
-    if hits:
-        from spacy.tokens import Span
-
-        doc.spans["signals"] = [Span(doc, h.sent_start, h.sent_end, label=h.type, span_id=h.rule) for h in hits]
     return doc
+
+
+def signal_spans(doc: Any) -> list[Any]:
+    """The hits of a processed doc as sentence Spans (label = signal type, id = rule id), for debugging."""
+    from spacy.tokens import Span
+
+    return [Span(doc, h.sent_start, h.sent_end, label=h.type, span_id=h.rule) for h in doc.user_data.get("hits", ())]
+
+
+_START_END = operator.itemgetter(2, 3)
+#: Cue labels that can start a signal in :func:`_sentence_hits` (each of its rules needs one
+#: of them in the sentence); sentences without any are skipped. A rule that starts from a
+#: new label must add it here (tests/test_signals_speed.py checks the others fire nothing).
+_TRIGGERS = _DIRECT_TYPES | {"SLOT_Q", "PANEL", "LEADER", "OTHER_PROC", "STILL", "HM", "HOLD"}
 
 
 def _sentence_hits(s: _Sentence) -> Iterator[Hit]:
@@ -349,9 +367,23 @@ _UPDATED_SUBJECT = re.compile(r"^\s*(updated\s+invitation|updated|rescheduled|mo
 
 def describe(rule: str) -> str:
     """Human-readable label of a rule id (combined rules are joined with "+")."""
+    from offerwatch.extractors.nlp import current_info
     from offerwatch.extractors.nlp import describe as describe_one
 
-    return " + ".join(_CALENDAR_RULES.get(p) or _SENDER_RULES.get(p) or describe_one(p) for p in rule.split("+"))
+    info = current_info()
+    if _describe_info[0] is not info:  # the pipeline was rebuilt (patterns reloaded)
+        _describe_cache.clear()
+        _describe_info[0] = info
+    got = _describe_cache.get(rule)
+    if got is None:
+        got = " + ".join(_CALENDAR_RULES.get(p) or _SENDER_RULES.get(p) or describe_one(p) for p in rule.split("+"))
+        if info and len(_describe_cache) < 10_000:
+            _describe_cache[rule] = got
+    return got
+
+
+_describe_cache: dict[str, str] = {}
+_describe_info: list[Any] = [None]
 
 
 _CALENDAR_RULES = {
@@ -371,6 +403,12 @@ _SENDER_RULES = {
 }
 
 
+def _char_span(doc: Any, start: int, end: int) -> tuple[int, int]:
+    """``doc[start:end].start_char, .end_char`` without making a Span (``start < end``)."""
+    last = doc[end - 1]
+    return doc[start].idx, last.idx + len(last)
+
+
 def _span_text(text: str, start: int, end: int) -> tuple[int, int]:
     while start < end and text[start].isspace():
         start += 1
@@ -388,8 +426,8 @@ class _Builder:
         self.weak: set[str] = set()
 
     def from_hit(self, h: Hit, entities_: dict[str, Any] | None = None) -> Signal:
-        sent = self.doc[h.sent_start : h.sent_end]
-        a, b = _orig(self.index, sent.start_char), _orig(self.index, sent.end_char)
+        start_char, end_char = _char_span(self.doc, h.sent_start, h.sent_end)
+        a, b = _orig(self.index, start_char), _orig(self.index, end_char)
         a, b = _span_text(self.text, a, b)
         return Signal(
             type=h.type, evidence=self.text[a:b], start=a, end=b, rule=h.rule, label=describe(h.rule),
@@ -454,15 +492,15 @@ def _finish(
     for h in doc.user_data.get("hits", ()):
         ents: dict[str, Any] = {}
         if h.type in ("salary_reconfirm", "offer"):
-            sent = doc[h.sent_start : h.sent_end]
-            found = entities.find_salaries(original[_orig(index, sent.start_char) : _orig(index, sent.end_char)])
+            start_char, end_char = _char_span(doc, h.sent_start, h.sent_end)
+            found = entities.find_salaries(original[_orig(index, start_char) : _orig(index, end_char)])
             if found:
                 ents["salary"] = found[0].as_dict()
             elif h.type == "offer" and salaries:
                 ents["salary"] = salaries[0].as_dict()
         elif h.type == "senior_leader_interview":
-            sent = doc[h.sent_start : h.sent_end]
-            ents = _leader_entities(original, _orig(index, sent.start_char), _orig(index, sent.end_char))
+            start_char, end_char = _char_span(doc, h.sent_start, h.sent_end)
+            ents = _leader_entities(original, _orig(index, start_char), _orig(index, end_char))
         b.add(b.from_hit(h, ents), weak=h.rule in WEAK_RULES)
 
     # calendar invitations
@@ -490,8 +528,7 @@ def _finish(
             b.add(Signal("postponed", evidence, ev_start, ev_end, "calendar.cancel", describe("calendar.cancel"), entities=ents))
 
     # the sender's own role
-    has_text = any(t.is_alpha for t in doc)
-    if has_text and role in ("hiring_manager", "leader"):
+    if role in ("hiring_manager", "leader") and any(t.is_alpha for t in doc):
         ev_text, a, z = b.sentence_evidence()
         b.add(Signal("hiring_manager_direct", ev_text, a, z, f"sender.{role}", describe(f"sender.{role}"),
                      entities={"title": title, "person": inp.sender.name if inp.sender else None}))
