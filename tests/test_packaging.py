@@ -23,6 +23,13 @@ def test_wheel_installs_and_runs_demo(tmp_path: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     assert any(n.startswith("offerwatch/daemon/demo_mailbox/") and n.endswith(".eml") for n in names)
     assert any(n.startswith("offerwatch/extractors/patterns/") for n in names)
+    assert any(n.startswith("offerwatch/daemon/templates/") for n in names)
+    # Every subpackage in the tree is in the wheel (an explicit package list can forget one).
+    for init in REPO.glob("*/**/__init__.py"):
+        top = init.relative_to(REPO).parts[0]
+        if top in ("daemon", "extractors", "models"):
+            mod = "offerwatch/" + init.relative_to(REPO).as_posix()
+            assert mod in names, f"{mod} missing from the wheel"
     assert not any(n.startswith(("daemon/", "models/", "extractors/")) for n in names), "top-level packages leaked"
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
