@@ -95,23 +95,29 @@ def run_source(ctx: click.Context, source: MailSource, *, store_path: Path | Non
         lock.release()
 
 
-def _assess_config(config):
-    from datetime import date as _date
-
+def assess_config_from(config):
+    """The timeline's settings from the user's config: [detection] plus the digest's time zone."""
+    from offerwatch.models.calendar_days import holidays_from_config
     from offerwatch.models.timeline import AssessConfig
 
     det = config.detection
+    names = [h for h in det.holidays if not h[:1].isdigit()]
+    dates = [h for h in det.holidays if h[:1].isdigit()]
     kwargs = dict(
         silence_business_days=det.silence_business_days,
         salary_jump_percent=det.salary_jump_percent,
         half_life_days=det.half_life_days,
-        holidays=frozenset(_date.fromisoformat(h) for h in det.holidays),
+        holidays=holidays_from_config(names, dates),
+        timezone=config.digest.timezone or None,
     )
     if det.weights:
         defaults = dict(AssessConfig().weights)
         defaults.update(det.weights)
         kwargs["weights"] = defaults
     return AssessConfig(**kwargs)
+
+
+_assess_config = assess_config_from  # the name the service and apps commands import
 
 
 # -- demo -------------------------------------------------------------------------------------

@@ -290,8 +290,8 @@ def parse_config(data: Mapping[str, Any], source: str = "(config)") -> Config:
             weights[k] = float(v)
     holidays = c.strings(det, "holidays", "detection.")
     for h in holidays:
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", h):
-            c.problems.append(f"detection.holidays: {h!r} is not a date as YYYY-MM-DD")
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", h) and h != "US":
+            c.problems.append(f"detection.holidays: {h!r} is neither a date as YYYY-MM-DD nor a calendar name (\"US\")")
     detection = DetectionConfig(
         silence_business_days=c.get(det, "silence_business_days", "detection.", int, 7,
                                     lambda v: None if 1 <= v <= 90 else f"expected 1 to 90 business days, got {v}"),
