@@ -135,7 +135,9 @@ def demo(ctx: click.Context, keep: bool) -> None:
       offerwatch demo
       offerwatch --db demo.db demo && offerwatch --db demo.db apps
     """
-    from offerwatch.daemon.report import print_overview
+    from offerwatch.daemon.digest.build import build_digest
+    from offerwatch.daemon.digest.job import settings_from_config
+    from offerwatch.daemon.digest.terminal import print_digest
     from offerwatch.daemon.sources.local import open_local_source
 
     app = app_context(ctx)
@@ -151,7 +153,12 @@ def demo(ctx: click.Context, keep: bool) -> None:
     out.print(f"[bold]offerwatch demo[/] — reading the sample mailbox ({len(source._files)} messages) into {path}")
     store, report = run_source(ctx, source, store_path=path, backfill=True, replay=True)
     try:
-        print_overview(store, out, now=report.newest)
+        # The sample mailbox is months old: the digest covers all of it, as of its newest mail.
+        first = store.rows("SELECT min(date) AS d FROM messages WHERE date IS NOT NULL")[0]["d"]
+        since = datetime.fromisoformat(first) if first else None
+        now = report.newest or datetime.now(timezone.utc)
+        tz = settings_from_config(load_config(ctx)).tz
+        print_digest(build_digest(store, now=now, tz=tz, since=since), out)
         out.print(f"\n[dim]Read {report.read} messages; database: {path if (keep or app.db_path) else 'temporary (use --keep or --db to keep it)'}[/]")
     finally:
         store.close()

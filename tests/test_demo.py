@@ -38,7 +38,7 @@ def test_demo_prints_applications_signals_and_next_steps(tmp_path: Path) -> None
     assert res.exit_code == 0, res.output
     labels = [json.loads(line) for line in (demo_mailbox() / "labels.jsonl").read_text().splitlines() if line.strip()]
     assert f"Read {len(labels)} messages" in res.output
-    assert "next:" in res.output
+    assert "What to do" in res.output
     assert "“" in res.output  # quoted evidence
     with Store.open(db) as s:
         types = {r["type"] for r in s.signals()}

@@ -47,4 +47,4 @@ def test_wheel_installs_and_runs_demo(tmp_path: Path) -> None:
     res = subprocess.run([str(venv / "bin" / "python"), "-m", "offerwatch.daemon.cli", "demo"], env=env, cwd=tmp_path,
                          capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr[-2000:]
-    assert "next:" in res.stdout
+    assert "What to do" in res.stdout
