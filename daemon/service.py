@@ -556,18 +556,8 @@ def _imap_source(acct: AccountConfig) -> Any:
 
 
 def mark_folder_synced(store: Store, account: str, folder: str, when: str) -> None:
-    """A pass over ``folder`` succeeded (maybe with nothing new): ``last_sync = when``, error cleared.
-
-    ``write_batch`` does the same when there is new mail; this covers the quiet polls, so
-    ``offerwatch status`` tells "healthy, nothing new" from "failing since yesterday".
-    """
-    with store.atomic():
-        store.ensure_account(account, "source")
-        store.db.execute(
-            "INSERT INTO folders(account, name, last_sync) VALUES (?, ?, ?) ON CONFLICT(account, name) "
-            "DO UPDATE SET last_sync = excluded.last_sync, last_error = NULL",
-            [account, folder, when],
-        )
+    """A quiet poll succeeded: see :meth:`Store.mark_folder_synced`."""
+    store.mark_folder_synced(account, folder, when)
 
 
 def load_for_reload(path: str | None) -> Callable[[], Config]:

@@ -133,6 +133,8 @@ class SyncEngine:
         while True:
             try:
                 self._sync_folder(source, folder, after_uid, since, until, backfill, fr, report, on_progress)
+                if not report.stopped:
+                    self.store.mark_folder_synced(source.account, folder.name)
                 return
             except SourceError as first:
                 err: SourceError = first

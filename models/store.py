@@ -348,6 +348,20 @@ class Store:
                 [account, folder, error[:500], utcnow()],
             )
 
+    def mark_folder_synced(self, account: str, folder: str, when: str | None = None) -> None:
+        """A pass over ``folder`` succeeded, maybe with nothing new: ``last_sync`` set, error cleared.
+
+        ``write_batch`` does the same when there is new mail; this covers quiet polls, so
+        ``offerwatch status`` tells "healthy, nothing new" from "failing since yesterday".
+        """
+        with self.atomic():
+            self.ensure_account(account, "source")
+            self.db.execute(
+                "INSERT INTO folders(account, name, last_sync) VALUES (?, ?, ?) ON CONFLICT(account, name) "
+                "DO UPDATE SET last_sync = excluded.last_sync, last_error = NULL",
+                [account, folder, when or utcnow()],
+            )
+
     def seen_identities(self, account: str, folder: str, uidvalidity: int) -> set[str]:
         rows = self.db.execute(
             "SELECT identity FROM locations WHERE account = ? AND folder = ? AND uidvalidity = ?",
