@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from offerwatch.extractors import entities
+from offerwatch.extractors import nlp as _nlp  # no spaCy import until get_nlp()
 from offerwatch.models.domain import Address, CalendarEvent, Direction, Salary, Signal
 
 log = logging.getLogger(__name__)
@@ -250,13 +251,11 @@ def combine(doc: Any) -> Any:
     Only sentences with a cue that can start a signal (:data:`_TRIGGERS`) are looked at;
     :func:`signal_spans` shows the result the spaCy way.
     """
-    from offerwatch.extractors.nlp import current_info, token_table
-
     cues_raw = doc.user_data.get("cues", ())
     hits: list[Hit] = []
     if cues_raw and any(c[0] in _TRIGGERS for c in cues_raw):
-        info = current_info()
-        tt = token_table(doc)
+        info = _nlp.current_info()
+        tt = _nlp.token_table(doc)
         starts = tt.sent_starts or [0]
         bounds = starts + [len(doc)]
         buckets: dict[int, list[tuple[str, str, int, int]]] = {}
@@ -367,16 +366,13 @@ _UPDATED_SUBJECT = re.compile(r"^\s*(updated\s+invitation|updated|rescheduled|mo
 
 def describe(rule: str) -> str:
     """Human-readable label of a rule id (combined rules are joined with "+")."""
-    from offerwatch.extractors.nlp import current_info
-    from offerwatch.extractors.nlp import describe as describe_one
-
-    info = current_info()
+    info = _nlp.current_info()
     if _describe_info[0] is not info:  # the pipeline was rebuilt (patterns reloaded)
         _describe_cache.clear()
         _describe_info[0] = info
     got = _describe_cache.get(rule)
     if got is None:
-        got = " + ".join(_CALENDAR_RULES.get(p) or _SENDER_RULES.get(p) or describe_one(p) for p in rule.split("+"))
+        got = " + ".join(_CALENDAR_RULES.get(p) or _SENDER_RULES.get(p) or _nlp.describe(p) for p in rule.split("+"))
         if info and len(_describe_cache) < 10_000:
             _describe_cache[rule] = got
     return got
@@ -605,18 +601,20 @@ def extract_many(items: Iterable[ExtractInput], *, batch_size: int = 64) -> Iter
 
 def _run_batch(nlp: Any, batch: list[ExtractInput]) -> Iterator[Extraction]:
     prepared = [_prepare(inp) for inp in batch]
-    todo = [i for i, inp in enumerate(batch) if inp.direction != Direction.OUT]
-    docs: dict[int, Any] = {}
-    texts = [prepared[i][0] for i in todo]
-    for i, doc in zip(todo, nlp.pipe(texts, batch_size=len(texts) or 1), strict=True):
-        docs[i] = doc
+    texts = [prepared[i][0] for i, inp in enumerate(batch) if inp.direction != Direction.OUT]
+    # each doc is finished as it leaves nlp.pipe: keeping the whole batch of docs alive would
+    # let the garbage collector promote their objects and run full collections (slow)
+    docs = iter(nlp.pipe(texts, batch_size=len(texts) or 1))
     for i, inp in enumerate(batch):
+        doc = None
         summaries: list[tuple[CalendarEvent, Any]] = []
         if inp.direction != Direction.OUT:
+            doc = next(docs)
             for ev in inp.events:
                 summaries.append((ev, nlp(normalize(ev.summary or "")[0][:500]) if ev.summary else None))
         try:
-            yield _finish(docs.get(i), inp, prepared[i][0], prepared[i][1], summaries)
+            yield _finish(doc, inp, prepared[i][0], prepared[i][1], summaries)
         except Exception:  # one bad message must not stop a backfill
             log.exception("signal extraction failed for one message; no signals recorded for it")
             yield Extraction((), (), None, None)
+        del doc, summaries
