@@ -585,7 +585,7 @@ class CueMatcher:
                 self.lemmatizer(doc)
             matches += self.matcher(doc)
         kinds = self.kinds
-        heads: list[tuple[int, int, int]] = []
+        heads: list[tuple[int, int, int]] = []  # (start, end, rule index): sorts in the order wanted
         tails: dict[int, list[tuple[int, int]]] = {}
         cancels: dict[int, list[int]] = {}
         breaks: list[int] = []
@@ -594,6 +594,9 @@ class CueMatcher:
         for mid, start, end in matches:
             kind, key = kinds[mid]
             if kind == _MARK:
+                if key == _BOUND:  # the common case: a comma, "and", a line break
+                    bounds.append(start)
+                    continue
                 if key & _END:
                     breaks.append(start + 1)
                 if key & _BOUND:
@@ -603,7 +606,7 @@ class CueMatcher:
                 if key & _QMARK:
                     questions.append(start)
             elif kind == _HEAD:
-                heads.append((key, start, end))
+                heads.append((start, end, key))
             elif kind == _TAIL:
                 tails.setdefault(key, []).append((start, end))
             else:
@@ -620,9 +623,9 @@ class CueMatcher:
         if not heads:
             return doc
         # a fixed order for cues at the same place: the order of the rules in the pattern files
-        heads.sort(key=lambda h: (h[1], h[2], h[0]))
+        heads.sort()
         seen: set[tuple[str, int, int]] = set()
-        for key, start, end in heads:
+        for start, end, key in heads:
             rule = self.rules[key]
             if key in cancels and any(end <= c <= end + 1 for c in cancels[key]):
                 continue
