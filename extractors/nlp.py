@@ -48,6 +48,7 @@ import json
 import logging
 import re
 import threading
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -447,8 +448,6 @@ class TokenTable:
     __slots__ = ("_doc", "sent_starts", "boundary", "questions", "_lower", "_sent_id")
 
     def __init__(self, doc: Any, sent_starts: list[int], boundary: bytearray, questions: list[int]) -> None:
-        import weakref
-
         self._doc = weakref.ref(doc)  # no reference cycle through doc.user_data
         self.sent_starts = sent_starts
         self.boundary = boundary
@@ -588,6 +587,7 @@ class CueMatcher:
         heads: list[tuple[int, int, int]] = []  # (start, end, rule index): sorts in the order wanted
         tails: dict[int, list[tuple[int, int]]] = {}
         cancels: dict[int, list[int]] = {}
+        rest: list[tuple[int, int, int, int]] = []  # tails and cancels, sorted out if a head needs them
         breaks: list[int] = []
         bounds: list[int] = []
         questions: list[int] = []
@@ -607,10 +607,8 @@ class CueMatcher:
                     questions.append(start)
             elif kind == _HEAD:
                 heads.append((start, end, key))
-            elif kind == _TAIL:
-                tails.setdefault(key, []).append((start, end))
             else:
-                cancels.setdefault(key, []).append(start)
+                rest.append((kind, key, start, end))
         breaks.sort()
         boundary = bytearray(n)
         for i in bounds:
@@ -624,6 +622,15 @@ class CueMatcher:
             return doc
         # a fixed order for cues at the same place: the order of the rules in the pattern files
         heads.sort()
+        if rest:
+            rules = self.rules
+            need = {key for _, _, key in heads if rules[key].then or rules[key].not_then}
+            for kind, key, start, end in rest:
+                if key in need:
+                    if kind == _TAIL:
+                        tails.setdefault(key, []).append((start, end))
+                    else:
+                        cancels.setdefault(key, []).append(start)
         seen: set[tuple[str, int, int]] = set()
         for start, end, key in heads:
             rule = self.rules[key]
