@@ -1,0 +1,76 @@
+"""General phrasing families in the pattern files: wording no corpus message uses verbatim.
+
+Each case is one sentence in a recruiter's mail; the expected signal type must be among the
+detected ones (or, for ``None``, nothing may be detected). They guard the phrase families
+(synonyms, British and non-native variants, contractions, terse confirmations) against
+regressions in the pattern files and in the matcher.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from offerwatch.extractors.signals import extract
+
+POSITIVE = [
+    ("keep_warm", "We are still meeting some more candidates this week and next."),
+    ("keep_warm", "We haven't made a decision yet, so please don't worry if it is a bit quiet from us."),
+    ("keep_warm", "I just wanted to keep you in the loop: the panel is still collecting feedback."),
+    ("keep_warm", "Please bear with us while we finish the remaining interviews."),
+    ("keep_warm", "We are yet to make a final decision."),
+    ("keep_warm", "Things are taking a little longer than expected on our side."),
+    ("offer", "I am very happy to send you, also in the name of the whole team, our offer for the position."),
+    ("offer", "We would like to extend an offer to you for the Senior Engineer role."),
+    ("offer", "Please find attached your formal offer letter."),
+    ("offer", "We want you as our next Staff Engineer."),
+    ("offer", "Congratulations, you got the job!"),
+    ("rejection", "We have reviewed your application and will not be progressing it further at this stage."),
+    ("rejection", "The position of Data Engineer (REQ-123) has now been filled."),
+    ("rejection", "After much deliberation we have opted to go with another applicant."),
+    ("rejection", "We have decided to pursue other applicants for this role."),
+    ("rejection", "We've decided not to proceed with your application."),
+    ("rejection", "We've filled the position."),
+    ("rejection", "We won't be able to offer you the role."),
+    ("interview_scheduled", "You're confirmed for a 30-minute call with me on Wednesday at 10am."),
+    ("interview_scheduled", "All booked in for Friday at 11:00, Teams invite is on its way."),
+    ("interview_scheduled", "I just sent a calendar invite for Tuesday 2pm."),
+    ("interview_scheduled", "We hereby confirm the video interview on Tuesday at 14:00."),
+    ("interview_scheduled", "I've booked your interview for next Monday at 11."),
+    ("interview_scheduled", "That's locked in for Wednesday at 3pm."),
+    ("hiring_manager_direct", "The hiring manager would love to have a quick chat with you directly."),
+    ("hiring_manager_direct", "I'm the hiring manager for the data team."),
+    ("hiring_manager_direct", "I lead the team you'd be joining and would love to chat."),
+    ("hiring_manager_direct", "You would be joining my team of six engineers."),
+    ("senior_leader_interview", "You'll meet our Managing Director, Paul Green, on Thursday."),
+    ("senior_leader_interview", "The final step is a 30-minute chat with our co-founder."),
+    ("senior_leader_interview", "The final round will be with our SVP of Sales."),
+    ("application_received", "We hereby confirm the receipt of your documents."),
+    ("application_received", "Thanks for applying to be our next Senior Product Designer."),
+    ("interview_request", "Kindly share your availibility for this week."),
+    ("interview_request", "What does your diary look like next week?"),
+    ("interview_request", "Feel free to grab a time on my calendar: https://calendly.com/x"),
+    ("expedite", "As we're keen to wrap this up, we'll squeeze both stages into one morning."),
+    ("postponed", "We have to reschedual the interview, apologies."),
+]
+
+NEGATIVE = [
+    "I'll send you a calendar invite once I hear back from the team.",
+    "You will receive the Teams link separately from my calendar.",
+    "The role reports to our Head of Engineering.",
+    "Our CEO spoke at the conference yesterday.",
+    "If you are not selected we will keep your details on file.",
+    "Please send your CV in PDF format.",
+    "Here is the schedule (all times Pacific):",
+]
+
+
+@pytest.mark.parametrize(("expected", "sentence"), POSITIVE)
+def test_general_phrasing_is_detected(expected: str, sentence: str) -> None:
+    found = {s.type for s in extract(f"Hi Sam,\n\n{sentence}\n\nBest,\nJane").signals}
+    assert expected in found, (sentence, found)
+
+
+@pytest.mark.parametrize("sentence", NEGATIVE)
+def test_general_phrasing_false_alarms(sentence: str) -> None:
+    found = {s.type for s in extract(f"Hi Sam,\n\n{sentence}\n\nBest,\nJane").signals}
+    assert not found, (sentence, found)
