@@ -89,10 +89,10 @@ def _big_mbox(path: Path, copies: int) -> int:
     return n
 
 
-@pytest.mark.parametrize("kill_after", [50, 200])
+@pytest.mark.parametrize("kill_after", [50, 300])
 def test_backfill_killed_midway_then_rerun_equals_clean_run(tmp_path: Path, kill_after: int) -> None:
     source = tmp_path / "big.mbox"
-    total = _big_mbox(source, 8)
+    total = _big_mbox(source, 16)
     clean_db, crash_db = tmp_path / "clean.db", tmp_path / "crash.db"
     exe = [sys.executable, "-m", "offerwatch.daemon.cli"]
     cmd = ["backfill", "--source", str(source), "--no-progress"]
