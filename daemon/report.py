@@ -1,4 +1,4 @@
-"""Terminal output for the core commands (rich): overview, one analysis, eval, signals.
+"""Terminal output for the core commands (rich): one analysis, eval, signals.
 
 All mail-derived text goes through :func:`rich.markup.escape`, so a subject like
 ``[red]`` cannot restyle the terminal, and control characters were already removed at parse.
@@ -16,32 +16,6 @@ from rich.markup import escape
 from rich.table import Table
 
 from offerwatch.models.domain import Analysis
-from offerwatch.models.store import Store
-
-#: What to do next, by the strongest recent signal; the seed's advice, in the user's terms.
-NEXT_STEP: dict[str, str] = {
-    "offer": "Read the offer closely; ask for it in writing and for time to decide if you need it.",
-    "salary_reconfirm": "Reconfirm interest and stay consistent with the figure you gave before: a big jump now can cost the offer.",
-    "hiring_manager_direct": "The hiring manager is reaching out: prepare for a pre-close call (motivation, start date, open questions).",
-    "other_process_inquiry": "Answer honestly about other processes; a deadline elsewhere can speed them up.",
-    "next_round_fast": "They booked the next round quickly: reply promptly and prepare.",
-    "expedite": "They want to move fast: keep your availability open and reply the same day.",
-    "senior_leader_interview": "A senior leader is joining: prepare questions on strategy and the team's direction.",
-    "panel_invite": "Panel or final round: ask who is on it and prepare a story per interviewer.",
-    "interview_request": "Send your availability.",
-    "interview_scheduled": "Put it in your calendar and prepare.",
-    "keep_warm": "They are keeping you posted: a short thank-you keeps you top of mind.",
-    "postponed": "Confirm the new time; if it slips again, ask what is changing on their side.",
-    "silence": "Send a short, friendly follow-up asking about the timeline.",
-    "role_on_hold": "Ask to be kept in mind when it reopens; keep other processes moving.",
-    "rejection": "Close it out; ask for feedback if you want it.",
-    "application_received": "Nothing to do yet.",
-}
-_PRIORITY = ["offer", "salary_reconfirm", "hiring_manager_direct", "other_process_inquiry", "next_round_fast", "expedite",
-             "rejection", "role_on_hold", "postponed", "silence", "senior_leader_interview", "panel_invite",
-             "interview_request", "interview_scheduled", "keep_warm", "application_received"]
-_STYLE = {3: "bold green", 2: "green", 1: "cyan", 0: "white", -1: "yellow", -3: "bold red"}
-
 
 def _day(value: str | None) -> str:
     if not value:
@@ -50,37 +24,6 @@ def _day(value: str | None) -> str:
         return datetime.fromisoformat(value).strftime("%a %d %b")
     except ValueError:
         return value[:10]
-
-
-def next_step(signal_types: list[str]) -> str:
-    for t in _PRIORITY:
-        if t in signal_types:
-            return NEXT_STEP[t]
-    return "Nothing to do yet."
-
-
-def print_overview(store: Store, console: Console, *, now: datetime | None = None) -> None:
-    """Per application: stage, outlook, signals with quoted evidence, and what to do next."""
-    apps = store.applications()
-    if not apps:
-        console.print("No job applications found yet.")
-        return
-    console.print()
-    for app in apps:
-        sigs = store.signals(app["id"])
-        role = f" — {escape(app['role'])}" if app.get("role") else ""
-        console.rule(f"[bold]{escape(app['company'])}{role}[/]  stage: {app['stage']}  outlook: {app['outlook']}/100", align="left")
-        console.print(f"  last contact {_day(app.get('last_contact'))}")
-        for s in sigs[-8:]:
-            style = _STYLE.get(s["polarity"], "white")
-            when = _day(s.get("at"))
-            console.print(f"  [{style}]{s['type']:<24}[/] {when}  “{escape(_trim(s['evidence'], 140))}”")
-        if len(sigs) > 8:
-            console.print(f"  … and {len(sigs) - 8} earlier signals (offerwatch signals --app {app['id']})")
-        latest = [s["type"] for s in reversed(sigs)]
-        recent = latest[:4]
-        console.print(f"  [bold]next:[/] {escape(next_step(recent))}")
-        console.print()
 
 
 def _trim(text: str, n: int) -> str:
