@@ -147,6 +147,16 @@ def _s(value: str) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+
+def _connection_lines(host: str, port: int, tls: str, ca_file: str | None) -> list[str]:
+    """The server block an IMAP account and the SMTP digest channel share."""
+    lines = [f"host = {_s(host)}", f"port = {port}", f"tls = {_s(tls)}"]
+    if tls == "none":
+        lines.append("allow_insecure = true")
+    if ca_file:
+        lines.append(f"ca_file = {_s(ca_file)}")
+    return lines
+
 def render_config(a: Answers) -> str:
     lines = [
         "# offerwatch configuration, written by `offerwatch init`.",
@@ -160,14 +170,8 @@ def render_config(a: Answers) -> str:
     lines += [
         "[[accounts]]",
         f"name = {_s(a.name)}",
-        f"host = {_s(a.host)}",
-        f"port = {a.port}",
-        f"tls = {_s(a.tls)}",
+        *_connection_lines(a.host, a.port, a.tls, a.ca_file),
     ]
-    if a.tls == "none":
-        lines.append("allow_insecure = true")
-    if a.ca_file:
-        lines.append(f"ca_file = {_s(a.ca_file)}")
     lines += [f"username = {_s(a.username or a.address)}", f"auth = {_s(a.auth)}"]
     if a.auth == "xoauth2":
         lines.append(f"token_command = {_s(a.token_command)}")
@@ -190,14 +194,8 @@ def render_config(a: Answers) -> str:
         lines += [
             "",
             "[digest.smtp]",
-            f"host = {_s(a.smtp_host)}",
-            f"port = {a.smtp_port}",
-            f"tls = {_s(a.smtp_tls)}",
+            *_connection_lines(a.smtp_host, a.smtp_port, a.smtp_tls, a.smtp_ca_file),
         ]
-        if a.smtp_tls == "none":
-            lines.append("allow_insecure = true")
-        if a.smtp_ca_file:
-            lines.append(f"ca_file = {_s(a.smtp_ca_file)}")
         lines += [f"username = {_s(a.username or a.address)}", f"to = {_s(a.address)}"]
         if a.auth != "xoauth2" and a.secret_store == "command":
             lines.append(f"password_command = {_s(a.password_command)}")
