@@ -122,9 +122,38 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class Combo:
+    """A signal made of cue families found together in one clause (``patterns/combos.toml``).
+
+    ``all`` lists two or three cue classes that must each have a cue in the same sentence,
+    within ``window`` tokens from the first cue's start to the last one's end, in any order
+    (``ordered``: in the listed order). ``scope = "clause"`` also wants no clause boundary
+    (comma, "and", "but", a line break ...) between them. ``unless`` classes cancel the combo
+    when one stands in its clause (from the clause start before the first cue to two tokens
+    after the last); ``unless_before`` classes cancel it anywhere earlier in the sentence
+    ("If you have not heard from us, please assume ..."). ``mood``: "statement" refuses
+    questions, "question" wants one (a question mark or an INQUIRY cue), "any" takes both.
+    """
+
+    type: str
+    id: str
+    description: str
+    all: tuple[str, ...]
+    window: int
+    scope: str
+    ordered: bool
+    unless: frozenset[str]
+    unless_before: frozenset[str]
+    mood: str
+    where: str
+
+
+@dataclass(frozen=True)
 class PatternSet:
     rules: tuple[Rule, ...]
     info: dict[str, PatternInfo]
+    combos: tuple[Combo, ...] = ()
+    classes: dict[str, str] | None = None
 
     @property
     def patterns(self) -> tuple[dict[str, Any], ...]:
@@ -167,19 +196,93 @@ def expand(phrase: str) -> list[str]:
         raise ValueError(f"expands to {total} phrases (limit {MAX_EXPANSIONS})")
     out = []
     for combo in itertools.product(*parts):
-        s = " ".join(w for w in combo if w).strip()
+        s = _CONTRACTION.sub(r"'\1", " ".join(w for w in combo if w).strip())
         if s:
             out.append(s)
     return out
 
 
+#: "'ve" and "'m" written apart ("(we|they) ['ve]") are joined to the word before: the tokenizer
+#: keeps "we've" as "we" + "'ve" but splits a lone "'ve" into "'" + "ve".
+_CONTRACTION = re.compile(r" '(ve|m)\b")
+
+
+_COMBO_KEYS = frozenset({"type", "id", "description", "all", "window", "scope", "ordered", "unless", "unless_before", "mood"})
+_CLASS_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
+
+
+def load_combos(path: Path, problems: list[str]) -> tuple[tuple[Combo, ...], dict[str, str]]:
+    """Read ``combos.toml``: ``[classes]`` (cue families: NAME = "what it means") and
+    ``[[combo]]`` tables (see :class:`Combo`). Problems are appended, not raised."""
+    import tomllib
+
+    if not path.is_file():
+        return (), {}
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as err:
+        problems.append(f"{path.name}: not valid TOML ({err})")
+        return (), {}
+    classes: dict[str, str] = {}
+    for name, desc in (raw.get("classes") or {}).items():
+        if not _CLASS_NAME.match(name) or not isinstance(desc, str) or not desc.strip():
+            problems.append(f"{path.name}: [classes] {name!r} needs an UPPER_CASE name and a description")
+            continue
+        if name in CUE_LABELS or name in MESSAGE_SIGNAL_TYPES:
+            problems.append(f"{path.name}: [classes] {name!r} is already a built-in label")
+            continue
+        classes[name] = desc
+    known = CUE_LABELS | MESSAGE_SIGNAL_TYPES | classes.keys()
+    combos: list[Combo] = []
+    seen: set[str] = set()
+    for n, c in enumerate(raw.get("combo") or [], 1):
+        where = f"{path.name}: combo #{n} (id {c.get('id')!r})"
+        unknown = set(c) - _COMBO_KEYS
+        if unknown:
+            problems.append(f"{where}: unknown keys {sorted(unknown)}")
+            continue
+        cid, ctype = c.get("id"), c.get("type")
+        if not isinstance(cid, str) or not cid or cid in seen:
+            problems.append(f"{where}: 'id' must be a unique non-empty string")
+            continue
+        seen.add(cid)
+        if ctype not in MESSAGE_SIGNAL_TYPES:
+            problems.append(f"{where}: unknown signal type {ctype!r}")
+            continue
+        parts = c.get("all")
+        if not isinstance(parts, list) or not 2 <= len(parts) <= 3 or not all(isinstance(x, str) for x in parts):
+            problems.append(f"{where}: 'all' must list two or three cue classes")
+            continue
+        lists = {k: c.get(k, []) for k in ("unless", "unless_before")}
+        if not all(isinstance(v, list) and all(isinstance(x, str) for x in v) for v in lists.values()):
+            problems.append(f"{where}: 'unless' and 'unless_before' must be lists of cue classes")
+            continue
+        bad = [x for x in [*parts, *lists["unless"], *lists["unless_before"]] if x not in known]
+        if bad:
+            problems.append(f"{where}: unknown cue class {bad[0]!r} (declare it under [classes])")
+            continue
+        window, scope, mood = c.get("window", 8), c.get("scope", "clause"), c.get("mood", "any")
+        if not isinstance(window, int) or not 1 <= window <= 40:
+            problems.append(f"{where}: 'window' must be an integer from 1 to 40")
+            continue
+        if scope not in ("clause", "sentence") or mood not in ("any", "statement", "question"):
+            problems.append(f"{where}: 'scope' is clause|sentence and 'mood' any|statement|question")
+            continue
+        combos.append(Combo(ctype, cid, str(c.get("description") or cid), tuple(parts), window, scope,
+                            bool(c.get("ordered", False)), frozenset(lists["unless"]),
+                            frozenset(lists["unless_before"]), mood, where))
+    return tuple(combos), classes
+
+
 def load_patterns(directory: Path = PATTERN_DIR) -> PatternSet:
-    """Read and validate every ``*.jsonl`` under ``directory``; raise :class:`PatternError`."""
+    """Read and validate every ``*.jsonl`` (and ``combos.toml``) under ``directory``;
+    raise :class:`PatternError`."""
     from spacy.schemas import validate_token_pattern
 
     rules: list[Rule] = []
     info: dict[str, PatternInfo] = {}
     problems: list[str] = []
+    combos, classes = load_combos(directory / "combos.toml", problems)
     files = sorted(directory.glob("*.jsonl"))
     if not files:
         raise PatternError(f"no pattern files (*.jsonl) in {directory}")
@@ -206,7 +309,7 @@ def load_patterns(directory: Path = PATTERN_DIR) -> PatternSet:
             if not isinstance(pid, str) or not pid:
                 problems.append(f"{where}: 'id' must be a non-empty string")
                 continue
-            if label not in MESSAGE_SIGNAL_TYPES and label not in CUE_LABELS:
+            if label not in MESSAGE_SIGNAL_TYPES and label not in CUE_LABELS and label not in classes:
                 problems.append(f"{where}: unknown label {label!r}")
                 continue
             flags = obj.get("flags", [])
@@ -265,20 +368,35 @@ def load_patterns(directory: Path = PATTERN_DIR) -> PatternSet:
                 Rule(pid, label, attr, tuple(phrases), tokens, tuple(then_x), within,
                      frozenset(w.lower() for w in not_between), tuple(not_then_x), where)
             )
+    used = {lab for r in rules for lab in [r.label]}
+    for name in classes:
+        if name not in used:
+            problems.append(f"combos.toml: class {name!r} has no pattern (give it lines in a .jsonl file)")
+    for combo in combos:
+        if combo.id in info:
+            problems.append(f"{combo.where}: id already used by a pattern in {info[combo.id].file}")
+            continue
+        info[combo.id] = PatternInfo(combo.id, combo.type, combo.description, frozenset(), "combos.toml")
     if problems:
         raise PatternError("invalid pattern file(s):\n  " + "\n  ".join(problems))
-    return PatternSet(tuple(rules), info)
+    return PatternSet(tuple(rules), info, combos, classes)
 
 
 _lock = threading.Lock()
 _nlp: Language | None = None
 _patterns: PatternSet | None = None
 _info: dict[str, PatternInfo] = {}
+_combos: tuple[Combo, ...] = ()
 
 
 def current_info() -> dict[str, PatternInfo]:
     """Pattern metadata (flags, descriptions) of the pipeline built last."""
     return _info
+
+
+def current_combos() -> tuple[Combo, ...]:
+    """The clause-level combinations (``combos.toml``) of the pipeline built last."""
+    return _combos
 
 
 def get_patterns() -> PatternSet:
@@ -302,8 +420,9 @@ def get_nlp() -> Language:
 def build_nlp(patterns: PatternSet) -> Language:
     import spacy
 
-    global _info
+    global _info, _combos
     _info = dict(patterns.info)
+    _combos = patterns.combos
     _register_components()
     nlp = spacy.blank("en")
     nlp.max_length = 2_000_000  # the text is capped before; never trip spaCy's own limit
@@ -421,7 +540,10 @@ CLAUSE_BOUNDARIES: frozenset[str] = frozenset(
 )
 
 # Structure marks found by the same PhraseMatcher pass as the cues (bit flags).
-_END, _BOUND, _DASH, _QMARK = 1, 2, 4, 8
+_END, _BOUND, _DASH, _QMARK, _LINE = 1, 2, 4, 8, 16
+#: A line at least this long, followed by a line that starts in lower case, is hard-wrapped
+#: prose: its line break is a space, not a clause boundary.
+SOFT_WRAP_MIN = 45
 
 
 def _structure_marks() -> tuple[dict[str, int], dict[str, int]]:
@@ -437,7 +559,21 @@ def _structure_marks() -> tuple[dict[str, int], dict[str, int]]:
         lower[t] = lower.get(t, 0) | _BOUND
     lower["-"] = lower.get("-", 0) | _DASH
     lower["?"] = lower.get("?", 0) | _QMARK
-    return lower, {"\n": _BOUND, "\n\n": _BOUND | _END}
+    return lower, {"\n": _BOUND | _LINE, "\n\n": _BOUND | _END}
+
+
+def _soft_wrap(doc: Any, i: int) -> bool:
+    """Is the line break at token ``i`` a wrap inside a sentence (mail wrapped at 72 columns)?"""
+    if i + 1 >= len(doc) or i == 0:
+        return False
+    nxt = doc[i + 1].text
+    if not (nxt[:1].islower() or nxt[:1].isdigit()):
+        return False
+    if doc[i - 1].text in (":", ";", ".", "!", "?", "-", "*", "•"):
+        return False
+    text = doc.text
+    idx = doc[i].idx
+    return idx - text.rfind("\n", 0, idx) - 1 >= SOFT_WRAP_MIN
 
 
 class TokenTable:
@@ -596,6 +732,8 @@ class CueMatcher:
             if kind == _MARK:
                 if key == _BOUND:  # the common case: a comma, "and", a line break
                     bounds.append(start)
+                    continue
+                if key & _LINE and _soft_wrap(doc, start):
                     continue
                 if key & _END:
                     breaks.append(start + 1)

@@ -17,6 +17,7 @@ Importing this module does not import spaCy.
 from __future__ import annotations
 
 import bisect
+import itertools
 import logging
 import operator
 import re
@@ -166,6 +167,31 @@ class _Sentence:
             j -= 1
         return lo
 
+    def clause_end(self, i: int) -> int:
+        """The token after the clause that holds token ``i`` (at most 14 tokens on)."""
+        boundary = self.tt.boundary
+        hi = min(self.end, i + 14)
+        j = i
+        while j < hi:
+            if boundary[j]:
+                return j
+            j += 1
+        return hi
+
+    def told_as_past(self, cue: _Cue) -> bool:
+        """A state told in the past: "while this role was on hold", "after the search had been
+        paused" (a past-tense verb just before the cue, and a time clause before it)."""
+        return self._before("WAS", cue, 3) and self.before_in_sentence("SUB_TIME", cue)
+
+    def before_in_sentence(self, label: str, cue: _Cue) -> bool:
+        """Is there a ``label`` cue anywhere earlier in the sentence?"""
+        return any(c.start < cue.start for c in self.by.get(label, ()))
+
+    def crosses_clause(self, a: _Cue, b: _Cue) -> bool:
+        """Is there a clause boundary between two cues (``a`` first)?"""
+        boundary = self.tt.boundary
+        return any(boundary[i] for i in range(a.end, b.start))
+
     def _before(self, label: str, cue: _Cue, window: int, ids: tuple[str, ...] = ()) -> bool:
         cands = self.by.get(label)
         if not cands:
@@ -253,7 +279,8 @@ def combine(doc: Any) -> Any:
     """
     cues_raw = doc.user_data.get("cues", ())
     hits: list[Hit] = []
-    if cues_raw and any(c[0] in _TRIGGERS for c in cues_raw):
+    triggers = _triggers()
+    if cues_raw and any(c[0] in triggers for c in cues_raw):
         info = _nlp.current_info()
         tt = _nlp.token_table(doc)
         starts = tt.sent_starts or [0]
@@ -262,7 +289,7 @@ def combine(doc: Any) -> Any:
         for c in sorted(cues_raw, key=_START_END):
             buckets.setdefault(bisect.bisect_right(starts, c[2]) - 1, []).append(c)
         for si, raw in sorted(buckets.items()):
-            if not any(c[0] in _TRIGGERS for c in raw):
+            if not any(c[0] in triggers for c in raw):
                 continue
             cues = []
             for label, rid, start, end in raw:
@@ -285,6 +312,18 @@ _START_END = operator.itemgetter(2, 3)
 #: of them in the sentence); sentences without any are skipped. A rule that starts from a
 #: new label must add it here (tests/test_signals_speed.py checks the others fire nothing).
 _TRIGGERS = _DIRECT_TYPES | {"SLOT_Q", "PANEL", "LEADER", "OTHER_PROC", "STILL", "HM", "HOLD"}
+_trigger_cache: dict[int, frozenset[str]] = {}
+
+
+def _triggers() -> frozenset[str]:
+    """:data:`_TRIGGERS` and the first class of every combo (combos.toml lists its most
+    specific class first), cached per pattern set."""
+    combos = _nlp.current_combos()
+    got = _trigger_cache.get(id(combos))
+    if got is None:
+        _trigger_cache.clear()
+        got = _trigger_cache[id(combos)] = _TRIGGERS | {c.all[0] for c in combos}
+    return got
 
 
 def _sentence_hits(s: _Sentence) -> Iterator[Hit]:
@@ -305,6 +344,10 @@ def _sentence_hits(s: _Sentence) -> Iterator[Hit]:
                 continue
             if label == "interview_request" and s.thanked(cue):
                 continue
+            if label in _UNLESS_BEFORE and any(s.before_in_sentence(c, cue) for c in _UNLESS_BEFORE[label]):
+                continue
+            if label == "rejection" and (s.has_question or s.has("YOU_AGENT")):
+                continue  # "Have you decided not to proceed?" asks; "you've decided not to" is theirs
             if label in ("postponed",):
                 postponed_here = True
             hit(label, cue.id, cue)
@@ -350,14 +393,79 @@ def _sentence_hits(s: _Sentence) -> Iterator[Hit]:
     # role_on_hold: paused / on ice / frozen + the role or the search
     if s.has("HOLD") and s.has("ROLE_NOUN"):
         for cue in s.by["HOLD"]:
-            if not s.negated(cue) and not s.hedged(cue):
+            if not s.negated(cue) and not s.hedged(cue) and not s.told_as_past(cue) and not s.has("REOPENED"):
                 hit("role_on_hold", "hold.word+role.noun", cue)
                 break
+    _combo_hits(s, fired, hit)
     yield from fired.values()
+
+
+#: Cue classes that cancel a direct cue of a type anywhere earlier in its sentence
+#: ("If you have not heard from us by then, please assume you have not been shortlisted").
+_UNLESS_BEFORE: dict[str, tuple[str, ...]] = {"rejection": ("ASSUME",), "offer": ("ASSUME",)}
+
+#: At most this many cues of one class take part in the combinations of one sentence.
+_MAX_PER_CLASS = 6
+
+
+def _combo_hits(s: _Sentence, fired: dict[str, Hit], hit: Any) -> None:
+    """Signals from cue families found together (``patterns/combos.toml``, see :class:`nlp.Combo`).
+
+    A combo fires once per sentence and type, for the first arrangement of its cues that fits
+    the window, the clause and the scope conditions.
+    """
+    for combo in _nlp.current_combos():
+        if combo.type in fired:
+            continue
+        lists = [s.by.get(c) for c in combo.all]
+        if not all(lists):
+            continue
+        if combo.mood == "statement" and s.has_question:
+            continue
+        if combo.mood == "question" and not s.asks():
+            continue
+        for cues in itertools.product(*(xs[:_MAX_PER_CLASS] for xs in lists if xs)):
+            if len({(c.start, c.end) for c in cues}) < len(cues):
+                continue
+            ordered = sorted(cues, key=_CUE_POS)
+            if combo.ordered and list(cues) != ordered:
+                continue
+            lo, hi = ordered[0].start, max(c.end for c in cues)
+            if hi - lo > combo.window:
+                continue
+            if combo.scope == "clause" and any(s.crosses_clause(a, b) for a, b in itertools.pairwise(ordered)):
+                continue
+            if _cancelled(s, combo, cues, lo, hi):
+                continue
+            hit(combo.type, combo.id, _Cue(combo.type, combo.id, lo, hi, frozenset()))
+            break
+
+
+_CUE_POS = operator.attrgetter("start", "end")
+
+
+def _cancelled(s: _Sentence, combo: Any, cues: tuple[_Cue, ...], lo: int, hi: int) -> bool:
+    own = {(c.start, c.end) for c in cues}
+    if combo.unless:
+        zone_lo = s.start if combo.scope == "sentence" else s.clause_start(lo)
+        zone_hi = s.clause_end(hi)
+        for label in combo.unless:
+            for c in s.by.get(label, ()):
+                if zone_lo <= c.start < zone_hi and (c.start, c.end) not in own:
+                    return True
+    for label in combo.unless_before:
+        for c in s.by.get(label, ()):
+            if c.start < lo and (c.start, c.end) not in own:
+                return True
+    return False
 
 
 # ----------------------------------------------------------------------------- message level
 
+#: Signals that say more than "we received your application" (an interview request may
+#: come with the acknowledgement).
+_DECISIONS = frozenset({"rejection", "offer", "role_on_hold", "interview_scheduled", "panel_invite", "postponed",
+                        "salary_reconfirm", "other_process_inquiry", "expedite", "senior_leader_interview"})
 #: keep_warm is a status update: an offer, a rejection, a hold or a postponement is more.
 _KEEP_WARM_OVERRULED_BY = frozenset({"offer", "rejection", "role_on_hold", "postponed"})
 _GREETING = re.compile(r"^\s*(hi|hello|hey|dear|good\s+(morning|afternoon|evening)|greetings|hola|hallo|bonjour)\b", re.I)
@@ -544,6 +652,10 @@ def _finish(
     ir = sigs.get("interview_request")
     if ir is not None and ir.rule == "ireq.invite" and "interview_scheduled" in sigs:
         sigs.pop("interview_request")  # "we're excited to invite you ..." with the time already set
+    if "offer" in sigs or "role_on_hold" in sigs:
+        # an offer to the runner-up tells of the one appointed before; a hold is not a rejection
+        # even when it says "unfortunately" or "we won't be going ahead with interviews"
+        sigs.pop("rejection", None)
     if "rejection" in sigs:
         sigs.pop("postponed", None)
         sigs.pop("panel_invite", None)
@@ -555,6 +667,9 @@ def _finish(
     for t in list(b.weak):
         if t in sigs and strong:
             sigs.pop(t)
+    if "application_received" in sigs and _DECISIONS & sigs.keys():
+        # "Thank you for your application. Unfortunately ...": a decision, not an acknowledgement
+        sigs.pop("application_received")
     return Extraction(tuple(sigs.values()), salaries, role, title)
 
 

@@ -1,0 +1,134 @@
+"""Cue families combined at clause level (patterns/combos.toml): either voice, any order,
+cancelled by conditions, small print, wishes, open questions and states told in the past."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from offerwatch.extractors import nlp as nlp_mod
+from offerwatch.extractors.signals import extract
+
+
+def types(text: str) -> set[str]:
+    return {s.type for s in extract(text).signals}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "We will not be progressing your application.",
+        "Your application will not progress further at this stage.",
+        "After comparing notes, we won't be advancing you to the case round.",
+        "Unfortunately they're not going to take it forward on this occasion.",
+        "The panel has decided not to appoint you to this post.",
+        "You were not the successful candidate for this position.",
+        "We have decided to go with a candidate who has more hands-on experience.",
+        "They have offered the position to an applicant with more caseload experience.",
+        "We have decided in favour of a candidate whose profile matches the requirements more closely.",
+        "We've filled the Front End Clerk position at our store.",
+        "The position has now been filled.",
+        "We do not feel your experience is the right fit for this particular role.",
+        "The client has rejected your profile.",
+        "We have come to the conclusion that other candidates meet the needs of this role better.",
+        "The team went in a different direction.",
+    ],
+)
+def test_rejection_families(text: str) -> None:
+    assert "rejection" in types(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "If you have not heard from us by then, please assume that your application has not been successful.",
+        "We haven't moved forward with anyone yet.",
+        "We are looking to hire someone who knows the curriculum.",
+        "If your background is a match for the next step, someone from the hiring team will reach out.",
+        "Have you decided not to proceed?",
+        "I know you've decided not to proceed with the other company.",
+        "We can't move forward until the budget is signed off.",
+        "Meera Kapoor passed on your profile to the hiring manager.",
+        "This means the assessment centre on 14 July will not go ahead.",
+        "Applications close once the position is filled.",
+    ],
+)
+def test_not_rejections(text: str) -> None:
+    assert "rejection" not in types(text)
+
+
+def test_a_hold_told_in_the_past_is_no_hold() -> None:
+    assert "role_on_hold" in types("The role has been put on hold while the budget is reviewed.")
+    assert "role_on_hold" not in types("Thank you for your patience while this role was on hold.")
+    assert "role_on_hold" not in types("The search was paused in March but has now resumed.")
+
+
+def test_a_hold_beats_the_rejection_words_around_it() -> None:
+    got = types("Unfortunately we have paused recruitment for this role. This means we won't be going ahead "
+                "with interviews on Wednesday.")
+    assert got == {"role_on_hold"}
+
+
+def test_a_decision_silences_the_acknowledgement() -> None:
+    text = ("Thank you for your application for the Analyst position. We have reviewed it and will not be "
+            "progressing your application further.")
+    assert types(text) == {"rejection"}
+
+
+def test_soft_wrapped_lines_are_one_clause() -> None:
+    text = ("Thank you for your patience. Luis has decided to keep looking, so we won't\n"
+            "be offering you the Forklift Operator position at this point.")
+    assert "rejection" in types(text)
+
+
+def test_every_combo_names_its_rule_and_description() -> None:
+    sig = next(s for s in extract("Your candidacy will not progress further.").signals if s.type == "rejection")
+    assert sig.rule == "rej.neg_progress"
+    assert "negated step forward" in sig.label
+
+
+def _write(tmp: Path, combos: str, lines: list[dict[str, object]]) -> None:
+    (tmp / "combos.toml").write_text(combos, encoding="utf-8")
+    (tmp / "p.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines), encoding="utf-8")
+
+
+def test_broken_combos_fail_at_load_with_every_problem(tmp_path: Path) -> None:
+    _write(
+        tmp_path,
+        '[classes]\nGOOD = "a class"\nlower = "bad name"\n'
+        '[[combo]]\ntype = "rejection"\nid = "c.one"\nall = ["GOOD", "MISSING"]\n'
+        '[[combo]]\ntype = "nonsense"\nid = "c.two"\nall = ["GOOD", "NEG"]\n'
+        '[[combo]]\ntype = "rejection"\nid = "c.three"\nall = ["GOOD", "NEG"]\nwindow = 99\n',
+        [{"label": "GOOD", "id": "g", "pattern": "good"}, {"label": "NEG", "id": "n", "pattern": "not"}],
+    )
+    with pytest.raises(nlp_mod.PatternError) as err:
+        nlp_mod.load_patterns(tmp_path)
+    msg = str(err.value)
+    assert "'lower'" in msg and "UPPER_CASE" in msg
+    assert "c.one" in msg and "unknown cue class 'MISSING'" in msg
+    assert "c.two" in msg and "unknown signal type" in msg
+    assert "c.three" in msg and "window" in msg
+
+
+def test_a_declared_class_without_patterns_is_an_error(tmp_path: Path) -> None:
+    _write(tmp_path, '[classes]\nEMPTY = "never matched"\n', [{"label": "NEG", "id": "n", "pattern": "not"}])
+    with pytest.raises(nlp_mod.PatternError, match="'EMPTY' has no pattern"):
+        nlp_mod.load_patterns(tmp_path)
+
+
+def test_a_custom_combo_fires_in_either_order(tmp_path: Path) -> None:
+    _write(
+        tmp_path,
+        '[classes]\nCOLOUR = "a colour"\n'
+        '[[combo]]\ntype = "offer"\nid = "c.colour"\ndescription = "negated colour"\nall = ["COLOUR", "NEG"]\nwindow = 4\n',
+        [{"label": "COLOUR", "id": "col", "pattern": "(red|blue)"}, {"label": "NEG", "id": "n", "pattern": "not"}],
+    )
+    nlp = nlp_mod.build_nlp(nlp_mod.load_patterns(tmp_path))
+    try:
+        assert [h.rule for h in nlp("It is not red.").user_data["hits"]] == ["c.colour"]
+        assert [h.rule for h in nlp("Blue it is not.").user_data["hits"]] == ["c.colour"]
+        assert nlp("Not today, but red.").user_data["hits"] == []  # a clause boundary between
+    finally:
+        nlp_mod.build_nlp(nlp_mod.get_patterns())  # restore the shared pipeline's metadata
