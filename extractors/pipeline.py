@@ -154,19 +154,27 @@ def analyze_many(
 
 
 def infer_owner(headers_of: Sequence[ParsedMail]) -> Owner:
-    """Guess the mailbox owner for a source without configuration: the most common recipient.
+    """Guess the mailbox owner(s) for a source without configuration: who receives mail from many.
 
-    In a person's mailbox nearly every incoming message is addressed to them, so the most
-    frequent To/Delivered-To address is theirs (EVAL.md states the same convention).
+    In a person's mailbox nearly every incoming message is addressed to them, from many
+    different senders, so the recipient with the most distinct senders is the owner (EVAL.md
+    states the same convention). A shared export or a labeled corpus may hold several people's
+    mail: every address that hears from a good share as many senders (a fifth of the top, and at
+    least three) is an owner too, so their replies read as outgoing mail. A recruiter who gets
+    five replies from one candidate has one sender, and stays a correspondent.
     """
-    counts: dict[str, int] = {}
+    senders: dict[str, set[str]] = {}
     for parsed in headers_of:
-        for addr in parsed.to:
-            counts[addr.email] = counts.get(addr.email, 0) + 1
+        sender = parsed.sender.email if parsed.sender else ""
+        recipients = [a.email for a in parsed.to]
         delivered = parsed.headers.get("delivered-to", "").strip().lower()
         if delivered:
-            counts[delivered] = counts.get(delivered, 0) + 2
-    if not counts:
+            recipients.append(delivered)
+        for addr in recipients:
+            senders.setdefault(addr, set()).add(sender)
+    if not senders:
         return Owner()
+    counts = {a: len(s) for a, s in senders.items()}
     best = max(counts.values())
-    return Owner.of(a for a, c in counts.items() if c == best)
+    floor = max(3, best // 5) if best >= 3 else best
+    return Owner.of(a for a, c in counts.items() if c >= floor)

@@ -497,6 +497,7 @@ _CALENDAR_RULES = {
     "calendar.panel": "calendar invitation for a panel / onsite / final round",
     "calendar.leader": "calendar invitation with a senior leader",
     "time.expr": "a day, date or time",
+    "isch.slot": "a date and a time set for the meeting",
     "question": "asked as a question",
     "interview_request": "an interview request",
 }
@@ -559,6 +560,30 @@ class _Builder:
                 return self.text[a:b], a, b
         a, b = _span_text(self.text, 0, len(self.text))
         return self.text[a:b], a, b
+
+
+def _slot_sentence(doc: Any, text: str, index: list[int] | None, subject: str) -> tuple[str, int, int] | None:
+    """The first sentence that sets one date and time for a meeting (see :mod:`slots`)."""
+    from offerwatch.extractors import slots
+
+    if not _SLOT_HINT.search(text):
+        return None
+    if not (slots.MEETING.search(text) or slots.MEETING.search(subject or "")):
+        return None
+    if slots.CANCELLED.search(text) or slots.CANCELLED.search(subject or ""):
+        return None  # the slot named is the one called off
+    for sent in _nlp.sentences(doc):
+        a, z = _span_text(text, _orig(index, sent.start_char), _orig(index, sent.end_char))
+        sentence = text[a:z]
+        found = slots.find_slot(sentence)
+        if found is None or "?" in sentence:
+            continue  # "Would Tuesday 17th at 5.30pm work?" proposes; the candidate decides
+        return sentence, a, z
+    return None
+
+
+#: Cheap pre-check for :func:`_slot_sentence`: a clock time somewhere.
+_SLOT_HINT = re.compile(r"\d[:.]\d\d|\d\s?[ap]\.?m|\d\s?(?:h|uhr)\b|\bnoon\b|\bmidday\b", re.I)
 
 
 def _leader_entities(text: str, start: int, end: int) -> dict[str, Any]:
@@ -630,6 +655,13 @@ def _finish(
                              describe("calendar.leader"), entities=ents))
         elif method == "CANCEL":
             b.add(Signal("postponed", evidence, ev_start, ev_end, "calendar.cancel", describe("calendar.cancel"), entities=ents))
+
+    # a slot the employer set: "Confirmed: Wednesday 1/28 at 4:00pm with Laura"
+    if "interview_scheduled" not in b.signals:
+        slot = _slot_sentence(doc, original, index, inp.subject)
+        if slot is not None:
+            ev_text, a, z = slot
+            b.add(Signal("interview_scheduled", ev_text, a, z, "isch.slot", describe("isch.slot")))
 
     # the sender's own role
     if role in ("hiring_manager", "leader") and any(t.is_alpha for t in doc):

@@ -132,3 +132,18 @@ def test_a_custom_combo_fires_in_either_order(tmp_path: Path) -> None:
         assert nlp("Not today, but red.").user_data["hits"] == []  # a clause boundary between
     finally:
         nlp_mod.build_nlp(nlp_mod.get_patterns())  # restore the shared pipeline's metadata
+
+
+def test_several_mailbox_owners_are_inferred_from_distinct_senders() -> None:
+    """A corpus or export holding several job seekers' mail: each seeker's replies are outgoing."""
+    from offerwatch.extractors.parse import parse_mail
+    from offerwatch.extractors.pipeline import infer_owner
+
+    def mail(frm: str, to: str) -> bytes:
+        return f"From: {frm}\r\nTo: {to}\r\nSubject: x\r\n\r\nbody\r\n".encode()
+
+    raws = [mail(f"r{i}@corp{i}.com", "ana@example.org") for i in range(12)]
+    raws += [mail(f"r{i}@firm{i}.com", "ben@example.org") for i in range(5)]
+    raws += [mail("ana@example.org", "r1@corp1.com") for _ in range(6)]  # one recruiter, many replies
+    owner = infer_owner([parse_mail(r) for r in raws])
+    assert owner.addresses == {"ana@example.org", "ben@example.org"}

@@ -1,0 +1,94 @@
+"""A fixed slot: one date and a clock time the employer has set for a meeting.
+
+Recruiters rarely write "your interview is confirmed"; they write the slot: "Wednesday 18
+February at 8.30am", "Date: Tuesday 10 February 2026 / Time: 09:00", "on 28-Jan-2026, 3:00 PM".
+A sentence (or a "Date: / Time:" block, which the pipeline keeps as one sentence) that names a
+day and a clock time is a slot, unless it offers a choice of days ("Tuesday or Thursday at 10"),
+sets a deadline ("reply by Friday 5pm"), tells the past ("thanks for coming in on Tuesday"),
+or is about the first working day, a test or paperwork rather than a meeting.
+
+Pure ``re``; the signal is decided in :mod:`offerwatch.extractors.signals`.
+
+>>> bool(find_slot("Confirmed: Wednesday 1/28 at 4:00pm with Laura at Halberd."))
+True
+>>> find_slot("Would Tuesday 17th at 5.30pm or Wednesday 18th at 8.30am suit you?") is None
+True
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_WEEKDAY = r"(?:mon|tues?|wed(?:nes)?|thu(?:rs?)?|fri|sat(?:ur)?|sun)(?:day)?\.?"
+_MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|"
+          r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?")
+_DAY_NUM = r"(?:[12]\d|3[01]|0?[1-9])(?:st|nd|rd|th)?"
+#: A calendar date: "18 February", "Feb 11", "4th February 2026", "1/28", "28-Jan-2026", "2026-02-11", "19.03.".
+_DATE = re.compile(
+    rf"(?<![\w/.-])(?:{_DAY_NUM}(?:\s+of)?[\s-]+{_MONTH}(?:[\s,-]+20\d\d)?"
+    rf"|{_MONTH}\s+{_DAY_NUM}(?:,?\s+20\d\d)?"
+    rf"|(?:0?[1-9]|1[0-2])/(?:[12]\d|3[01]|0?[1-9])(?:/(?:20)?\d\d)?"
+    rf"|(?:[12]\d|3[01]|0?[1-9])\.(?:1[0-2]|0?[1-9])\.(?:20\d\d)?"
+    rf"|20\d\d-[01]\d-[0-3]\d)(?![\w/])",
+    re.I,
+)
+_WEEKDAY_RE = re.compile(rf"\b{_WEEKDAY}(?![\w])|\b(?:tomorrow|today)\b", re.I)
+#: A clock time: "4:00pm", "2pm", "13:15", "10:00 a.m.", "8.30am", "14h", "15 Uhr", "noon".
+_CLOCK = re.compile(
+    r"(?<![\w.:/-])(?:(?:[01]?\d|2[0-3]):[0-5]\d\s*(?:[ap]\.?m\.?(?![\w])|h\b|uhr\b|hrs\b)?"
+    r"|(?:[01]?\d|2[0-3])\.[0-5]\d\s*(?:[ap]\.?m\.?(?![\w])|h\b|uhr\b|hrs\b)"
+    r"|(?:1[0-2]|0?[1-9])\s*[ap]\.?m\.?(?![\w])"
+    r"|(?:[01]?\d|2[0-3])\s*(?:h|uhr)\b|noon\b|midday\b)",
+    re.I,
+)
+#: The time is a deadline, a past event, the first working day, a test or paperwork.
+_NOT_A_MEETING = re.compile(
+    r"\bby\s+(?:the\s+)?(?:end|close|cob|eod|noon|midday|mon|tue|wed|thu|fri|sat|sun|tomorrow|today|\d)|"
+    r"\b(?:mon|tue|wed|thu|fri)\w*\s*(?:to|-|–|through|thru)\s*(?:thu|fri|sat|sun)|\bafter\s+\d|"
+    r"\b(?:if|before|until|till|complete|alternatively|alternative|either|(?:could|can) (?:also )?offer|cancel(?:l?ed)?|cancellation|works? for|suit|suits|suitable|convenient|"
+    r"won't|will not|can't|cannot|unable|not able|no later than|deadline|closing date|closes|expires?|due|at the latest|"
+    r"sign(?:ed)? and return|start date|first day|starting date|commence|induction|onboarding|orientation|"
+    r"report to|your start|you start|thank(?:s| you) for (?:coming|meeting|taking|joining|your time)|enjoyed|"
+    r"yesterday|last (?:week|monday|tuesday|wednesday|thursday|friday)|was held|took place|went|"
+    r"aptitude|psychometric|online (?:test|assessment)|exam|drug (?:test|screen)|medical|background check|"
+    r"webinar|information session|open day|open evening|career fair|shift|rota|roster|payroll|paid on)\b",
+    re.I,
+)
+#: A meeting of some kind must be named in the sentence or the message.
+MEETING = re.compile(
+    r"\b(?:interview\w*|meet(?:ing)?|call|chat|conversation|panel|onsite|on-site|visit|coffee|lunch|zoom|teams|"
+    r"webex|google meet|video|phone|round|session|discussion|assessment (?:centre|center|day)|superday|"
+    r"presentation|demo lesson|job talk|see you|talk then|speak then|with (?:me|us))\b",
+    re.I,
+)
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A date and time in ``text[start:end]``; ``precise`` when a calendar date (not only a weekday) is given."""
+
+    start: int
+    end: int
+    precise: bool
+
+
+#: The whole message cancels a slot (a scheduler's "The event below has been canceled").
+CANCELLED = re.compile(r"\bcancel(?:l)?ed\b|\bcancellation\b", re.I)
+
+
+def find_slot(sentence: str) -> Slot | None:
+    """The one date-and-time slot a sentence sets, or None (see the module docstring)."""
+    clock = _CLOCK.search(sentence)
+    if clock is None:
+        return None
+    dates = [m for m in _DATE.finditer(sentence)]
+    weekdays = [m for m in _WEEKDAY_RE.finditer(sentence)]
+    if not dates and not weekdays:
+        return None
+    if _NOT_A_MEETING.search(sentence):
+        return None
+    days = {m.group(0).lower() for m in dates} or {m.group(0).lower()[:3] for m in weekdays}
+    if len(days) > 1:
+        return None  # a choice of days ("Tuesday or Thursday", a list of slots), not a set slot
+    return Slot(0, len(sentence), precise=bool(dates))

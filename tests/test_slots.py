@@ -1,0 +1,60 @@
+"""A date and a time the employer set reads as a scheduled interview; options, deadlines,
+questions, past meetings and cancellations do not."""
+
+from __future__ import annotations
+
+import pytest
+
+from offerwatch.extractors import slots
+from offerwatch.extractors.signals import extract
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Confirmed: Wednesday 1/28 at 4:00pm with Laura at Halberd.",
+        "Perfect - I've confirmed Wednesday 18 February at 8.30am.",
+        "Your interview is on Monday 2 March 2026 at 13:15 in the Boardroom.",
+        "Date: Tuesday 10 February 2026\nTime: 09:00 to 13:30\nVenue: Education Suite",
+        "It will now take place on Tuesday, March 10, 2026 at 10:00 a.m., by Microsoft Teams.",
+        "You are invited for the final round on 4th February 2026 at 3:00 PM at our office.",
+        "Round 1 on 28-Jan-2026, 3:00 PM at the client's office.",
+    ],
+)
+def test_set_slots(sentence: str) -> None:
+    assert slots.find_slot(sentence) is not None
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "They've offered Tuesday 17th at 5.30pm or Wednesday 18th at 8.30am.",
+        "- Wednesday 11 March at 10:00\n- Friday 13 March at 14:00",
+        "Please complete both by 23:59 on Sunday 14 June 2026.",
+        "Call us Monday to Friday, 8 AM to 8 PM ET.",
+        "Thank you for coming in on Tuesday at 2pm.",
+        "Your start date is Monday 1 March at 9:00.",
+        "Alternatively I could offer Friday morning from 9:00.",
+        "If you'd like to talk it through, I'm free Thursday after 2pm.",
+        "Please reply by Friday 20 November, 5pm.",
+        "The meeting on 04.09. is in the diary.",  # a date alone, no clock time
+    ],
+)
+def test_not_set_slots(sentence: str) -> None:
+    assert slots.find_slot(sentence) is None
+
+
+def test_a_slot_in_a_job_mail_is_a_scheduled_interview() -> None:
+    got = extract("Hi Maya,\n\nAll confirmed: Wednesday 11 Feb, 10:00-12:00 CET on Teams with Markus and Elena.")
+    sig = next(s for s in got.signals if s.type == "interview_scheduled")
+    assert sig.evidence.startswith("All confirmed: Wednesday 11 Feb")
+
+
+def test_a_proposed_slot_asked_as_a_question_is_no_fixed_slot() -> None:
+    got = extract("Would Thursday, Sept 24 at 3:00 PM CT work for the interview instead?")
+    assert "interview_scheduled" not in {s.type for s in got.signals}
+
+
+def test_a_cancelled_event_does_not_schedule_its_old_slot() -> None:
+    text = "The event below has been canceled.\n\nEvent Date/Time:\n02:00pm - 02:30pm, Thursday, October 1, 2026"
+    assert "interview_scheduled" not in {s.type for s in extract(text, subject="Canceled: Intro call").signals}
