@@ -32,6 +32,9 @@ THRESHOLD = 3
 class JobDecision:
     is_job: bool
     reason: str  # human-readable, shown by `offerwatch scan`
+    #: False when the text itself speaks against job mail (non-job vocabulary, account mail, a
+    #: friend's news): context (thread, known contact) may then not overturn a "no".
+    open_to_context: bool = True
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,7 @@ class _Data:
     job_boards: tuple[str, ...]
     freemail: frozenset[str]
     relay_personal: tuple[str, ...]
+    workplace: tuple[str, ...]
     alerts: tuple[str, ...]
     bulk_precedence: frozenset[str]
     vocab: dict[str, _Vocab]
@@ -92,6 +96,7 @@ def load_data(path: Path = DATA_FILE) -> _Data:
         job_boards=strings("domains", "job_boards"),
         freemail=frozenset(strings("domains", "freemail")),
         relay_personal=strings("senders", "relay_personal"),
+        workplace=strings("senders", "workplace"),
         alerts=strings("senders", "alerts"),
         bulk_precedence=frozenset(strings("headers", "bulk_precedence")),
         vocab=vocab,
@@ -99,6 +104,24 @@ def load_data(path: Path = DATA_FILE) -> _Data:
     if problems:
         raise ClassifierDataError("invalid classifier data:\n  " + "\n  ".join(problems))
     return data
+
+
+def contact_keys(email: str) -> tuple[str, ...]:
+    """What identifies a correspondent: the address, and its domain when that names a company
+    (not free mail, an ATS, a scheduler or a job board, which many unrelated senders share).
+
+    >>> contact_keys("Priya.Raman@corvane.com"), contact_keys("jess@gmail.com"), contact_keys("no-reply@corvane.com")
+    (('priya.raman@corvane.com', 'corvane.com'), ('jess@gmail.com',), ('no-reply@corvane.com',))
+    """
+    email = email.strip().lower()
+    if "@" not in email:
+        return ()
+    domain = email.rpartition("@")[2]
+    data = load_data()
+    if (not domain or is_automated_sender(email) or domain in data.freemail or _domain_in(domain, data.ats) or _domain_in(domain, data.scheduling)
+            or _domain_in(domain, data.job_boards)):
+        return (email,)
+    return (email, domain)
 
 
 def _domain_in(domain: str, domains: Sequence[str]) -> str | None:
@@ -182,6 +205,11 @@ def classify(
             return JobDecision(True, f"owner's mail about a job ({_short(found, 'strong') or _short(found, 'weak')})")
         return JobDecision(False, "owner's mail without job vocabulary")
 
+    tool = _domain_in(domain, data.workplace)
+    if tool:
+        return JobDecision(False, f"workplace tool digest from {tool}: the owner's current job", False)
+    if _ACCOUNT.search(f"{subject or ''}\n{(text or '')[:3000]}"):
+        return JobDecision(False, "account mail (password, login link or code): not about an application", False)
     ats = _domain_in(domain, data.ats)
     if ats:
         return JobDecision(True, f"ATS sender domain {ats}")
@@ -212,7 +240,13 @@ def classify(
     if not recipients and score < THRESHOLD + 3:
         return JobDecision(False, "mass mail to undisclosed recipients")
     if domain in data.freemail:
-        score -= 2  # recruiters write from their company; friends and scammers from free mail
+        # Recruiters write from their company; friends, family and scammers from free mail, and
+        # a friend's news about their own offer or interview is full of job words. From free
+        # mail, only a message that reads as the hiring side's (and not as someone's own
+        # process) is job mail; a reply in a job thread is decided by the caller.
+        if _OWN_PROCESS.search(body):
+            return JobDecision(False, "private mail about someone's own job search (free mail sender)", False)
+        score -= 4
     if any(a in local for a in data.alerts) and not receipt:
         score -= 2
     if domain and domain not in data.freemail and not any(a in local for a in ("noreply", "no-reply", "donotreply")):
@@ -223,7 +257,35 @@ def classify(
     if score >= THRESHOLD:
         return JobDecision(True, f"personal mail with job vocabulary ({_short(found, 'strong') or _short(found, 'weak')})")
     why = _short(found, "non_job") or _short(found, "blast")
-    return JobDecision(False, f"no job context (score {score}{'; ' + why if why else ''})")
+    return JobDecision(False, f"no job context (score {score}{'; ' + why if why else ''})", not why and score >= 0)
+
+
+#: Account mail of a career portal or any other site: not about an application (DESIGN.md).
+_ACCOUNT = re.compile(
+    r"\b(?:reset (?:your |the )?password|password reset|forgot(?:ten)? (?:your )?password|(?:login|log-in|sign-in|magic) link|"
+    r"(?:verification|security|one-time|sign-in|login) (?:code|passcode)|verify your (?:email|account)|"
+    r"confirm your email address|activate your account|account (?:has been )?(?:created|activated|locked))\b",
+    re.I,
+)
+
+
+def is_automated_sender(email: str) -> bool:
+    """A machine's mailbox (no-reply, alerts, notifications ...): many unrelated messages share it."""
+    local = email.strip().lower().rpartition("@")[0]
+    return any(a in local for a in _AUTOMATED) or any(a in local for a in load_data().alerts)
+
+
+_AUTOMATED = ("noreply", "no-reply", "donotreply", "do-not-reply", "notification", "notify", "mailer", "bounce",
+              "system", "auto", "info@")
+
+#: A friend telling about their own process, or asking about the owner's: private mail.
+_OWN_PROCESS = re.compile(
+    r"\b(?:i|we)\s*(?:'ve|have)?\s*(?:just\s+)?(?:got|landed|received|accepted|bombed|made it to|aced)\b"
+    r"|\b(?:my|mine)\s+(?:interview|offer|panel|new job|first day|start date|application|boss|manager)\b"
+    r"|\bmine\s+(?:got|was|is)\b|\bdid (?:you|u|ya) hear back\b|\bhow did (?:your|ur|the) \w+\s*(?:interview|one|go)\b"
+    r"|\bhow(?:'s| is| was) the (?:new job|interview)\b|\b(?:lol|haha\w*|omg|lmao)\b|\bcongrat",
+    re.I,
+)
 
 
 def explain_data() -> dict[str, Any]:

@@ -8,6 +8,7 @@ the daemon stores.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -68,8 +69,12 @@ def analyze(raw: bytes, *, owner: Owner = Owner(), folder_role: str | None = Non
 #: Thread context: does any of these Message-IDs belong to a known job message?
 ThreadLookup = Callable[[Sequence[str]], bool]
 
-#: Decisions that thread context must not overturn: bulk mail and private forwards stay out.
-_FIRM_NO = ("bulk mail", "owner forwarded", "mass mail", "agency blast", "job board notification")
+#: Contact context: has this address (or its company's domain) been in job mail before?
+ContactLookup = Callable[[str], bool]
+
+#: Decisions that context must not overturn: bulk mail, private forwards, a friend's own news.
+_FIRM_NO = ("bulk mail", "owner forwarded", "mass mail", "agency blast", "job board notification", "private mail",
+            "account mail")
 
 
 def analyze_many(
@@ -78,15 +83,19 @@ def analyze_many(
     owner: Owner = Owner(),
     folder_role: str | None = None,
     thread_is_job: ThreadLookup | None = None,
+    contact_is_job: ContactLookup | None = None,
 ) -> Iterator[Analysis]:
     """Like :func:`analyze` for many messages; extraction runs batched through spaCy.
 
     ``thread_is_job`` lets the caller (the sync engine asks the store; eval asks the messages
     it has read so far) say whether a message answers a known job message: a two-line
-    "see you at 3" in a recruiter thread is job mail though it has no job words. Messages of
-    this batch count as known once decided, in order.
+    "see you at 3" in a recruiter thread is job mail though it has no job words.
+    ``contact_is_job`` does the same for people: a hiring manager's "Do you have 15 minutes
+    tomorrow?" is job mail when she (or her company's domain) has written job mail before,
+    and so is the owner's "Wednesday 09:30 please" to her. Messages of this batch count as
+    known once decided, in order.
     """
-    from offerwatch.extractors.classify import classify
+    from offerwatch.extractors.classify import classify, contact_keys
     from offerwatch.extractors.signals import ExtractInput, extract_many
 
     prepared = [_prepare(raw, owner, folder_role) for raw in raws]
@@ -117,15 +126,24 @@ def analyze_many(
         for p in prepared
     ]
     batch_job_ids: set[str] = set()
+    batch_contacts: set[str] = set()
     for p, decision, extraction in zip(prepared, decisions, extract_many(inputs), strict=True):
         is_job = bool(decision and decision.is_job)
         reason = decision.reason if decision else "unparseable message: " + "; ".join(p.problems)
+        counterparts = _counterparts(p)
         if decision is not None and not is_job and not reason.startswith(_FIRM_NO):
             thread = ([p.parsed.in_reply_to] if p.parsed.in_reply_to else []) + list(p.parsed.references)
             if thread and (any(t in batch_job_ids for t in thread) or (thread_is_job is not None and thread_is_job(thread))):
                 is_job, reason = True, f"reply in a job thread (classifier alone: {reason})"
+            elif decision.open_to_context and not _FORWARD.match(p.parsed.subject or ""):
+                known = next((c for c in counterparts if any(k in batch_contacts for k in contact_keys(c))
+                              or (contact_is_job is not None and contact_is_job(c))), None)
+                if known is not None:
+                    is_job, reason = True, f"{known} is in an earlier job conversation (classifier alone: {reason})"
         if is_job and p.parsed.message_id:
             batch_job_ids.add(p.parsed.message_id)
+        if is_job:
+            batch_contacts.update(k for c in counterparts for k in contact_keys(c))
         yield Analysis(
             message_id=p.parsed.message_id,
             subject=p.parsed.subject,
@@ -151,6 +169,16 @@ def analyze_many(
             parse_failed=p.parsed.parse_failed,
             content_hash=p.parsed.content_hash,
         )
+
+
+_FORWARD = re.compile(r"^\s*(?:fwd?|fw|wg|tr|rv)\s*:", re.I)
+
+
+def _counterparts(p: _Prepared) -> list[str]:
+    """Whom the owner corresponds with in a message: its sender, or the recipients of their own mail."""
+    if p.direction is Direction.OUT:
+        return [a.email.lower() for a in (p.parsed.to + p.parsed.cc)[:10] if a.email]
+    return [p.parsed.sender.email.lower()] if p.parsed.sender is not None and p.parsed.sender.email else []
 
 
 def infer_owner(headers_of: Sequence[ParsedMail]) -> Owner:

@@ -37,6 +37,11 @@ def utcnow() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+#: Local parts of machine mailboxes: their company domain says nothing about a person.
+_MACHINE_MAILBOXES = ("noreply", "no-reply", "donotreply", "do-not-reply", "notification", "notify", "alert", "news",
+                      "mailer", "bounce", "system", "billing", "support", "info", "marketing", "auto")
+
+
 def iso(dt: datetime | None) -> str | None:
     return dt.astimezone(timezone.utc).isoformat(timespec="seconds") if dt else None
 
@@ -376,6 +381,24 @@ class Store:
             return False
         sql = f"SELECT 1 FROM messages WHERE is_job = 1 AND message_id IN ({','.join('?' * len(ids))}) LIMIT 1"
         return self.db.execute(sql, ids).fetchone() is not None
+
+    def is_job_contact(self, email: str) -> bool:
+        """Whether this address, or its company's domain, is the counterpart of a stored job
+        message (contact context for the classifier). Free-mail, ATS and scheduler domains
+        count by the full address only."""
+        from offerwatch.models.linking import is_company_domain, registrable_domain
+
+        email = email.strip().lower()
+        if "@" not in email:
+            return False
+        if self.db.execute("SELECT 1 FROM messages WHERE counterpart = ? AND is_job = 1 LIMIT 1", [email]).fetchone():
+            return True
+        local = email.rpartition("@")[0]
+        if not is_company_domain(email) or any(m in local for m in _MACHINE_MAILBOXES):
+            return False
+        row = self.db.execute("SELECT 1 FROM messages WHERE counterpart_domain = ? AND is_job = 1 LIMIT 1",
+                              [registrable_domain(email)]).fetchone()
+        return row is not None
 
     def known_message(self, key: str) -> bool:
         return self.db.execute("SELECT 1 FROM messages WHERE key = ?", [key]).fetchone() is not None

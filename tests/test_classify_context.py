@@ -1,0 +1,67 @@
+"""Job mail by context: a known correspondent's two-line note is job mail; machine mailboxes,
+account mail, a friend's own news and workplace-tool digests are not, whoever sends them."""
+
+from __future__ import annotations
+
+from offerwatch.extractors.pipeline import Owner, analyze_many
+
+OWNER = Owner.of(["maya@example.org"])
+
+
+def mail(frm: str, subject: str, body: str, to: str = "maya@example.org", msgid: str = "") -> bytes:
+    head = f"From: {frm}\r\nTo: {to}\r\nSubject: {subject}\r\nDate: Mon, 2 Feb 2026 10:00:00 +0000\r\n"
+    if msgid:
+        head += f"Message-ID: <{msgid}>\r\n"
+    return (head + "\r\n" + body + "\r\n").encode()
+
+
+FIRST = mail("Priya Raman <priya.raman@corvane.com>", "Senior Analyst role",
+             "Hi Maya, I'm the hiring manager for the Senior Analyst position and I'd love to set up an interview.")
+
+
+def decide(*raws: bytes, store_knows: set[str] | None = None) -> list[tuple[bool, str]]:
+    known = store_knows or set()
+    return [(a.is_job, a.job_reason) for a in analyze_many(list(raws), owner=OWNER,
+                                                            contact_is_job=lambda e: e in known)]
+
+
+def test_a_short_note_from_a_known_correspondent_is_job_mail() -> None:
+    note = mail("Priya Raman <priya.raman@corvane.com>", "Quick call today?", "Do you have 15 minutes today?")
+    (first, _), (second, why) = decide(FIRST, note)
+    assert first and second
+    assert "earlier job conversation" in why
+
+
+def test_a_colleague_at_the_same_company_counts_and_the_store_is_asked() -> None:
+    note = mail("Dana Whitfield <dana.whitfield@corvane.com>", "Quick note", "Priya enjoyed yesterday. More soon.")
+    assert decide(note)[0][0] is False  # alone: no job context
+    assert decide(note, store_knows={"dana.whitfield@corvane.com"})[0][0]
+    assert decide(FIRST, note)[1][0]  # same company domain, learned in the batch
+
+
+def test_the_owners_reply_to_a_known_correspondent_is_job_mail() -> None:
+    reply = mail("Maya <maya@example.org>", "Re: times", "Wednesday 09:30 please.", to="priya.raman@corvane.com")
+    assert decide(FIRST, reply)[1][0]
+
+
+def test_machine_mailboxes_and_account_mail_stay_out() -> None:
+    alert = mail("Corvane <no-reply@corvane.com>", "Your statement", "Your monthly statement is ready.")
+    reset = mail("Corvane Careers <corvane@myworkday.com>", "Reset your password",
+                 "Click here to reset your password for the Corvane careers site.")
+    got = decide(FIRST, alert, reset)
+    assert got[1][0] is False and got[2][0] is False
+    assert "account mail" in got[2][1]
+
+
+def test_a_friends_own_news_is_private_mail() -> None:
+    friend = mail("Jess <jess.alvarez88@gmail.com>", "omg update",
+                  "Final round went great - they called me this morning with a verbal offer!! Still waiting on "
+                  "the offer letter. The recruiter asked if I was interviewing anywhere else lol.")
+    (is_job, why), = decide(friend)
+    assert not is_job and "private mail" in why
+
+
+def test_workplace_tool_digests_are_not_the_job_search() -> None:
+    digest = mail("Microsoft Teams <noreply@email.teams.microsoft.com>", "You have missed activity",
+                  "Reminder: the interview panel for the supervisor candidate is Thursday at 3 PM. Can you cover?")
+    assert decide(digest)[0][0] is False
