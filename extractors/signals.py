@@ -106,6 +106,14 @@ _DIRECT_TYPES = frozenset(
      "offer", "rejection", "role_on_hold", "postponed", "keep_warm", "expedite", "other_process_inquiry",
      "panel_invite", "senior_leader_interview"}
 )
+#: Sentence-level findings that are not signals by themselves: a panel or a senior leader
+#: named in a forward-looking sentence counts when the message as a whole invites to an
+#: interview (the invitation and the interview plan are often sentences apart).
+PANEL_MENTION, LEADER_MENTION = "panel_mention", "leader_mention"
+_MENTIONS = frozenset({PANEL_MENTION, LEADER_MENTION})
+#: Signals that make a message an invitation to an interview.
+_INVITATIONS = frozenset({"interview_request", "interview_scheduled", "panel_invite", "expedite"})
+
 #: Rule ids of cues that count only when the message says nothing else.
 WEAK_RULES = frozenset({"app.thanks_weak", "kw.update_weak"})
 
@@ -182,6 +190,18 @@ class _Sentence:
         """A state told in the past: "while this role was on hold", "after the search had been
         paused" (a past-tense verb just before the cue, and a time clause before it)."""
         return self._before("WAS", cue, 3) and self.before_in_sentence("SUB_TIME", cue)
+
+    def about_elsewhere(self, cue: _Cue) -> bool:
+        """Does the sentence ask about other processes ("are you in final stages elsewhere?")
+        through a cue other than this one?"""
+        return any(not (c.start < cue.end and cue.start < c.end) for c in self.by.get("OTHER_PROC", ()))
+
+    def stage_state(self, cue: _Cue) -> bool:
+        """ "as we move towards the final stage", "one of our panel members", "I'll update the
+        panel": where the process stands or the panel as a body, not an invitation."""
+        if any(c.end == cue.start or c.end == cue.start - 1 for c in self.by.get("STAGE_STATE", ())):
+            return True
+        return any(c.start <= cue.start < c.end for c in self.by.get("PANEL_BODY", ()))
 
     def before_in_sentence(self, label: str, cue: _Cue) -> bool:
         """Is there a ``label`` cue anywhere earlier in the sentence?"""
@@ -357,12 +377,13 @@ def _sentence_hits(s: _Sentence) -> Iterator[Hit]:
         if not s.negated(cue) and not s.thanked(cue):
             hit("interview_request", f"{cue.id}+time.expr", cue)
     # panel_invite: panel / onsite / final round, with an invitation, not in retrospect
-    if s.has("PANEL") and (s.has("INVITE") or s.has("SLOT_Q") or "interview_request" in fired) and not postponed_here:
-        for cue in s.by["PANEL"]:
-            if not s.negated(cue) and not s.hedged(cue) and not s.retro(cue) and not s.after_other(cue):
-                inv = s.first("INVITE") or s.first("SLOT_Q")
-                hit("panel_invite", f"{cue.id}+{inv.id if inv else 'interview_request'}", cue)
-                break
+    panels = [c for c in s.by.get("PANEL", ()) if not s.negated(c) and not s.hedged(c) and not s.retro(c)
+              and not s.after_other(c) and not s.stage_state(c) and not s.about_elsewhere(c)]
+    if panels and (s.has("INVITE") or s.has("SLOT_Q") or "interview_request" in fired) and not postponed_here:
+        inv = s.first("INVITE") or s.first("SLOT_Q")
+        hit("panel_invite", f"{panels[0].id}+{inv.id if inv else 'interview_request'}", panels[0])
+    elif panels:
+        hit(PANEL_MENTION, panels[0].id, panels[0])  # counts if the message invites (see _finish)
     # senior_leader_interview: a senior title next to a meeting with them
     if s.has("LEADER") and s.has("MEET"):
         done = False
@@ -374,6 +395,11 @@ def _sentence_hits(s: _Sentence) -> Iterator[Hit]:
                     hit("senior_leader_interview", f"{cue.id}+{meet.id}", cue)
                     done = True
                     break
+    if "senior_leader_interview" not in fired and s.has("LEADER") and (s.has("MEET") or s.has("PANEL") or _CLOCK.search(s.text())):
+        for cue in s.by["LEADER"]:
+            if not s.negated(cue) and not s.retro(cue) and not s.after_other(cue):
+                hit(LEADER_MENTION, cue.id, cue)  # a leader in an interview plan: counts if the message invites
+                break
     # other_process_inquiry: other interviews/offers/deadlines, asked about
     if s.has("OTHER_PROC") and s.asks():
         for cue in s.by["OTHER_PROC"]:
@@ -497,6 +523,7 @@ _CALENDAR_RULES = {
     "calendar.panel": "calendar invitation for a panel / onsite / final round",
     "calendar.leader": "calendar invitation with a senior leader",
     "time.expr": "a day, date or time",
+    "invitation": "in a message that invites to an interview",
     "isch.slot": "a date and a time set for the meeting",
     "question": "asked as a question",
     "interview_request": "an interview request",
@@ -618,7 +645,11 @@ def _finish(
         return Extraction((), salaries, None if inp.direction == Direction.OUT else role, title)
 
     b = _Builder(doc, original, index)
+    mentions: dict[str, Hit] = {}
     for h in doc.user_data.get("hits", ()):
+        if h.type in _MENTIONS:
+            mentions.setdefault(h.type, h)
+            continue
         ents: dict[str, Any] = {}
         if h.type in ("salary_reconfirm", "offer"):
             start_char, end_char = _char_span(doc, h.sent_start, h.sent_end)
@@ -662,6 +693,18 @@ def _finish(
         if slot is not None:
             ev_text, a, z = slot
             b.add(Signal("interview_scheduled", ev_text, a, z, "isch.slot", describe("isch.slot")))
+
+    # a panel or a leader in the interview plan of a message that invites
+    if _INVITATIONS & b.signals.keys() or any((ev.method or "").upper() == "REQUEST" for ev, _ in summary_docs):
+        pm = mentions.get(PANEL_MENTION)
+        if pm is not None and "panel_invite" not in b.signals:
+            b.add(b.from_hit(Hit("panel_invite", f"{pm.rule}+invitation", pm.sent_start, pm.sent_end, pm.cue_start, pm.cue_end)))
+        lm = mentions.get(LEADER_MENTION)
+        if lm is not None and "senior_leader_interview" not in b.signals:
+            start_char, end_char = _char_span(doc, lm.sent_start, lm.sent_end)
+            ents = _leader_entities(original, _orig(index, start_char), _orig(index, end_char))
+            b.add(b.from_hit(Hit("senior_leader_interview", f"{lm.rule}+invitation", lm.sent_start, lm.sent_end,
+                                 lm.cue_start, lm.cue_end), ents))
 
     # the sender's own role
     if role in ("hiring_manager", "leader") and any(t.is_alpha for t in doc):

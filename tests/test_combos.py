@@ -147,3 +147,28 @@ def test_several_mailbox_owners_are_inferred_from_distinct_senders() -> None:
     raws += [mail("ana@example.org", "r1@corp1.com") for _ in range(6)]  # one recruiter, many replies
     owner = infer_owner([parse_mail(r) for r in raws])
     assert owner.addresses == {"ana@example.org", "ben@example.org"}
+
+
+def test_a_panel_in_the_interview_plan_of_an_invitation_is_a_panel_invite() -> None:
+    text = ("I am pleased to invite you to interview for the post of Ward Sister.\n\n"
+            "Your interview is on Monday 2 March 2026 at 13:15 in the Boardroom. It will start with a "
+            "10-minute presentation followed by a panel interview of approximately 40 minutes.")
+    got = types(text)
+    assert {"interview_scheduled", "panel_invite"} <= got
+
+
+def test_a_panel_as_a_body_or_a_stage_reached_is_no_invitation() -> None:
+    assert "panel_invite" not in types("We need to reschedule your interview on Thursday 5 February from 10:45 to "
+                                       "14:15 because one of the panel members is needed elsewhere.")
+    assert "panel_invite" not in types("As we move towards the final stage of this process, could you please "
+                                       "confirm that you are still interested in the post?")
+    assert "panel_invite" not in types("Are you having any other offers in hand or interviews in final stage?")
+
+
+def test_a_leader_on_the_interview_itinerary_is_a_senior_leader_interview() -> None:
+    text = ("Dear Arjun,\n\nYour profile has been shortlisted. Please find the interview details below:\n\n"
+            "Date: 28-Jan-2026\nTime: 3:00 PM\nInterviewer: Mr. Anand Rao, Director - Transaction Banking Sales\n\n"
+            "Kindly acknowledge receipt of this mail.")
+    assert {"interview_scheduled", "senior_leader_interview"} <= types(text)
+    # the same leader, mentioned as the one who signs off, in a message that invites to nothing
+    assert "senior_leader_interview" not in types("The panel report then goes to our Executive Director for sign-off.")
