@@ -255,14 +255,16 @@ class SyncEngine:
     def _analyze(self, folder: FolderInfo, batch: list[RawMessage]) -> list[Analysis]:
         try:
             return list(analyze_many([r.data for r in batch], owner=self.owner, folder_role=folder.role,
-                                     thread_is_job=self.store.is_job_thread, contact_is_job=self.store.is_job_contact))
+                                     thread_is_job=self.store.is_job_thread, contact_is_job=self.store.is_job_contact,
+                                     role_of=self.store.known_role))
         except Exception:  # noqa: BLE001 - a pipeline bug must not stall the folder; isolate the message
             log.exception("batch analysis failed in folder %s; analysing its messages one by one", folder.name)
         out = []
         for raw in batch:
             try:
                 out.extend(analyze_many([raw.data], owner=self.owner, folder_role=folder.role,
-                                        thread_is_job=self.store.is_job_thread, contact_is_job=self.store.is_job_contact))
+                                        thread_is_job=self.store.is_job_thread, contact_is_job=self.store.is_job_contact,
+                                     role_of=self.store.known_role))
             except Exception as err:  # noqa: BLE001 - recorded as unparseable so the folder moves on
                 log.exception("message %s could not be analysed; recorded as unparseable", raw.location.key)
                 out.append(_unreadable(raw, f"internal error while analysing: {type(err).__name__}"))

@@ -227,7 +227,8 @@ def find_salaries(text: str, *, limit: int = 20) -> list[Salary]:
 _HM_PHRASE = re.compile(r"\bhiring\s+manager\b", re.I)
 _COORDINATOR = re.compile(
     r"\b(coordinator|co-ordinator|scheduler|scheduling|assistant\s+to|executive\s+assistant|search\s+committee|"
-    r"recruiting\s+operations)\b",
+    r"recruiting\s+operations|office\s+manager|administrator|administrative|secretary|personal\s+assistant|"
+    r"receptionist)\b",
     re.I,
 )
 _RECRUITER = re.compile(
@@ -240,13 +241,17 @@ _LEADER = re.compile(
     r"\b(vp|svp|evp|vice[-\s]president|director|directeur|directrice|directora|direktor\w*|diretor\w*|direttore|"
     r"head\s+of|chief|ceo|cto|cfo|coo|cio|cmo|cpo|cdo|cso|ciso|cro|c-level|founder|co-?founder|founding\s+partner|"
     r"president|dean|provost|managing\s+partner|geschäftsführer\w*|gründer\w*|fondat\w+|fundador\w*|pdg|"
-    r"bereichsleiter\w*)\b",
+    r"bereichsleiter\w*|partner(?!\s+(?:manager|success|marketing|programs?))|general\s+counsel|superintendent|"
+    r"head\s*teacher|headmaster|headmistress|principal(?!\s+(?:investigator|engineer|scientist|consultant|designer|"
+    r"analyst|developer|architect|product|data|software|associate|recruiter|pm\b))|chairperson|board\s+chair|"
+    r"chair\s+of\s+the\s+board)\b",
     re.I,
 )
 _MANAGER = re.compile(
     r"\b(manager|management|team\s+lead|tech\s+lead|engineering\s+lead|\w+\s+lead|lead\s+\w+|supervisor|"
     r"(?:department|dept\.?|program|programme)\s+chair|chair\s*,?\s*(?:of\s+)?(?:the\s+)?[\w\s&]*department|"
-    r"chair\b(?!\s*,?\s*[\w\s]*committee)|principal\s+investigator|leiter\w*|responsable|gerente|teamleiter\w*)\b",
+    r"chair\b(?!\s*,?\s*[\w\s]*committee)|principal\s+investigator|leiter\w*|responsable|gerente|teamleiter\w*|"
+    r"matron|charge\s+nurse|ward\s+sister|sister|head\s+chef|owner|proprietor|foreman|forewoman)\b",
     re.I,
 )
 _ASSISTANT = re.compile(r"\b(assistant|associate)\s+(to|of)\b", re.I)
@@ -299,6 +304,20 @@ def find_title(signature: str) -> tuple[str | None, str | None]:
     if not signature:
         return None, None
     lines = [ln.strip() for ln in signature.splitlines() if ln.strip()][:12]
+    title, role = _title_in(lines)
+    if role in ("leader", "hiring_manager") and any(_AGENCY.search(ln) for ln in lines):
+        return title, "recruiter"  # "Associate Director | Apex Talent Asia": an agency's consultant
+    return title, role
+
+
+#: A recruitment agency's name or line in a signature.
+_AGENCY = re.compile(r"\b(recruit\w*|talent|staffing|search|selection|headhunt\w*|personnel|resourcing|placements?|"
+                     r"hr\s+services|consultants|careers)\b", re.I)
+#: An agency speaking for its client: the writer is a recruiter whatever their title.
+AGENCY_VOICE = re.compile(r"\b(?:my|our|the) client(?:'s)?\b|\b(?:submitted|sent|put forward|presented) your (?:cv|profile|resume)\b", re.I)
+
+
+def _title_in(lines: list[str]) -> tuple[str | None, str | None]:
     fallback: tuple[str | None, str | None] = (None, None)
     for line in lines:
         if len(line) > 120 or _SIGNOFF.match(line) and len(line.split()) <= 4:
@@ -326,6 +345,15 @@ _SELF_HINT = re.compile(r"(?i)(?=[imth])\b(?:i\s*'?m\b|i\s+(?:am|work|recruit|le
 _SELF_VERB = re.compile(r"\b(?:i\s+(?:recruit|lead\s+recruiting|hire|run\s+recruiting|run\s+talent))\b", re.I)
 
 
+_NOT_A_TITLE = re.compile(
+    r"(?:delighted|pleased|happy|glad|thrilled|excited|writing|reaching|following|sorry|afraid|looking|sure|keen|"
+    r"hoping|going|not|still|just|so|very|currently|now|also|really|confident|aware|able|unable|attaching|sending|"
+    r"sharing|here|back|available|free|out|away|reaching|contacting|emailing|pleased|thrilled|excited|interested|"
+    r"impressed|honoured|honored|attaching|forwarding|following up|checking|getting|trying|planning)\b",
+    re.I,
+)
+
+
 def self_intro_role(text: str) -> tuple[str | None, str | None]:
     """The role a writer gives themselves in the first lines: "I'm the hiring manager for ...",
     "Theo here, co-founder and CEO", "I recruit for our engineering teams".
@@ -338,6 +366,8 @@ def self_intro_role(text: str) -> tuple[str | None, str | None]:
         return None, None
     for m in _SELF_INTRO.finditer(head):
         title = m.group("title").strip()
+        if _NOT_A_TITLE.match(title):
+            continue  # "I am delighted to offer you ...", "I'm writing to ..."
         # cut the title at a relative clause or conjunction: "the recruiter who owns ..."
         title = re.split(r"\s+(?:who|that|and\s+(?:i|we|the|this|would|wanted)|for\s+the\s+\w+\s+(?:role|search|position)|here\s+at)\b", title, 1, flags=re.I)[0]
         role = classify_title(title)
@@ -347,6 +377,20 @@ def self_intro_role(text: str) -> tuple[str | None, str | None]:
     if m2:
         return m2.group(0), "recruiter"
     return None, None
+
+
+def sender_role(text: str, signature: str) -> tuple[str | None, str | None]:
+    """The writer's (title, role) from a self-introduction or the signature; a hiring manager
+    or leader introducing themselves wins over a signature title.
+
+    >>> sender_role("Hi Maya, I'm the hiring manager for the role.", "Jo Park\nRecruiter")
+    ('hiring manager for the role', 'hiring_manager')
+    """
+    sig_title, sig_role = find_title(signature)
+    intro_title, intro_role = self_intro_role(text) if text.strip() else (None, None)
+    if intro_role in ("hiring_manager", "leader") or not sig_role:
+        return (intro_title if intro_role else sig_title), intro_role or sig_role
+    return sig_title, sig_role
 
 
 # ---------------------------------------------------------------------------- people near a title

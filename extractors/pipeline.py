@@ -71,6 +71,8 @@ ThreadLookup = Callable[[Sequence[str]], bool]
 
 #: Contact context: has this address (or its company's domain) been in job mail before?
 ContactLookup = Callable[[str], bool]
+#: The (title, role) a sender signed job mail with before, if any.
+RoleLookup = Callable[[str], "tuple[str | None, str | None] | None"]
 
 #: Decisions that context must not overturn: bulk mail, private forwards, a friend's own news.
 _FIRM_NO = ("bulk mail", "owner forwarded", "mass mail", "agency blast", "job board notification", "private mail",
@@ -84,6 +86,7 @@ def analyze_many(
     folder_role: str | None = None,
     thread_is_job: ThreadLookup | None = None,
     contact_is_job: ContactLookup | None = None,
+    role_of: RoleLookup | None = None,
 ) -> Iterator[Analysis]:
     """Like :func:`analyze` for many messages; extraction runs batched through spaCy.
 
@@ -92,8 +95,9 @@ def analyze_many(
     "see you at 3" in a recruiter thread is job mail though it has no job words.
     ``contact_is_job`` does the same for people: a hiring manager's "Do you have 15 minutes
     tomorrow?" is job mail when she (or her company's domain) has written job mail before,
-    and so is the owner's "Wednesday 09:30 please" to her. Messages of this batch count as
-    known once decided, in order.
+    and so is the owner's "Wednesday 09:30 please" to her. ``role_of`` gives the title a sender
+    signed with before, so a hiring manager's note signed "Priya" is still hers. Messages of
+    this batch count as known once decided, in order.
     """
     from offerwatch.extractors.classify import classify, contact_keys
     from offerwatch.extractors.signals import ExtractInput, extract_many
@@ -122,8 +126,9 @@ def analyze_many(
             sender=p.parsed.sender,
             direction=p.direction,
             events=tuple(p.parsed.events),
+            known_role=known,
         )
-        for p in prepared
+        for p, known in zip(prepared, _known_roles(prepared, role_of), strict=True)
     ]
     batch_job_ids: set[str] = set()
     batch_contacts: set[str] = set()
@@ -169,6 +174,26 @@ def analyze_many(
             parse_failed=p.parsed.parse_failed,
             content_hash=p.parsed.content_hash,
         )
+
+
+def _known_roles(prepared: list[_Prepared], role_of: RoleLookup | None) -> list[tuple[str | None, str | None] | None]:
+    """For each incoming message, the (title, role) its sender signed with in earlier mail of this
+    batch or of the store: titles live in signatures, and a short reply is signed "Priya"."""
+    from offerwatch.extractors.entities import find_title
+
+    seen: dict[str, tuple[str | None, str | None]] = {}
+    out: list[tuple[str | None, str | None] | None] = []
+    for p in prepared:
+        email = p.parsed.sender.email.lower() if p.direction is Direction.IN and p.parsed.sender else ""
+        known = seen.get(email) if email else None
+        if known is None and email and role_of is not None:
+            known = role_of(email)
+        out.append(known)
+        if email and p.signature:
+            title, role = find_title(p.signature)
+            if role is not None:
+                seen[email] = (title, role)
+    return out
 
 
 _FORWARD = re.compile(r"^\s*(?:fwd?|fw|wg|tr|rv)\s*:", re.I)

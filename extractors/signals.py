@@ -52,6 +52,8 @@ class ExtractInput:
     sender: Address | None = None
     direction: Direction = Direction.IN
     events: Sequence[CalendarEvent] = field(default_factory=tuple)
+    #: (title, role) the sender gave in earlier mail, for a message signed with a first name only
+    known_role: tuple[str | None, str | None] | None = None
 
 
 # ----------------------------------------------------------------------------- normalisation
@@ -635,12 +637,11 @@ def _finish(
 ) -> Extraction:
     original = inp.text
     salaries = tuple(entities.find_salaries(original[:MAX_CHARS]))
-    sig_title, sig_role = entities.find_title(inp.signature)
-    intro_title, intro_role = entities.self_intro_role(original) if original.strip() else (None, None)
-    if intro_role in ("hiring_manager", "leader") or not sig_role:
-        role, title = intro_role or sig_role, intro_title if intro_role else sig_title
-    else:
-        role, title = sig_role, sig_title
+    title, role = entities.sender_role(original, inp.signature)
+    if role is None and inp.known_role is not None:
+        title, role = inp.known_role  # the title this person signed with in earlier mail
+    if role in ("hiring_manager", "leader") and entities.AGENCY_VOICE.search(original):
+        role = "recruiter"  # "Director | Hartwell Selection" writing about "the client": an agency consultant
     if inp.direction == Direction.OUT or doc is None:
         return Extraction((), salaries, None if inp.direction == Direction.OUT else role, title)
 

@@ -400,6 +400,14 @@ class Store:
                               [registrable_domain(email)]).fetchone()
         return row is not None
 
+    def known_role(self, email: str) -> tuple[str | None, str | None] | None:
+        """The (title, role) this sender signed their latest job mail with, if any."""
+        row = self.db.execute(
+            "SELECT sender_title, sender_role FROM messages WHERE sender_email = ? AND is_job = 1 "
+            "AND sender_role IS NOT NULL ORDER BY date DESC LIMIT 1", [email.strip().lower()],
+        ).fetchone()
+        return (row[0], row[1]) if row else None
+
     def known_message(self, key: str) -> bool:
         return self.db.execute("SELECT 1 FROM messages WHERE key = ?", [key]).fetchone() is not None
 

@@ -65,3 +65,23 @@ def test_workplace_tool_digests_are_not_the_job_search() -> None:
     digest = mail("Microsoft Teams <noreply@email.teams.microsoft.com>", "You have missed activity",
                   "Reminder: the interview panel for the supervisor candidate is Thursday at 3 PM. Can you cover?")
     assert decide(digest)[0][0] is False
+
+
+def test_a_title_signed_earlier_carries_to_a_note_signed_with_a_first_name() -> None:
+    first = mail("Priya Raman <priya.raman@corvane.com>", "Your interview",
+                 "Hi Maya, thanks for applying. I'd like to set up an interview.\n\n"
+                 "Best,\nPriya Raman\nSenior Manager, FP&A | Corvane Insurance Group")
+    note = mail("Priya Raman <priya.raman@corvane.com>", "Quick call today?",
+                "Do you have 15 minutes today? There are a couple of things I'd like to talk through.\n\nPriya")
+    analyses = list(analyze_many([first, note], owner=OWNER))
+    assert analyses[1].sender_role == "hiring_manager"
+    assert "hiring_manager_direct" in {s.type for s in analyses[1].signals}
+
+
+def test_an_agency_consultant_with_a_senior_title_is_a_recruiter() -> None:
+    note = mail("James Rigby <james.rigby@hartwellselection.co.uk>", "Confirmed",
+                "Hi Jonas, all confirmed: the client will see you Wednesday at 10:00 on Teams.\n\n"
+                "James Rigby | Director, Risk & Quant | Hartwell Selection")
+    a = next(analyze_many([note], owner=OWNER))
+    assert a.sender_role == "recruiter"
+    assert "hiring_manager_direct" not in {s.type for s in a.signals}
