@@ -43,6 +43,7 @@ _SIGN_OFF = re.compile(
       | best | cheers | thanks | thank\s+you | many\s+thanks | thanks\s+(again|so\s+much|a\s+lot)
       | thank\s+you\s+(again|so\s+much) | sincerely | yours(\s+sincerely|\s+truly)? | talk\s+soon
       | speak\s+soon | all\s+the\s+best | best\s+wishes | warmly | respectfully | take\s+care
+      | good\s+luck | have\s+a\s+(good|great|nice|lovely)\s+(day|weekend|week|evening)
       | looking\s+forward(\s+to\s+(it|hearing\s+from\s+you|connecting|speaking))?
       | viele\s+grüße | mit\s+freundlichen\s+grüßen | cordialement | saludos | groetjes
     )\s*[,.!]*\s*(-+\s*\w+)?\s*$""",
@@ -158,4 +159,6 @@ def _is_card(tail: list[str]) -> bool:
         return False
     if any(ln.endswith(("?", ".")) and len(ln.split()) > 6 for ln in content):
         return False
-    return any(_CONTACTISH.search(ln) or _TITLEISH.search(ln) for ln in content) and len(content[0].split()) <= 5
+    first = content[0]
+    name_first = len(first.split()) <= 5 or ("|" in first and len(first.split("|")[0].split()) <= 4)
+    return any(_CONTACTISH.search(ln) or _TITLEISH.search(ln) for ln in content) and name_first
