@@ -205,6 +205,8 @@ def classify(
             return JobDecision(True, f"owner's mail about a job ({_short(found, 'strong') or _short(found, 'weak')})")
         return JobDecision(False, "owner's mail without job vocabulary")
 
+    if not receipt and _OWN_PROCESS_STRONG.search(body) and not ats_or_tool(domain, data):
+        return JobDecision(False, "private mail about someone's own job search", False)
     tool = _domain_in(domain, data.workplace)
     if tool:
         return JobDecision(False, f"workplace tool digest from {tool}: the owner's current job", False)
@@ -244,7 +246,7 @@ def classify(
         # a friend's news about their own offer or interview is full of job words. From free
         # mail, only a message that reads as the hiring side's (and not as someone's own
         # process) is job mail; a reply in a job thread is decided by the caller.
-        if _OWN_PROCESS.search(body):
+        if _OWN_PROCESS.search(body) or _OWN_PROCESS_STRONG.search(body):
             return JobDecision(False, "private mail about someone's own job search (free mail sender)", False)
         score -= 4
     if any(a in local for a in data.alerts) and not receipt:
@@ -277,6 +279,20 @@ def is_automated_sender(email: str) -> bool:
 
 _AUTOMATED = ("noreply", "no-reply", "donotreply", "do-not-reply", "notification", "notify", "mailer", "bounce",
               "system", "auto", "info@")
+
+def ats_or_tool(domain: str, data: _Data) -> bool:
+    """Is the domain an ATS's, a scheduler's or a job board's?"""
+    return bool(_domain_in(domain, data.ats) or _domain_in(domain, data.scheduling) or _domain_in(domain, data.job_boards))
+
+
+#: Only a candidate says this of themselves: "I got the offer", "I'm in the final round at X".
+_OWN_PROCESS_STRONG = re.compile(
+    r"\bi\s*(?:'ve|have)?\s*(?:just\s+)?(?:got|landed|received|accepted|bombed|aced)\s+(?:the|an?|my)\s+"
+    r"(?:offer|job|role|interview|final|panel|call back|callback)\b"
+    r"|\bi'?m\s+(?:in|into|through to)\s+the\s+final\s+(?:round|stage)\b|\bmy\s+(?:final|panel|second|first)\s+(?:round|interview)\b"
+    r"|\bdid (?:you|u|ya) hear back\b|\bhow did (?:your|ur) \w*\s*interview\b",
+    re.I,
+)
 
 #: A friend telling about their own process, or asking about the owner's: private mail.
 _OWN_PROCESS = re.compile(

@@ -112,6 +112,8 @@ _DIRECT_TYPES = frozenset(
 #: named in a forward-looking sentence counts when the message as a whole invites to an
 #: interview (the invitation and the interview plan are often sentences apart).
 PANEL_MENTION, LEADER_MENTION = "panel_mention", "leader_mention"
+#: Rule suffix of an availability ask that only confirms attendance of a slot already set.
+CONFIRM_ONLY = "confirm.attend"
 _MENTIONS = frozenset({PANEL_MENTION, LEADER_MENTION})
 #: Signals that make a message an invitation to an interview.
 _INVITATIONS = frozenset({"interview_request", "interview_scheduled", "panel_invite", "expedite"})
@@ -372,6 +374,10 @@ def _sentence_hits(s: _Sentence) -> Iterator[Hit]:
                 continue  # "Have you decided not to proceed?" asks; "you've decided not to" is theirs
             if label in ("postponed",):
                 postponed_here = True
+            if label == "interview_request" and s.has("CONFIRM_ATTEND"):
+                # "please confirm your availability": an ask only where no slot is set (see _finish)
+                hit(label, f"{cue.id}+{CONFIRM_ONLY}", cue)
+                continue
             hit(label, cue.id, cue)
     # interview_request from a "does Tuesday 3pm work?" question
     if "interview_request" not in fired and s.has("SLOT_Q") and s.asks() and not postponed_here and (s.has("TIME") or _CLOCK.search(s.text())):
@@ -430,7 +436,7 @@ def _sentence_hits(s: _Sentence) -> Iterator[Hit]:
 
 #: Cue classes that cancel a direct cue of a type anywhere earlier in its sentence
 #: ("If you have not heard from us by then, please assume you have not been shortlisted").
-_UNLESS_BEFORE: dict[str, tuple[str, ...]] = {"rejection": ("ASSUME",), "offer": ("ASSUME",)}
+_UNLESS_BEFORE: dict[str, tuple[str, ...]] = {"rejection": ("ASSUME",), "offer": ("ASSUME",), "interview_request": ("OFFER_IF",)}
 
 #: At most this many cues of one class take part in the combinations of one sentence.
 _MAX_PER_CLASS = 6
@@ -527,6 +533,8 @@ _CALENDAR_RULES = {
     "time.expr": "a day, date or time",
     "invitation": "in a message that invites to an interview",
     "isch.slot": "a date and a time set for the meeting",
+    "ireq.slots": "times proposed for the candidate to choose",
+    CONFIRM_ONLY: "asks to confirm attendance",
     "question": "asked as a question",
     "interview_request": "an interview request",
 }
@@ -591,27 +599,40 @@ class _Builder:
         return self.text[a:b], a, b
 
 
-def _slot_sentence(doc: Any, text: str, index: list[int] | None, subject: str) -> tuple[str, int, int] | None:
-    """The first sentence that sets one date and time for a meeting (see :mod:`slots`)."""
+@dataclass(frozen=True)
+class _Slots:
+    """Sentences that set a slot (a statement) or propose slots (options, or one slot asked)."""
+
+    scheduled: tuple[str, int, int] | None = None
+    proposed: tuple[str, int, int] | None = None
+
+
+def _slot_sentences(doc: Any, text: str, index: list[int] | None, subject: str) -> _Slots:
+    """Where the message sets one date and time for a meeting, and where it proposes times
+    ("Would Tuesday 17th at 5.30pm or Wednesday 18th at 8.30am suit?"); see :mod:`slots`."""
     from offerwatch.extractors import slots
 
-    if not _SLOT_HINT.search(text):
-        return None
+    if not _SLOT_HINT.search(text) and not _DAY_HINT.search(text):
+        return _Slots()
     if not (slots.MEETING.search(text) or slots.MEETING.search(subject or "")):
-        return None
+        return _Slots()
     if slots.CANCELLED.search(text) or slots.CANCELLED.search(subject or ""):
-        return None  # the slot named is the one called off
+        return _Slots()  # the slot named is the one called off
+    scheduled = proposed = None
     for sent in _nlp.sentences(doc):
         a, z = _span_text(text, _orig(index, sent.start_char), _orig(index, sent.end_char))
         sentence = text[a:z]
-        found = slots.find_slot(sentence)
-        if found is None or "?" in sentence:
-            continue  # "Would Tuesday 17th at 5.30pm work?" proposes; the candidate decides
-        return sentence, a, z
-    return None
+        asked = "?" in sentence
+        if proposed is None and (slots.offers_options(sentence) or (asked and slots.find_slot(sentence))):
+            proposed = (sentence, a, z)  # "Would Tuesday 17th at 5.30pm work?": the candidate decides
+        elif scheduled is None and not asked and slots.find_slot(sentence):
+            scheduled = (sentence, a, z)
+    return _Slots(scheduled, proposed)
 
 
-#: Cheap pre-check for :func:`_slot_sentence`: a clock time somewhere.
+#: Cheap pre-check for :func:`_slot_sentences`: a weekday or a month name somewhere.
+_DAY_HINT = re.compile(r"(?i)\b(?:mon|tue|wed|thu|fri|sat|sun)|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)")
+#: Cheap pre-check for :func:`_slot_sentences`: a clock time somewhere.
 _SLOT_HINT = re.compile(r"\d[:.]\d\d|\d\s?[ap]\.?m|\d\s?(?:h|uhr)\b|\bnoon\b|\bmidday\b", re.I)
 
 
@@ -688,12 +709,15 @@ def _finish(
         elif method == "CANCEL":
             b.add(Signal("postponed", evidence, ev_start, ev_end, "calendar.cancel", describe("calendar.cancel"), entities=ents))
 
-    # a slot the employer set: "Confirmed: Wednesday 1/28 at 4:00pm with Laura"
-    if "interview_scheduled" not in b.signals:
-        slot = _slot_sentence(doc, original, index, inp.subject)
-        if slot is not None:
-            ev_text, a, z = slot
+    # a slot the employer set ("Confirmed: Wednesday 1/28 at 4:00pm with Laura"), or times proposed
+    if "interview_scheduled" not in b.signals or "interview_request" not in b.signals:
+        found = _slot_sentences(doc, original, index, inp.subject)
+        if found.scheduled is not None and "interview_scheduled" not in b.signals:
+            ev_text, a, z = found.scheduled
             b.add(Signal("interview_scheduled", ev_text, a, z, "isch.slot", describe("isch.slot")))
+        if found.proposed is not None and "interview_request" not in b.signals:
+            ev_text, a, z = found.proposed
+            b.add(Signal("interview_request", ev_text, a, z, "ireq.slots", describe("ireq.slots")))
 
     # a panel or a leader in the interview plan of a message that invites
     if _INVITATIONS & b.signals.keys() or any((ev.method or "").upper() == "REQUEST" for ev, _ in summary_docs):
@@ -726,8 +750,9 @@ def _finish(
         sigs.pop("interview_request", None)
         sigs.pop("panel_invite", None)
     ir = sigs.get("interview_request")
-    if ir is not None and ir.rule == "ireq.invite" and "interview_scheduled" in sigs:
-        sigs.pop("interview_request")  # "we're excited to invite you ..." with the time already set
+    if ir is not None and (ir.rule == "ireq.invite" or ir.rule.endswith(CONFIRM_ONLY)) and "interview_scheduled" in sigs:
+        # "we're excited to invite you ..." / "kindly confirm your availability" with the time already set
+        sigs.pop("interview_request")
     if "offer" in sigs or "role_on_hold" in sigs:
         # an offer to the runner-up tells of the one appointed before; a hold is not a rejection
         # even when it says "unfortunately" or "we won't be going ahead with interviews"

@@ -39,7 +39,8 @@ _CLOCK = re.compile(
     r"(?<![\w.:/-])(?:(?:[01]?\d|2[0-3]):[0-5]\d\s*(?:[ap]\.?m\.?(?![\w])|h\b|uhr\b|hrs\b)?"
     r"|(?:[01]?\d|2[0-3])\.[0-5]\d\s*(?:[ap]\.?m\.?(?![\w])|h\b|uhr\b|hrs\b)"
     r"|(?:1[0-2]|0?[1-9])\s*[ap]\.?m\.?(?![\w])"
-    r"|(?:[01]?\d|2[0-3])\s*(?:h|uhr)\b|noon\b|midday\b)",
+    r"|(?:[01]?\d|2[0-3])\s*(?:h|uhr)\b|noon\b|midday\b"
+    r"|(?<=\bat )(?:1[0-2]|0?[1-9])(?![\w:.,/-]|\s*(?:%|percent|per|people|minutes|mins|hours|days|weeks|years)))",
     re.I,
 )
 #: The time is a deadline, a past event, the first working day, a test or paperwork.
@@ -79,16 +80,46 @@ CANCELLED = re.compile(r"\bcancel(?:l)?ed\b|\bcancellation\b", re.I)
 
 def find_slot(sentence: str) -> Slot | None:
     """The one date-and-time slot a sentence sets, or None (see the module docstring)."""
-    clock = _CLOCK.search(sentence)
-    if clock is None:
+    days, clocks = _days_and_clocks(sentence)
+    if not days or not clocks or _NOT_A_MEETING.search(sentence):
         return None
-    dates = [m for m in _DATE.finditer(sentence)]
-    weekdays = [m for m in _WEEKDAY_RE.finditer(sentence)]
-    if not dates and not weekdays:
-        return None
-    if _NOT_A_MEETING.search(sentence):
-        return None
-    days = {m.group(0).lower() for m in dates} or {m.group(0).lower()[:3] for m in weekdays}
-    if len(days) > 1:
+    if len(days) > 1 or (len(clocks) > 1 and _CHOICE.search(sentence)):
         return None  # a choice of days ("Tuesday or Thursday", a list of slots), not a set slot
-    return Slot(0, len(sentence), precise=bool(dates))
+    return Slot(0, len(sentence), precise=bool(_DATE.search(sentence)))
+
+
+def offers_options(sentence: str) -> bool:
+    """Does the sentence offer a choice of slots ("Tuesday 17th at 5.30pm or Wednesday 18th at
+    8.30am", a list of times to pick from)? Deadlines and opening hours are no choice.
+
+    >>> offers_options("She can do Tuesday 17th at 14:00 or Wednesday 18th at 09:30.")
+    True
+    """
+    days, clocks = _days_and_clocks(sentence)
+    if not days or _DEADLINE.search(sentence):
+        return False
+    if len(days) > 1:
+        return bool(clocks) or ("?" in sentence and bool(_CHOICE.search(sentence)))
+    return len(clocks) > 1 and bool(_CHOICE.search(sentence))
+
+
+def _days_and_clocks(sentence: str) -> tuple[set[str], set[str]]:
+    dates = {m.group(0).lower() for m in _DATE.finditer(sentence)}
+    days = dates or {m.group(0).lower()[:3] for m in _WEEKDAY_RE.finditer(sentence)}
+    clocks = {m.group(0).lower().replace(" ", "") for m in _CLOCK.finditer(sentence)
+              if not _RANGE_END.search(sentence, max(0, m.start() - 8), m.start())}
+    return days, clocks
+
+
+#: "09:30 – 12:30", "from 10:45 to 14:15": the second time ends a range, it is no second slot.
+_RANGE_END = re.compile(r"(?:[-–—]|\bto|\buntil|\btill)\s*$", re.I)
+
+
+#: Words that offer a choice: "or", "pick", "one of the following".
+_CHOICE = re.compile(r"\b(?:or|pick|choose|select|one of|options?|either|any of|alternatively)\b|^\s*[-*•]", re.I | re.M)
+#: A deadline or opening hours, not a slot to choose.
+_DEADLINE = re.compile(
+    r"\bby\s+(?:the\s+)?(?:end|close|\d|mon|tue|wed|thu|fri|sat|sun|midnight|noon)|\bno later than\b|\bdeadline\b|"
+    r"\b(?:mon|tue|wed|thu|fri)\w*\s*(?:to|-|–|through|thru)\s*(?:thu|fri|sat|sun)|\bcomplete\b|\bopen(?:ing)? hours\b",
+    re.I,
+)

@@ -58,3 +58,35 @@ def test_a_proposed_slot_asked_as_a_question_is_no_fixed_slot() -> None:
 def test_a_cancelled_event_does_not_schedule_its_old_slot() -> None:
     text = "The event below has been canceled.\n\nEvent Date/Time:\n02:00pm - 02:30pm, Thursday, October 1, 2026"
     assert "interview_scheduled" not in {s.type for s in extract(text, subject="Canceled: Intro call").signals}
+
+
+def types(text: str) -> set[str]:
+    return {s.type for s in extract(text).signals}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Umoya would like to meet you! She can do Tuesday 17th at 14:00 or Wednesday 18th at 09:30 for the interview.",
+        "hi jasmine, can u come in thurs 2pm for a chat?",
+        "Could you pop in on Wednesday at 10 for a chat and a coffee?",
+        "Please select ONE of the following time slots for your interview and reply by February 26:\n"
+        "- Wednesday, March 4, 9:00 a.m. ET\n- Thursday, March 5, 10:00 a.m. ET",
+        "We'd like to learn more about you through an on-demand video interview. Please complete it by Friday.",
+        "The board will sit on Monday 23 and Tuesday 24 March. Could you let me know which day suits you better?",
+    ],
+)
+def test_proposed_times_are_an_interview_request(text: str) -> None:
+    assert "interview_request" in types(text)
+
+
+def test_a_conditional_offer_of_a_call_is_no_request() -> None:
+    assert "interview_request" not in types("If you'd like to talk through the scores, I'm happy to set up a call.")
+    assert "interview_request" not in types("Our team reviews applications daily and will text you if we'd like to "
+                                            "set up an interview.")
+
+
+def test_confirming_attendance_of_a_set_slot_is_no_availability_ask() -> None:
+    text = ("Your interview is scheduled as below:\n\nDate: 23rd January 2026 (Friday)\nTime: 11:00 AM\n"
+            "Mode: Face to face\n\nRequest you to confirm your availability by return mail.")
+    assert types(text) == {"interview_scheduled"}
