@@ -545,6 +545,10 @@ _SENDER_RULES = {
 }
 
 
+def _has_cue(doc: Any, label: str) -> bool:
+    return any(c[0] == label for c in doc.user_data.get("cues", ()))
+
+
 def _char_span(doc: Any, start: int, end: int) -> tuple[int, int]:
     """``doc[start:end].start_char, .end_char`` without making a Span (``start < end``)."""
     last = doc[end - 1]
@@ -768,6 +772,9 @@ def _finish(
     for t in list(b.weak):
         if t in sigs and strong:
             sigs.pop(t)
+    ack = sigs.get("application_received")
+    if ack is not None and ack.rule in WEAK_RULES and _has_cue(doc, "LATER_STAGE"):
+        sigs.pop("application_received")  # "Thank you for your application. You have progressed to ..."
     if "application_received" in sigs and _DECISIONS & sigs.keys():
         # "Thank you for your application. Unfortunately ...": a decision, not an acknowledgement
         sigs.pop("application_received")

@@ -90,3 +90,24 @@ def test_confirming_attendance_of_a_set_slot_is_no_availability_ask() -> None:
     text = ("Your interview is scheduled as below:\n\nDate: 23rd January 2026 (Friday)\nTime: 11:00 AM\n"
             "Mode: Face to face\n\nRequest you to confirm your availability by return mail.")
     assert types(text) == {"interview_scheduled"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "This note confirms that your application came through and is now with our Talent Acquisition team.",
+        "Just to confirm that, as agreed on the phone, I've submitted your CV to Greyfriars Bank for the role.",
+        "You have submitted your application for: Tissue Viability Clinical Nurse Specialist.",
+        "This email confirms that your application for the position of Youth Services Program Coordinator "
+        "(Job #2026-00871) has been received.",
+        "We have received your documents and will review them carefully.",
+    ],
+)
+def test_acknowledgements_and_agency_submissions(text: str) -> None:
+    assert "application_received" in types(text)
+
+
+def test_thanks_for_applying_opening_a_later_stage_is_no_acknowledgement() -> None:
+    text = ("Thank you for your application. We are pleased to advise that you have progressed to the next stage "
+            "of the selection process: a written work sample.")
+    assert "application_received" not in types(text)
