@@ -172,3 +172,23 @@ def test_a_leader_on_the_interview_itinerary_is_a_senior_leader_interview() -> N
     assert {"interview_scheduled", "senior_leader_interview"} <= types(text)
     # the same leader, mentioned as the one who signs off, in a message that invites to nothing
     assert "senior_leader_interview" not in types("The panel report then goes to our Executive Director for sign-off.")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Which brings me to the awkward question: where else are you interviewing right now?",
+        "Have you heard back from the other US firm?",
+        "Have you received any other job offers, or a counter-offer from your current hospital?",
+        "Are you waiting to hear back from any other graduate schemes, and is there a date by which you need to decide?",
+        "It would also help to know whether you are currently involved in any other recruitment processes.",
+    ],
+)
+def test_questions_about_other_processes(text: str) -> None:
+    assert "other_process_inquiry" in types(text)
+
+
+def test_other_process_words_without_a_question_or_about_the_final_stage_here() -> None:
+    assert "other_process_inquiry" not in types("As we move towards the final stage, could you confirm you are "
+                                                "still interested?")
+    assert "other_process_inquiry" not in types("We are interviewing other candidates this week.")
