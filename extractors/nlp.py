@@ -540,10 +540,7 @@ CLAUSE_BOUNDARIES: frozenset[str] = frozenset(
 )
 
 # Structure marks found by the same PhraseMatcher pass as the cues (bit flags).
-_END, _BOUND, _DASH, _QMARK, _LINE = 1, 2, 4, 8, 16
-#: A line at least this long, followed by a line that starts in lower case, is hard-wrapped
-#: prose: its line break is a space, not a clause boundary.
-SOFT_WRAP_MIN = 45
+_END, _BOUND, _DASH, _QMARK = 1, 2, 4, 8
 
 
 def _structure_marks() -> tuple[dict[str, int], dict[str, int]]:
@@ -559,21 +556,7 @@ def _structure_marks() -> tuple[dict[str, int], dict[str, int]]:
         lower[t] = lower.get(t, 0) | _BOUND
     lower["-"] = lower.get("-", 0) | _DASH
     lower["?"] = lower.get("?", 0) | _QMARK
-    return lower, {"\n": _BOUND | _LINE, "\n\n": _BOUND | _END}
-
-
-def _soft_wrap(doc: Any, i: int) -> bool:
-    """Is the line break at token ``i`` a wrap inside a sentence (mail wrapped at 72 columns)?"""
-    if i + 1 >= len(doc) or i == 0:
-        return False
-    nxt = doc[i + 1].text
-    if not (nxt[:1].islower() or nxt[:1].isdigit()):
-        return False
-    if doc[i - 1].text in (":", ";", ".", "!", "?", "-", "*", "•"):
-        return False
-    text = doc.text
-    idx = doc[i].idx
-    return idx - text.rfind("\n", 0, idx) - 1 >= SOFT_WRAP_MIN
+    return lower, {"\n": _BOUND, "\n\n": _BOUND | _END}
 
 
 class TokenTable:
@@ -732,8 +715,6 @@ class CueMatcher:
             if kind == _MARK:
                 if key == _BOUND:  # the common case: a comma, "and", a line break
                     bounds.append(start)
-                    continue
-                if key & _LINE and _soft_wrap(doc, start):
                     continue
                 if key & _END:
                     breaks.append(start + 1)

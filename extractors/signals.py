@@ -74,12 +74,14 @@ _TRANSLATE_RE = re.compile("[" + re.escape("".join(map(chr, _TRANSLATE))) + "]")
 def normalize(text: str) -> tuple[str, list[int] | None]:
     """Text for matching and a map from its indices back to ``text`` (None: identity).
 
-    Curly quotes and odd spaces become ASCII one for one; zero-width and bidi controls are
-    removed (they hide phrases from the rules), which shifts offsets, hence the map.
+    Curly quotes and odd spaces become ASCII one for one; line breaks of hard-wrapped prose
+    become spaces (see :func:`unwrap`); zero-width and bidi controls are removed (they hide
+    phrases from the rules), which shifts offsets, hence the map.
     """
     m = _TRANSLATE_RE.search(text)
     if m is not None:  # translate() looks up every character: only from the first one it changes
         text = text[: m.start()] + text[m.start() :].translate(_TRANSLATE)
+    text = unwrap(text)
     if not _DROP_RE.search(text):
         return text, None
     out: list[str] = []
@@ -91,6 +93,45 @@ def normalize(text: str) -> tuple[str, list[int] | None]:
         index.append(i)
     index.append(len(text))
     return "".join(out), index
+
+
+#: A line this long is wrapped by the mail client when the next line goes on the sentence (starts
+#: in lower case or with a digit); from :data:`WRAP_ANY` characters on, whatever the next line's
+#: first letter, unless the line ends a sentence or the next one starts a list item.
+WRAP_LOWER, WRAP_ANY = 45, 60
+_SINGLE_BREAK = re.compile(r"(?<=[^\n])\n(?=[^\n])")
+_ENDS_SENTENCE = frozenset(".!?:;")
+_ITEM_START = re.compile(r"[-*•>#\d]\s|[-*•>]|\d+[.)]|[A-Za-z][.)]\s")
+
+
+def unwrap(text: str) -> str:
+    """Replace the line breaks of hard-wrapped prose (72-column mail) with spaces, one for one.
+
+    "I'm very pleased to\noffer you the post" must match "pleased to offer" and stay one clause;
+    short lines (addresses, "Date:" blocks, signatures, lists) keep their breaks.
+
+    >>> unwrap("We are pleased to confirm that we will not be progressing your application\nfurther at this time.\nThanks")
+    'We are pleased to confirm that we will not be progressing your application further at this time.\nThanks'
+    """
+    if "\n" not in text:
+        return text
+    chars: list[str] | None = None
+    line_start = 0
+    for m in _SINGLE_BREAK.finditer(text):
+        i = m.start()
+        line_start = text.rfind("\n", 0, i) + 1
+        length = i - line_start
+        if length < WRAP_LOWER:
+            continue
+        prev = text[i - 1]
+        nxt = text[i + 1]
+        if prev in _ENDS_SENTENCE or _ITEM_START.match(text, i + 1):
+            continue
+        if nxt.islower() or nxt.isdigit() or (length >= WRAP_ANY and not nxt.isspace()):
+            if chars is None:
+                chars = list(text)
+            chars[i] = " "
+    return text if chars is None else "".join(chars)
 
 
 def _orig(index: list[int] | None, i: int) -> int:

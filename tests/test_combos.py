@@ -192,3 +192,16 @@ def test_other_process_words_without_a_question_or_about_the_final_stage_here() 
     assert "other_process_inquiry" not in types("As we move towards the final stage, could you confirm you are "
                                                 "still interested?")
     assert "other_process_inquiry" not in types("We are interviewing other candidates this week.")
+
+
+def test_unwrap_joins_hard_wrapped_prose_and_keeps_short_lines() -> None:
+    from offerwatch.extractors.signals import unwrap
+
+    wrapped = ("Thank you for taking my call this morning. As discussed, I'm very pleased to\n"
+               "offer you an indeterminate Policy Analyst position with the Rural Policy\n"
+               "Analysis division.\n- item one\nDate: Tuesday\nTime: 09:00")
+    out = unwrap(wrapped)
+    assert len(out) == len(wrapped)  # one for one: evidence offsets stay valid
+    assert "pleased to offer you" in out and "Rural Policy Analysis" in out
+    assert out.endswith("division.\n- item one\nDate: Tuesday\nTime: 09:00")
+    assert "offer" in types(wrapped)
