@@ -413,6 +413,8 @@ def _sentence_hits(s: _Sentence) -> Iterator[Hit]:
                 continue
             if label == "rejection" and (s.has_question or s.has("YOU_AGENT")):
                 continue  # "Have you decided not to proceed?" asks; "you've decided not to" is theirs
+            if label == "offer" and (s.thanked(cue) or s.about_elsewhere(cue) or s.has("ELSEWHERE")):
+                continue  # "thank you for accepting your offer"; "is an offer likely soon (elsewhere)?"
             if label in ("postponed",):
                 postponed_here = True
             if label == "interview_request" and s.has("CONFIRM_ATTEND"):
@@ -477,7 +479,8 @@ def _sentence_hits(s: _Sentence) -> Iterator[Hit]:
 
 #: Cue classes that cancel a direct cue of a type anywhere earlier in its sentence
 #: ("If you have not heard from us by then, please assume you have not been shortlisted").
-_UNLESS_BEFORE: dict[str, tuple[str, ...]] = {"rejection": ("ASSUME",), "offer": ("ASSUME",), "interview_request": ("OFFER_IF",)}
+_UNLESS_BEFORE: dict[str, tuple[str, ...]] = {"rejection": ("ASSUME",), "offer": ("ASSUME", "OFFER_IF"),
+                                               "interview_request": ("OFFER_IF",)}
 
 #: At most this many cues of one class take part in the combinations of one sentence.
 _MAX_PER_CLASS = 6

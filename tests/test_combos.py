@@ -205,3 +205,29 @@ def test_unwrap_joins_hard_wrapped_prose_and_keeps_short_lines() -> None:
     assert "pleased to offer you" in out and "Rural Policy Analysis" in out
     assert out.endswith("division.\n- item one\nDate: Tuesday\nTime: 09:00")
     assert "offer" in types(wrapped)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I am pleased to make you a provisional offer of a permanent wholetime teaching post.",
+        "Please find attached your letter of offer for an indeterminate appointment to the position.",
+        "We are pleased to attach your letter of appointment for the position of Financial Reporting Manager.",
+    ],
+)
+def test_offers_in_formal_wording(text: str) -> None:
+    assert "offer" in types(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "We'd love you to join our assessment centre for the Clinical Nurse Educator role.",
+        "I would be happy to welcome you to the second round, which we hold as an assessment center.",
+        "Thank you for accepting your conditional offer.",
+        "Before I put a formal offer together: can you confirm that you are still keen on the role?",
+        "Can you share roughly where you are with them - is an offer likely soon elsewhere?",
+    ],
+)
+def test_not_offers(text: str) -> None:
+    assert "offer" not in types(text)
