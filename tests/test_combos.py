@@ -231,3 +231,16 @@ def test_offers_in_formal_wording(text: str) -> None:
 )
 def test_not_offers(text: str) -> None:
     assert "offer" not in types(text)
+
+
+@pytest.mark.parametrize(
+    "text,kind",
+    [
+        ("We have decided to proceed with others whose experience is closer to the brief.", "rejection"),
+        ("We're no longer considering your application for this role.", "rejection"),
+        ("She also asked whether she could call you directly on Monday to talk through the scope.", "hiring_manager_direct"),
+        ("got 30 min next week for an intro?", "interview_request"),
+    ],
+)
+def test_families_seen_in_real_mail(text: str, kind: str) -> None:
+    assert kind in types(text)
