@@ -236,6 +236,10 @@ class _Sentence:
         paused" (a past-tense verb just before the cue, and a time clause before it)."""
         return self._before("WAS", cue, 3) and self.before_in_sentence("SUB_TIME", cue)
 
+    def hr_title(self, cue: _Cue) -> bool:
+        """ "HR director", "talent director": a recruiting title, not a senior leader."""
+        return any(c.end == cue.start for c in self.by.get("HR_PREFIX", ()))
+
     def about_elsewhere(self, cue: _Cue) -> bool:
         """Does the sentence ask about other processes ("are you in final stages elsewhere?")
         through a cue other than this one?"""
@@ -439,16 +443,16 @@ def _sentence_hits(s: _Sentence) -> Iterator[Hit]:
     if s.has("LEADER") and s.has("MEET"):
         done = False
         for cue in s.by["LEADER"]:
-            if done or s.negated(cue) or s.retro(cue):
+            if done or s.negated(cue) or s.retro(cue) or s.hr_title(cue):
                 continue
             for meet in s.by["MEET"]:
                 if s.linked(cue, meet) and not (s.retro(meet) and meet.start < cue.start and not s.has("INVITE")):
                     hit("senior_leader_interview", f"{cue.id}+{meet.id}", cue)
                     done = True
                     break
-    if "senior_leader_interview" not in fired and s.has("LEADER") and (s.has("MEET") or s.has("PANEL") or _CLOCK.search(s.text())):
+    if "senior_leader_interview" not in fired and s.has("LEADER") and (s.has("MEET") or panels or _CLOCK.search(s.text())):
         for cue in s.by["LEADER"]:
-            if not s.negated(cue) and not s.retro(cue) and not s.after_other(cue):
+            if not s.negated(cue) and not s.retro(cue) and not s.after_other(cue) and not s.hr_title(cue):
                 hit(LEADER_MENTION, cue.id, cue)  # a leader in an interview plan: counts if the message invites
                 break
     # other_process_inquiry: other interviews/offers/deadlines, asked about
@@ -544,8 +548,15 @@ def _cancelled(s: _Sentence, combo: Any, cues: tuple[_Cue, ...], lo: int, hi: in
 #: come with the acknowledgement).
 _DECISIONS = frozenset({"rejection", "offer", "role_on_hold", "interview_scheduled", "panel_invite", "postponed",
                         "salary_reconfirm", "other_process_inquiry", "expedite", "senior_leader_interview"})
-#: keep_warm is a status update: an offer, a rejection, a hold or a postponement is more.
-_KEEP_WARM_OVERRULED_BY = frozenset({"offer", "rejection", "role_on_hold", "postponed"})
+#: keep_warm is a status update while they decide: a message that also invites, schedules,
+#: decides, holds or postpones is that, not an update (no corpus labels keep_warm beside them).
+_KEEP_WARM_OVERRULED_BY = frozenset({"offer", "rejection", "role_on_hold", "postponed", "application_received",
+                                     "interview_request", "interview_scheduled", "panel_invite", "expedite",
+                                     "senior_leader_interview"})
+_OUT_OF_OFFICE = re.compile(r"^\s*(?:automatic reply|auto(?:matic)?[- ]?reply|out of (?:the )?office|ooo\b|abwesenheitsnotiz|"
+                            r"autosvar|réponse automatique|respuesta automática|away from (?:the )?office)", re.I)
+_OUT_OF_OFFICE_TEXT = re.compile(r"\b(?:i am|i'm|i will be) (?:currently )?(?:out of (?:the )?office|on (?:annual )?leave|away)\b"
+                                 r"[^.]{0,80}\b(?:limited|no) access to (?:e-?mail|my e-?mail)", re.I)
 _GREETING = re.compile(r"^\s*(hi|hello|hey|dear|good\s+(morning|afternoon|evening)|greetings|hola|hallo|bonjour)\b", re.I)
 _UPDATED_SUBJECT = re.compile(r"^\s*(updated\s+invitation|updated|rescheduled|moved|new\s+time|time\s+changed)\b", re.I)
 
@@ -805,13 +816,17 @@ def _finish(
         # an offer to the runner-up tells of the one appointed before; a hold is not a rejection
         # even when it says "unfortunately" or "we won't be going ahead with interviews"
         sigs.pop("rejection", None)
-    if "rejection" in sigs:
-        sigs.pop("postponed", None)
-        sigs.pop("panel_invite", None)
+    if "rejection" in sigs and not _INVITATIONS & sigs.keys() - {"expedite", "panel_invite"}:
+        # a rejection's "the panel was impressed" or "we moved quickly" is no invitation; an
+        # agency's mail may turn one client down and book the candidate with another
+        for t in ("postponed", "panel_invite", "expedite"):
+            sigs.pop(t, None)
     if "role_on_hold" in sigs:
         sigs.pop("postponed", None)
     if "keep_warm" in sigs and _KEEP_WARM_OVERRULED_BY & sigs.keys():
         sigs.pop("keep_warm")
+    if _OUT_OF_OFFICE.search(inp.subject or "") or _OUT_OF_OFFICE_TEXT.search(original[:600]):
+        sigs.clear()  # an out-of-office reply from the employer side: job mail, no signal
     strong = [t for t in sigs if t not in b.weak and t != "hiring_manager_direct"]
     for t in list(b.weak):
         if t in sigs and strong:

@@ -106,8 +106,11 @@ def offers_options(sentence: str) -> bool:
 def _days_and_clocks(sentence: str) -> tuple[set[str], set[str]]:
     dates = {m.group(0).lower() for m in _DATE.finditer(sentence)}
     days = dates or {m.group(0).lower()[:3] for m in _WEEKDAY_RE.finditer(sentence)}
-    clocks = {m.group(0).lower().replace(" ", "") for m in _CLOCK.finditer(sentence)
-              if not _RANGE_END.search(sentence, max(0, m.start() - 8), m.start())}
+    clocks: set[str] = set()
+    for m in _CLOCK.finditer(sentence):
+        if clocks and _RANGE_END.search(sentence, max(0, m.start() - 8), m.start()):
+            continue  # "09:30 – 12:30": the end of a range ("6-9pm" alone is one time)
+        clocks.add(m.group(0).lower().replace(" ", ""))
     return days, clocks
 
 

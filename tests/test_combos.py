@@ -244,3 +244,27 @@ def test_not_offers(text: str) -> None:
 )
 def test_families_seen_in_real_mail(text: str, kind: str) -> None:
     assert kind in types(text)
+
+
+@pytest.mark.parametrize(
+    "text,kind",
+    [
+        ("She is seeing two more people this week and will compare notes after that.", "keep_warm"),
+        ("The panel has completed its interviews and is now finalising its report.", "keep_warm"),
+        ("Ashcombe have agreed to drop the separate HR meeting they usually hold afterwards.", "expedite"),
+        ("Management has agreed to take you directly to the final round instead of our usual three rounds.", "expedite"),
+        ("We are fast-tracking you to the final round, without the written assessment.", "expedite"),
+    ],
+)
+def test_keep_warm_and_expedite_families(text: str, kind: str) -> None:
+    assert kind in types(text)
+
+
+def test_an_out_of_office_reply_carries_no_signal() -> None:
+    text = "I am out of the office until Monday 16 February with no access to email. We are still reviewing candidates."
+    assert types(text) == set()
+
+
+def test_an_hr_director_is_no_senior_leader() -> None:
+    got = types("I've just come off the phone with Ashcombe's HR director and they want to meet you on Tuesday at 10am.")
+    assert "senior_leader_interview" not in got
