@@ -362,9 +362,19 @@ def self_intro_role(text: str) -> tuple[str | None, str | None]:
     ('founder of Loomwork', 'leader')
     """
     head = text[:600]
-    if not _SELF_HINT.search(head):
+    hints = list(_SELF_HINT.finditer(head))
+    if not hints:
         return None, None
-    for m in _SELF_INTRO.finditer(head):
+    tried: set[int] = set()
+    for h in hints:
+        # the introduction starts at the hint ("I'm the ..."), or at its line ("Theo here, ...")
+        pos = head.rfind("\n", 0, h.start()) + 1 if h.group(0).lower() == "here" else h.start()
+        if pos in tried:
+            continue
+        tried.add(pos)
+        m = _SELF_INTRO.match(head, pos)
+        if m is None:
+            continue
         title = m.group("title").strip()
         if _NOT_A_TITLE.match(title):
             continue  # "I am delighted to offer you ...", "I'm writing to ..."
@@ -373,9 +383,10 @@ def self_intro_role(text: str) -> tuple[str | None, str | None]:
         role = classify_title(title)
         if role is not None and len(title.split()) <= 10:
             return title.strip(), role
-    m2 = _SELF_VERB.search(head)
-    if m2:
-        return m2.group(0), "recruiter"
+    if any(h.group(0).lower().startswith("i") for h in hints):
+        m2 = _SELF_VERB.search(head)
+        if m2:
+            return m2.group(0), "recruiter"
     return None, None
 
 

@@ -82,8 +82,7 @@ CUE_LABELS: frozenset[str] = frozenset(
         "TIME",  # days, dates, clock times
         "SLOT_Q",  # "work for you", "suit you", "are you free" ...
         "BOILERPLATE",  # template lines: "Need to reschedule?", "Reschedule:" links
-        "ROLE_NOUN",  # the role, position, search, requisition ...
-        "HOLD",  # paused, on hold, on ice, frozen (needs a ROLE_NOUN)
+        "HOLD",  # paused, on hold, on ice, frozen (needs a POSITION, see combos.toml)
     }
 )
 FLAGS: frozenset[str] = frozenset({"no_neg", "no_hedge", "not_self_future", "after_number"})
@@ -659,6 +658,7 @@ class CueMatcher:
         self.after_number: set[str] = set()
         self.n_token_rules = 0
         self.lemmatizer: LookupLemmatizer | None = None
+        self.simple: list[bool] = []
         from spacy.tokens import Doc
 
         for pm, marks in zip((self.phrase["LOWER"], self.phrase["LEMMA"]), _structure_marks(), strict=True):
@@ -691,6 +691,8 @@ class CueMatcher:
                 self.phrase[rule.attr].add(f"{role}{n}", list(nlp.tokenizer.pipe(phrases)))
                 self.kinds[strings[f"{role}{n}"]] = (kind, n)
         self.has_shape = len(self.phrase["SHAPE"]) > 0
+        #: rules whose every match is a cue as it stands (no tail, no cancel, no number before it)
+        self.simple = [not (r.then or r.not_then or r.id in self.after_number) for r in self.rules]
 
     def __call__(self, doc: Any) -> Any:
         n = len(doc)
@@ -751,8 +753,15 @@ class CueMatcher:
                     else:
                         cancels.setdefault(key, []).append(start)
         seen: set[tuple[str, int, int]] = set()
+        simple = self.simple
         for start, end, key in heads:
             rule = self.rules[key]
+            if simple[key]:  # the common case: a phrase that is a cue by itself
+                k = (rule.id, start, end)
+                if k not in seen:
+                    seen.add(k)
+                    cues.append((rule.label, rule.id, start, end))
+                continue
             if key in cancels and any(end <= c <= end + 1 for c in cancels[key]):
                 continue
             if rule.id in self.after_number and not (start > 0 and doc[start - 1].like_num):

@@ -99,7 +99,6 @@ def normalize(text: str) -> tuple[str, list[int] | None]:
 #: in lower case or with a digit); from :data:`WRAP_ANY` characters on, whatever the next line's
 #: first letter, unless the line ends a sentence or the next one starts a list item.
 WRAP_LOWER, WRAP_ANY = 45, 60
-_SINGLE_BREAK = re.compile(r"(?<=[^\n])\n(?=[^\n])")
 _ENDS_SENTENCE = frozenset(".!?:;")
 _ITEM_START = re.compile(r"[-*•>#\d]\s|[-*•>]|\d+[.)]|[A-Za-z][.)]\s")
 
@@ -115,23 +114,19 @@ def unwrap(text: str) -> str:
     """
     if "\n" not in text:
         return text
-    chars: list[str] | None = None
-    line_start = 0
-    for m in _SINGLE_BREAK.finditer(text):
-        i = m.start()
-        line_start = text.rfind("\n", 0, i) + 1
-        length = i - line_start
-        if length < WRAP_LOWER:
-            continue
-        prev = text[i - 1]
-        nxt = text[i + 1]
-        if prev in _ENDS_SENTENCE or _ITEM_START.match(text, i + 1):
-            continue
-        if nxt.islower() or nxt.isdigit() or (length >= WRAP_ANY and not nxt.isspace()):
-            if chars is None:
-                chars = list(text)
-            chars[i] = " "
-    return text if chars is None else "".join(chars)
+    lines = text.split("\n")
+    if max(map(len, lines)) < WRAP_LOWER:
+        return text
+    out = [lines[0]]
+    for prev, nxt in zip(lines, lines[1:]):
+        sep = "\n"
+        if len(prev) >= WRAP_LOWER and nxt and prev[-1] not in _ENDS_SENTENCE and not _ITEM_START.match(nxt):
+            c = nxt[0]
+            if c.islower() or c.isdigit() or (len(prev) >= WRAP_ANY and not c.isspace()):
+                sep = " "
+        out.append(sep)
+        out.append(nxt)
+    return "".join(out)
 
 
 def _orig(index: list[int] | None, i: int) -> int:
@@ -163,7 +158,7 @@ _INVITATIONS = frozenset({"interview_request", "interview_scheduled", "panel_inv
 WEAK_RULES = frozenset({"app.thanks_weak", "kw.update_weak"})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Hit:
     """A signal found in one sentence: token span of the sentence and of the cue."""
 
@@ -175,7 +170,7 @@ class Hit:
     cue_end: int
 
 
-@dataclass
+@dataclass(slots=True)
 class _Cue:
     label: str
     id: str
@@ -233,12 +228,17 @@ class _Sentence:
 
     def told_as_past(self, cue: _Cue) -> bool:
         """A state told in the past: "while this role was on hold", "after the search had been
-        paused" (a past-tense verb just before the cue, and a time clause before it)."""
-        return self._before("WAS", cue, 3) and self.before_in_sentence("SUB_TIME", cue)
+        paused" (a past-tense verb of being just before the cue, and a time clause before it)."""
+        h = _word_hashes(self.doc)
+        lower = self.tt.lower
+        lo = max(self.start, cue.start - 3)
+        if not any(lower[i] in h["was"] for i in range(lo, cue.start)):
+            return False
+        return any(lower[i] in h["sub_time"] for i in range(self.start, cue.start))
 
     def hr_title(self, cue: _Cue) -> bool:
         """ "HR director", "talent director": a recruiting title, not a senior leader."""
-        return any(c.end == cue.start for c in self.by.get("HR_PREFIX", ()))
+        return any(c.start <= cue.start < c.end for c in self.by.get("HR_PREFIX", ()))
 
     def about_elsewhere(self, cue: _Cue) -> bool:
         """Does the sentence ask about other processes ("are you in final stages elsewhere?")
@@ -335,6 +335,9 @@ def _word_hashes(doc: Any) -> dict[str, Any]:
         got = {
             "stop": frozenset(strings.add(w) for w in (";", "but", "so", "because", "while", "whereas", "although", "though", "however")),
             "and": strings.add("and"), ",": strings.add(","), "other": strings.add("other"),
+            "was": frozenset(strings.add(w) for w in ("was", "were", "had", "been")),
+            "sub_time": frozenset(strings.add(w) for w in ("while", "whilst", "when", "during", "after", "since",
+                                                            "before", "throughout")),
         }
         _word_cache[id(strings)] = got
     return got
@@ -355,8 +358,12 @@ def combine(doc: Any) -> Any:
         starts = tt.sent_starts or [0]
         bounds = starts + [len(doc)]
         buckets: dict[int, list[tuple[str, str, int, int]]] = {}
-        for c in sorted(cues_raw, key=_START_END):
-            buckets.setdefault(bisect.bisect_right(starts, c[2]) - 1, []).append(c)
+        si, nxt = 0, bounds[1]
+        for c in cues_raw:  # in start order (CueMatcher sorts its heads)
+            while c[2] >= nxt:
+                si += 1
+                nxt = bounds[si + 1]
+            buckets.setdefault(si, []).append(c)
         for si, raw in sorted(buckets.items()):
             if not any(c[0] in triggers for c in raw):
                 continue
@@ -409,6 +416,8 @@ def _sentence_hits(s: _Sentence) -> Iterator[Hit]:
         if label not in _DIRECT_TYPES:
             continue
         for cue in s.by[label]:
+            if label in fired:
+                break  # one signal of a type per sentence: the first cue that holds is its evidence
             if s.negated(cue) or s.hedged(cue) or s.self_future(cue):
                 continue
             if label == "interview_request" and s.thanked(cue):
@@ -417,7 +426,7 @@ def _sentence_hits(s: _Sentence) -> Iterator[Hit]:
                 continue
             if label == "rejection" and (s.has_question or s.has("YOU_AGENT")):
                 continue  # "Have you decided not to proceed?" asks; "you've decided not to" is theirs
-            if label == "offer" and (s.thanked(cue) or s.about_elsewhere(cue) or s.has("ELSEWHERE")):
+            if label == "offer" and (s.thanked(cue) or s.about_elsewhere(cue)):
                 continue  # "thank you for accepting your offer"; "is an offer likely soon (elsewhere)?"
             if label in ("postponed",):
                 postponed_here = True
@@ -472,7 +481,7 @@ def _sentence_hits(s: _Sentence) -> Iterator[Hit]:
         if not s.negated(cue) and not s.hedged(cue):
             hit("hiring_manager_direct", "hm.person+callwant.call", cue)
     # role_on_hold: paused / on ice / frozen + the role or the search
-    if s.has("HOLD") and s.has("ROLE_NOUN"):
+    if s.has("HOLD") and s.has("POSITION"):
         for cue in s.by["HOLD"]:
             if not s.negated(cue) and not s.hedged(cue) and not s.told_as_past(cue) and not s.has("REOPENED"):
                 hit("role_on_hold", "hold.word+role.noun", cue)
@@ -496,7 +505,10 @@ def _combo_hits(s: _Sentence, fired: dict[str, Hit], hit: Any) -> None:
     A combo fires once per sentence and type, for the first arrangement of its cues that fits
     the window, the clause and the scope conditions.
     """
-    for combo in _nlp.current_combos():
+    combos = _nlp.current_combos()
+    if not _combo_firsts(combos) & s.by.keys():
+        return
+    for combo in combos:
         if combo.type in fired:
             continue
         lists = [s.by.get(c) for c in combo.all]
@@ -524,6 +536,15 @@ def _combo_hits(s: _Sentence, fired: dict[str, Hit], hit: Any) -> None:
 
 
 _CUE_POS = operator.attrgetter("start", "end")
+_firsts_cache: dict[int, frozenset[str]] = {}
+
+
+def _combo_firsts(combos: tuple[Any, ...]) -> frozenset[str]:
+    got = _firsts_cache.get(id(combos))
+    if got is None:
+        _firsts_cache.clear()
+        got = _firsts_cache[id(combos)] = frozenset(c.all[0] for c in combos)
+    return got
 
 
 def _cancelled(s: _Sentence, combo: Any, cues: tuple[_Cue, ...], lo: int, hi: int) -> bool:
@@ -666,33 +687,75 @@ class _Slots:
     proposed: tuple[str, int, int] | None = None
 
 
-def _slot_sentences(doc: Any, text: str, index: list[int] | None, subject: str) -> _Slots:
+def _slot_sentences(doc: Any, normalized: str, text: str, index: list[int] | None, subject: str, *,
+                    want_scheduled: bool = True, want_proposed: bool = True) -> _Slots:
     """Where the message sets one date and time for a meeting, and where it proposes times
-    ("Would Tuesday 17th at 5.30pm or Wednesday 18th at 8.30am suit?"); see :mod:`slots`."""
+    ("Would Tuesday 17th at 5.30pm or Wednesday 18th at 8.30am suit?"); see :mod:`slots`.
+
+    Only sentences with a clock time, or questions naming a day, are read: the rest cannot
+    hold a slot, and most mail has none.
+    """
+    from spacy.attrs import IDX
+
     from offerwatch.extractors import slots
 
-    if not _SLOT_HINT.search(text) and not _DAY_HINT.search(text):
+    clocks = [m.start() for m in _SLOT_HINT.finditer(normalized)]  # offsets in the doc's text
+    if "noon" in normalized or "midday" in normalized:
+        clocks += [m.start() for m in _SLOT_HINT_WORD.finditer(normalized)]
+    tt = _nlp.token_table(doc)
+    asked_days = _questions_naming_a_day(doc, tt) if tt.questions else set()
+    if not clocks and not asked_days:
         return _Slots()
-    if not (slots.MEETING.search(text) or slots.MEETING.search(subject or "")):
-        return _Slots()
-    if slots.CANCELLED.search(text) or slots.CANCELLED.search(subject or ""):
-        return _Slots()  # the slot named is the one called off
+    token_starts = doc.to_array(IDX).tolist() if clocks else []
+    with_clock = {tt.sentence_of(max(0, bisect.bisect_right(token_starts, c) - 1)) for c in clocks}
     scheduled = proposed = None
-    for sent in _nlp.sentences(doc):
-        a, z = _span_text(text, _orig(index, sent.start_char), _orig(index, sent.end_char))
+    starts = tt.sent_starts + [len(doc)]
+    for si in sorted(with_clock | asked_days):
+        if not 0 <= si < len(tt.sent_starts) or starts[si] >= starts[si + 1]:
+            continue
+        a, z = _char_span(doc, starts[si], starts[si + 1])
+        a, z = _span_text(text, _orig(index, a), _orig(index, z))
         sentence = text[a:z]
         asked = "?" in sentence
-        if proposed is None and (slots.offers_options(sentence) or (asked and slots.find_slot(sentence))):
+        reading = slots.read(sentence)
+        if proposed is None and (reading.options or (asked and reading.slot)):
             proposed = (sentence, a, z)  # "Would Tuesday 17th at 5.30pm work?": the candidate decides
-        elif scheduled is None and not asked and slots.find_slot(sentence):
+        elif scheduled is None and not asked and reading.slot:
             scheduled = (sentence, a, z)
+        if (scheduled is not None or not want_scheduled) and (proposed is not None or not want_proposed):
+            break
+    if scheduled is None and proposed is None:
+        return _Slots()
+    named = [x[0] for x in (scheduled, proposed) if x is not None] + [subject or ""]
+    if not any(slots.MEETING.search(t) for t in named) and not slots.MEETING.search(text):
+        return _Slots()  # a date and time, but no meeting named anywhere
+    if slots.CANCELLED.search(text) or slots.CANCELLED.search(subject or ""):
+        return _Slots()  # the slot named is the one called off
     return _Slots(scheduled, proposed)
 
 
-#: Cheap pre-check for :func:`_slot_sentences`: a weekday or a month name somewhere.
-_DAY_HINT = re.compile(r"(?i)\b(?:mon|tue|wed|thu|fri|sat|sun)|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)")
+def _questions_naming_a_day(doc: Any, tt: Any) -> set[int]:
+    """Sentences with a question mark and a day or date cue (TIME), by sentence index."""
+    cues = doc.user_data.get("cues", ())
+    bounds = tt.sent_starts + [len(doc)]
+    out: set[int] = set()
+    for si in {tt.sentence_of(q) for q in tt.questions}:
+        i = bisect.bisect_left(cues, bounds[si], key=_CUE_START)
+        while i < len(cues) and cues[i][2] < bounds[si + 1]:
+            if cues[i][0] == "TIME":
+                out.add(si)
+                break
+            i += 1
+    return out
+
+
+_CUE_START = operator.itemgetter(2)
+
+
 #: Cheap pre-check for :func:`_slot_sentences`: a clock time somewhere.
-_SLOT_HINT = re.compile(r"\d[:.]\d\d|\d\s?[ap]\.?m|\d\s?(?:h|uhr)\b|\bnoon\b|\bmidday\b", re.I)
+#: (split so that each pattern starts with a character class the regex engine can skip to)
+_SLOT_HINT = re.compile(r"\d(?:[:.]\d\d|\s?[ap]\.?m|\s?(?:h|uhr)\b)", re.I)
+_SLOT_HINT_WORD = re.compile(r"\b(?:noon|midday)\b", re.I)
 
 
 def _leader_entities(text: str, start: int, end: int) -> dict[str, Any]:
@@ -716,7 +779,13 @@ def _finish(
     doc: Any, inp: ExtractInput, text: str, index: list[int] | None, summary_docs: list[tuple[CalendarEvent, Any]]
 ) -> Extraction:
     original = inp.text
-    salaries = tuple(entities.find_salaries(original[:MAX_CHARS]))
+    hits = doc.user_data.get("hits", ()) if doc is not None else ()
+    # Figures the owner states feed the salary guard; in incoming mail only an offer's or a
+    # reconfirmation's figures are read (the guard quotes them), so other mail skips the scan.
+    if inp.direction == Direction.OUT or any(h.type in ("salary_reconfirm", "offer") for h in hits):
+        salaries = tuple(entities.find_salaries(original[:MAX_CHARS]))
+    else:
+        salaries = ()
     title, role = entities.sender_role(original, inp.signature)
     if role is None and inp.known_role is not None:
         title, role = inp.known_role  # the title this person signed with in earlier mail
@@ -727,7 +796,7 @@ def _finish(
 
     b = _Builder(doc, original, index)
     mentions: dict[str, Hit] = {}
-    for h in doc.user_data.get("hits", ()):
+    for h in hits:
         if h.type in _MENTIONS:
             mentions.setdefault(h.type, h)
             continue
@@ -770,7 +839,9 @@ def _finish(
 
     # a slot the employer set ("Confirmed: Wednesday 1/28 at 4:00pm with Laura"), or times proposed
     if "interview_scheduled" not in b.signals or "interview_request" not in b.signals:
-        found = _slot_sentences(doc, original, index, inp.subject)
+        found = _slot_sentences(doc, text, original, index, inp.subject,
+                                want_scheduled="interview_scheduled" not in b.signals,
+                                want_proposed="interview_request" not in b.signals)
         if found.scheduled is not None and "interview_scheduled" not in b.signals:
             ev_text, a, z = found.scheduled
             b.add(Signal("interview_scheduled", ev_text, a, z, "isch.slot", describe("isch.slot")))

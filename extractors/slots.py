@@ -43,19 +43,39 @@ _CLOCK = re.compile(
     r"|(?<=\bat )(?:1[0-2]|0?[1-9])(?![\w:.,/-]|\s*(?:%|percent|per|people|minutes|mins|hours|days|weeks|years)))",
     re.I,
 )
-#: The time is a deadline, a past event, the first working day, a test or paperwork.
-_NOT_A_MEETING = re.compile(
-    r"\bby\s+(?:the\s+)?(?:end|close|cob|eod|noon|midday|mon|tue|wed|thu|fri|sat|sun|tomorrow|today|\d)|"
-    r"\b(?:mon|tue|wed|thu|fri)\w*\s*(?:to|-|–|through|thru)\s*(?:thu|fri|sat|sun)|\bafter\s+\d|"
-    r"\b(?:if|before|until|till|complete|alternatively|alternative|either|(?:could|can) (?:also )?offer|cancel(?:l?ed)?|cancellation|works? for|suit|suits|suitable|convenient|"
-    r"won't|will not|can't|cannot|unable|not able|no later than|deadline|closing date|closes|expires?|due|at the latest|"
-    r"sign(?:ed)? and return|start date|first day|starting date|commence|induction|onboarding|orientation|"
-    r"report to|your start|you start|thank(?:s| you) for (?:coming|meeting|taking|joining|your time)|enjoyed|"
-    r"yesterday|last (?:week|monday|tuesday|wednesday|thursday|friday)|was held|took place|went|"
-    r"aptitude|psychometric|online (?:test|assessment)|exam|drug (?:test|screen)|medical|background check|"
-    r"webinar|information session|open day|open evening|career fair|shift|rota|roster|payroll|paid on)\b",
-    re.I,
+#: The time is a deadline, a past event, the first working day, a test or paperwork: words
+#: (looked up in a set) and phrases (substrings of the lower-cased sentence), then the few
+#: patterns that need a regex. Kept apart because one big alternation was the slowest part.
+_NOT_A_MEETING_WORDS = frozenset(
+    "if before until till complete alternatively alternative either cancel canceled cancelled cancellation suit "
+    "suits suitable convenient won't cannot can't unable deadline closes expire expires due commence induction "
+    "onboarding orientation enjoyed yesterday went aptitude psychometric exam medical webinar shift rota roster "
+    "payroll".split()
 )
+_NOT_A_MEETING_PHRASES = (
+    "could offer", "can offer", "could also offer", "can also offer", "works for", "work for", "will not",
+    "not able", "no later than", "closing date", "at the latest", "sign and return", "signed and return",
+    "start date", "first day", "starting date", "report to", "your start", "you start", "thank you for coming",
+    "thanks for coming", "thank you for meeting", "thanks for meeting", "thank you for taking", "thanks for taking",
+    "thank you for joining", "thanks for joining", "thank you for your time", "thanks for your time", "last week",
+    "last monday", "last tuesday", "last wednesday", "last thursday", "last friday", "was held", "took place",
+    "online test", "online assessment", "drug test", "drug screen", "background check", "information session",
+    "open day", "open evening", "career fair", "paid on",
+)
+_NOT_A_MEETING_RE = re.compile(
+    r"\bby\s+(?:the\s+)?(?:end|close|cob|eod|noon|midday|mon|tue|wed|thu|fri|sat|sun|tomorrow|today|\d)|"
+    r"\b(?:mon|tue|wed|thu|fri)\w*\s*(?:to|-|–|through|thru)\s*(?:thu|fri|sat|sun)|\bafter\s+\d"
+)
+_WORDS = re.compile(r"[a-z]+(?:'[a-z]+)?")
+
+
+def _not_a_meeting(sentence: str) -> bool:
+    low = sentence.lower()
+    if not _NOT_A_MEETING_WORDS.isdisjoint(_WORDS.findall(low)):
+        return True
+    return any(p in low for p in _NOT_A_MEETING_PHRASES) or bool(_NOT_A_MEETING_RE.search(low))
+
+
 #: A meeting of some kind must be named in the sentence or the message.
 MEETING = re.compile(
     r"\b(?:interview\w*|meet(?:ing)?|call|chat|conversation|panel|onsite|on-site|visit|coffee|lunch|zoom|teams|"
@@ -80,12 +100,7 @@ CANCELLED = re.compile(r"\bcancel(?:l)?ed\b|\bcancellation\b", re.I)
 
 def find_slot(sentence: str) -> Slot | None:
     """The one date-and-time slot a sentence sets, or None (see the module docstring)."""
-    days, clocks = _days_and_clocks(sentence)
-    if not days or not clocks or _NOT_A_MEETING.search(sentence):
-        return None
-    if len(days) > 1 or (len(clocks) > 1 and _CHOICE.search(sentence)):
-        return None  # a choice of days ("Tuesday or Thursday", a list of slots), not a set slot
-    return Slot(0, len(sentence), precise=bool(_DATE.search(sentence)))
+    return read(sentence).slot
 
 
 def offers_options(sentence: str) -> bool:
@@ -95,23 +110,46 @@ def offers_options(sentence: str) -> bool:
     >>> offers_options("She can do Tuesday 17th at 14:00 or Wednesday 18th at 09:30.")
     True
     """
-    days, clocks = _days_and_clocks(sentence)
-    if not days or _DEADLINE.search(sentence):
-        return False
-    if len(days) > 1:
-        return bool(clocks) or ("?" in sentence and bool(_CHOICE.search(sentence)))
-    return len(clocks) > 1 and bool(_CHOICE.search(sentence))
+    return read(sentence).options
 
 
-def _days_and_clocks(sentence: str) -> tuple[set[str], set[str]]:
+@dataclass(frozen=True)
+class Reading:
+    """What one sentence says about time: a slot it sets, or a choice of slots it offers."""
+
+    slot: Slot | None = None
+    options: bool = False
+
+
+_NOTHING = Reading()
+
+
+def read(sentence: str) -> Reading:
+    """:func:`find_slot` and :func:`offers_options` in one pass over the sentence."""
+    clocks = _clocks(sentence)
+    if not clocks and "?" not in sentence:
+        return _NOTHING  # neither a slot nor a choice asked about
     dates = {m.group(0).lower() for m in _DATE.finditer(sentence)}
     days = dates or {m.group(0).lower()[:3] for m in _WEEKDAY_RE.finditer(sentence)}
+    if not days:
+        return _NOTHING
+    choice = bool(_CHOICE.search(sentence)) if len(days) > 1 or len(clocks) > 1 or "?" in sentence else False
+    options = False
+    if not _DEADLINE.search(sentence):
+        options = (bool(clocks) or ("?" in sentence and choice)) if len(days) > 1 else (len(clocks) > 1 and choice)
+    slot = None
+    if clocks and len(days) == 1 and not (len(clocks) > 1 and choice) and not _not_a_meeting(sentence):
+        slot = Slot(0, len(sentence), precise=bool(dates))
+    return Reading(slot, options) if slot or options else _NOTHING
+
+
+def _clocks(sentence: str) -> set[str]:
     clocks: set[str] = set()
     for m in _CLOCK.finditer(sentence):
         if clocks and _RANGE_END.search(sentence, max(0, m.start() - 8), m.start()):
             continue  # "09:30 – 12:30": the end of a range ("6-9pm" alone is one time)
         clocks.add(m.group(0).lower().replace(" ", ""))
-    return days, clocks
+    return clocks
 
 
 #: "09:30 – 12:30", "from 10:45 to 14:15": the second time ends a range, it is no second slot.
