@@ -268,3 +268,61 @@ def test_an_out_of_office_reply_carries_no_signal() -> None:
 def test_an_hr_director_is_no_senior_leader() -> None:
     got = types("I've just come off the phone with Ashcombe's HR director and they want to meet you on Tuesday at 10am.")
     assert "senior_leader_interview" not in got
+
+
+#: Rejections as employers and ATS templates word them (families learned from public template
+#: collections; sentences written here).
+REJECTIONS = [
+    'We regret to inform you that we will not be moving forward with your application at this time.',
+    'We have decided to pursue candidates whose experience aligns more closely with the requirements of the role.',
+    'After careful consideration, we regret to inform you that we cannot proceed with your candidacy.',
+    'Unfortunately, your application has been unsuccessful at this time.',
+    'We are unable to move everyone forward in the process.',
+    'You are no longer being considered for this position.',
+    'His qualifications fell short of those of several other candidates.',
+    'We have selected a candidate who more closely matches our needs.',
+    'The position has been offered to another applicant.',
+    'We will not be inviting you to the next stage of the process.',
+    'We have chosen not to progress your application.',
+    "We won't be taking your application further.",
+    'Your profile is not a match for this position at this time.',
+    "We've decided to go in a different direction for this role.",
+    'The hiring manager has decided not to move ahead with your candidacy.',
+    'We have made the difficult decision to not move forward with your application.',
+    'We feel that your skills do not align with the requirements of this role.',
+    'Regrettably, we will not be able to offer you a position.',
+    'We are not able to offer you an interview on this occasion.',
+    'Unfortunately you have not been shortlisted for interview.',
+    'We have now filled the position.',
+    'This requisition has been closed.',
+    'We will not be proceeding with your application.',
+    'Your application was not selected for further consideration.',
+    'We have identified other candidates who better fit the role.',
+    'After reviewing your application, we have decided not to invite you for an interview.',
+    'We are moving forward with other applicants.',
+    'The team has decided to proceed with another candidate.',
+    'We did not select your application for the next round.',
+    'We will not take you to the next step of the process.',
+    'We have decided to close this role.',
+    'The role has been cancelled.',
+]
+NOT_REJECTIONS = [
+    'Thank you for your application; we will be in touch if you are shortlisted.',
+    'If you have not heard from us within two weeks, please assume your application has not been successful.',
+    'We are still reviewing applications and will move forward with shortlisted candidates next week.',
+    "We'd like to move forward with you!",
+    'Unfortunately I have to move our call to Thursday.',
+    'Unfortunately the role is on hold until the new budget is approved.',
+    'There is no need to reschedule.',
+    "Please don't hesitate to reach out if you have questions.",
+]
+
+
+@pytest.mark.parametrize("text", REJECTIONS)
+def test_rejection_wordings(text: str) -> None:
+    assert "rejection" in types(text)
+
+
+@pytest.mark.parametrize("text", NOT_REJECTIONS)
+def test_not_rejection_wordings(text: str) -> None:
+    assert "rejection" not in types(text)
