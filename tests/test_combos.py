@@ -326,3 +326,90 @@ def test_rejection_wordings(text: str) -> None:
 @pytest.mark.parametrize("text", NOT_REJECTIONS)
 def test_not_rejection_wordings(text: str) -> None:
     assert "rejection" not in types(text)
+
+
+# Each type in the generic wording of templates and recruiters (sentences written here).
+GENERIC = {
+"application_received": [
+ "Thank you for applying to the Data Analyst position. We have received your application and our team will review it shortly.",
+ "Your application has been successfully submitted for the role of Store Manager.",
+ "We confirm receipt of your application for the post of Staff Nurse.",
+ "This is an automated message to let you know we've received your application.",
+ "Thanks for your interest in Acme! Your application is now under review by our recruiting team.",
+ "We appreciate you taking the time to apply. Our hiring team is reviewing your application.",
+],
+"interview_request": [
+ "We would like to invite you to an interview. Please let us know your availability for next week.",
+ "Could you send me a few times that work for a 30-minute call?",
+ "Please use the link below to book a time that suits you: https://calendly.com/x/30min",
+ "Are you free for a quick chat on Tuesday or Wednesday afternoon?",
+ "I'd love to set up a phone screen. When are you available?",
+ "Please select an interview slot using the scheduling link below.",
+ "Would you be available for a video interview later this week?",
+],
+"interview_scheduled": [
+ "Your interview is confirmed for Tuesday, March 3 at 2:00 PM EST.",
+ "Great, I've booked us in for Thursday at 11am - invite to follow.",
+ "This is to confirm your interview on 12 May at 10:30 at our London office.",
+ "You're all set for Monday at 3pm with Sarah.",
+],
+"postponed": [
+ "Unfortunately we need to reschedule your interview due to an unforeseen conflict.",
+ "The hiring manager is unwell, so we'll have to push our call to next week.",
+ "I'm afraid we have to postpone tomorrow's interview.",
+ "Could we move our meeting from Tuesday to Thursday?",
+],
+"role_on_hold": [
+ "The position has been put on hold due to budget constraints.",
+ "We have temporarily paused hiring for this role.",
+ "Due to a hiring freeze, we are unable to proceed with the recruitment at this time.",
+ "The requisition is on hold pending a reorganisation.",
+],
+"offer": [
+ "We are delighted to offer you the position of Senior Engineer.",
+ "Please find attached your offer letter.",
+ "I'm happy to extend a verbal offer for the role.",
+ "Congratulations! We'd like to offer you the job.",
+],
+"keep_warm": [
+ "We are still finalising interviews and expect to have an update for you next week.",
+ "Just a quick note to say we haven't forgotten about you; the team is still deciding.",
+ "We're waiting on final feedback from the hiring manager and will be in touch by Friday.",
+ "Thank you for your patience - the decision is taking a little longer than expected.",
+],
+"other_process_inquiry": [
+ "Are you interviewing with any other companies at the moment?",
+ "Do you have any other offers on the table?",
+ "What does your timeline look like?",
+ "Is there anything else in the pipeline we should be aware of?",
+],
+"salary_reconfirm": [
+ "Before we prepare the offer, can you confirm your salary expectations are still around $120k?",
+ "Are you still comfortable with the compensation range we discussed?",
+ "Could you reconfirm your expected salary?",
+],
+"expedite": [
+ "We'd like to move quickly and can skip the technical assessment.",
+ "Given your timeline, we'll fast-track you to the final round.",
+ "We can expedite the process and make a decision this week.",
+],
+"senior_leader_interview": [
+ "The next step is a conversation with our CEO, Jane Doe.",
+ "You'll meet with our VP of Engineering on Friday.",
+ "The final interview will be with the Head of Product.",
+],
+"panel_invite": [
+ "We'd like to invite you to a panel interview with three members of the team.",
+ "The next stage is an onsite interview at our office.",
+ "You've been invited to the final round.",
+],
+"hiring_manager_direct": [
+ "Hi, I'm the hiring manager for the role and wanted to reach out personally.",
+ "The hiring manager would like to call you directly tomorrow.",
+],
+}
+
+
+@pytest.mark.parametrize("kind,text", [(k, x) for k, xs in GENERIC.items() for x in xs])
+def test_generic_wordings(kind: str, text: str) -> None:
+    assert kind in types(text)
