@@ -183,7 +183,8 @@ def classify(
     email = (sender.email if sender else "").lower()
     name = (sender.name if sender else "").lower()
     local, _, domain = email.rpartition("@")
-    body = f"{subject or ''}\n{(text or '')[:20000]}\n{(signature or '')[:1000]}"
+    # one space for every run of whitespace: phrases wrapped over two lines still match
+    body = " ".join(f"{subject or ''}\n{(text or '')[:20000]}\n{(signature or '')[:1000]}".split())
     receipt = bool(_hits(data.vocab["receipt"], body))
     relay = any(r in local or r in name or r in (subject or "").lower() for r in data.relay_personal)
     score, found = _score(data, body)
@@ -254,6 +255,8 @@ def classify(
     if domain and domain not in data.freemail and not any(a in local for a in ("noreply", "no-reply", "donotreply")):
         if re.match(r"^\s*(re|aw|sv|antw|rif)\s*:", subject or "", re.I):
             score += 1  # a personal conversation with someone at a company
+    if len(found.get("non_job", ())) >= 2 and not receipt:
+        return JobDecision(False, f"another world's mail ({_short(found, 'non_job')})", False)
     if has_calendar and score >= 1:
         return JobDecision(True, f"calendar invitation about a job ({_short(found, 'strong') or _short(found, 'weak')})")
     if score >= THRESHOLD:

@@ -85,3 +85,16 @@ def test_an_agency_consultant_with_a_senior_title_is_a_recruiter() -> None:
     a = next(analyze_many([note], owner=OWNER))
     assert a.sender_role == "recruiter"
     assert "hiring_manager_direct" not in {s.type for s in a.signals}
+
+
+def test_other_worlds_with_job_words_are_not_job_mail() -> None:
+    rental = mail("Woonhuis Verhuur <verhuur@woonhuis-verhuur.nl>", "Your application for Czaar Peterstraat 112-2",
+                  "Thank you for viewing the apartment and for submitting your application. The landlord has "
+                  "decided to move forward with another applicant.")
+    physical = mail("Eastside Family Health <appointments@eastside.example.org>", "Invitation: Annual physical",
+                    "Your appointment has been scheduled. Annual physical with Dr. Lena Osei, Tuesday at 8:40 AM. "
+                    "Fasting is required for lab work. To reschedule, call us.")
+    referee = mail("Employment Checks <checks@humbercoast.nhs.uk>", "Reference request",
+                   "Kelly Marsh has been made a conditional offer of employment and has given your name\n"
+                   "as a referee. Please complete the reference form.")
+    assert [d[0] for d in decide(rental, physical, referee)] == [False, False, False]
