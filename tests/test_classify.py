@@ -46,13 +46,13 @@ def test_hiring_manager_with_signature_only() -> None:
         (Address("Dental", "appointments@smile.example"), "We need to reschedule",
          "Unfortunately Dr. Kim is unavailable, so we need to reschedule your cleaning appointment.", {"auto-submitted": "auto-generated"}, "no job context"),
         (Address("Pod", "nina@talks.example"), "Interview on the podcast?",
-         "I'd love to interview you for an episode of our podcast. Would any afternoon next week work?", {}, "no job context"),
+         "I'd love to interview you for an episode of our podcast. Would any afternoon next week work?", {}, "another world"),
         (Address("Leasing", "leasing@lofts.example"), "Your rental application has been received",
-         "Thank you for applying for Unit 4B. Your rental application and the application fee have been received.", {}, "no job context"),
+         "Thank you for applying for Unit 4B. Your rental application and the application fee have been received.", {}, "another world"),
         (Address("HR", "hr.jobs@gmail.com"), "Job Offer: Data Entry - $45/hr",
          "Dear Applicant, we are pleased to offer you the position. No interview is required. Reply with your full name and home address.", {}, "blast or scam"),
         (Address("Rosa", "rosa@gmail.com"), "Saturday dinner",
-         "can we reschedule dinner to Sunday? how did your final round go??? fingers crossed for an offer", {}, "no job context"),
+         "can we reschedule dinner to Sunday? how did your final round go??? fingers crossed for an offer", {}, "another world"),
     ],
 )
 def test_not_job_mail(sender: Address, subject: str, text: str, headers: dict[str, str], why: str) -> None:
