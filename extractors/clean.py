@@ -44,7 +44,7 @@ _SIGN_OFF = re.compile(
       | thank\s+you\s+(again|so\s+much) | sincerely | yours(\s+sincerely|\s+truly)? | talk\s+soon
       | speak\s+soon | all\s+the\s+best | best\s+wishes | warmly | respectfully | take\s+care
       | good\s+luck | have\s+a\s+(good|great|nice|lovely)\s+(day|weekend|week|evening)
-      | looking\s+forward(\s+to\s+(it|hearing\s+from\s+you|connecting|speaking))?
+      | looking\s+forward(\s+to\s+[\w\s]{1,40})?
       | viele\s+grüße | mit\s+freundlichen\s+grüßen | cordialement | saludos | groetjes
     )\s*[,.!]*\s*(-+\s*\w+)?\s*$""",
     re.I | re.X,
@@ -56,7 +56,8 @@ _CONTACTISH = re.compile(r"@|\bhttps?://|www\.|\+?\d[\d\s().-]{6,}\d|\|", re.I)
 _TITLEISH = re.compile(
     r"\b(recruit\w*|talent|sourcer|coordinator|manager|director|vp|vice\s+president|head\s+of|"
     r"chief|ceo|cto|cfo|coo|founder|co-founder|partner|lead|engineer|hr|people|hiring|president|"
-    r"principal|officer|specialist|associate|consultant)\b",
+    r"principal|officer|specialist|associate|consultant|directeur|directrice|direktor\w*|leiter\w*|gerente|"
+    r"directora|diretor\w*|responsable)\b",
     re.I,
 )
 

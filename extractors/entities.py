@@ -335,7 +335,8 @@ def _title_in(lines: list[str]) -> tuple[str | None, str | None]:
 
 
 _SELF_INTRO = re.compile(
-    r"(?:(?=[imth])\b(?:i\s*'?m|i\s+am|i\s+work\s+as|my\s+role\s+is|this\s+is\s+\w+(?:\s+\w+)?\s*,?)\s+(?:the|a|an|your|one\s+of\s+the)?\s*"
+    r"(?:(?=[imth])\b(?:i\s*'?m|i\s+am|i\s+work\s+as|my\s+role\s+is|this\s+is\s+\w+(?:\s+\w+)?\s*,?)\s+"
+    r"(?:[A-ZÀ-Þ][\w'’-]+(?:\s+[A-ZÀ-Þ][\w'’-]+)?\s*,\s*)?(?:the|a|an|your|one\s+of\s+the)?\s*"
     r"|^\s*\w+(?:\s+\w+)?\s+here\s*[,\-–—]\s*(?:i\s*'?m\s+(?:the|a|an)?\s*)?)"
     r"(?P<title>[^.,;!?\n()]{3,80})",
     re.I | re.M,

@@ -148,9 +148,12 @@ _DIRECT_TYPES = frozenset(
 #: named in a forward-looking sentence counts when the message as a whole invites to an
 #: interview (the invitation and the interview plan are often sentences apart).
 PANEL_MENTION, LEADER_MENTION = "panel_mention", "leader_mention"
+#: A re-confirmation asked without a figure ("Is this still correct?"): with a figure or salary
+#: words in the sentence before, a salary reconfirmation.
+STILL_ASKED = "still_asked"
 #: Rule suffix of an availability ask that only confirms attendance of a slot already set.
 CONFIRM_ONLY = "confirm.attend"
-_MENTIONS = frozenset({PANEL_MENTION, LEADER_MENTION})
+_MENTIONS = frozenset({PANEL_MENTION, LEADER_MENTION, STILL_ASKED})
 #: Signals that make a message an invitation to an interview.
 _INVITATIONS = frozenset({"interview_request", "interview_scheduled", "panel_invite", "expedite"})
 
@@ -475,6 +478,10 @@ def _sentence_hits(s: _Sentence) -> Iterator[Hit]:
         cue = s.by["STILL"][0]
         if not s.negated(cue):
             hit("salary_reconfirm", f"{cue.id}+salary.ref", cue)
+    elif s.has("STILL") and s.asks() and not s.negated(s.by["STILL"][0]):
+        # "you told me 70k€ fixed per year. Is this still correct for you?": the figure is in
+        # the sentence before (see _finish)
+        hit(STILL_ASKED, s.by["STILL"][0].id, s.by["STILL"][0])
     # hiring_manager_direct: the hiring manager wants to call
     if s.has("HM") and s.has("CALL_WANT"):
         cue = s.by["CALL_WANT"][0]
@@ -608,6 +615,7 @@ _CALENDAR_RULES = {
     "calendar.leader": "calendar invitation with a senior leader",
     "time.expr": "a day, date or time",
     "invitation": "in a message that invites to an interview",
+    "salary.before": "about the figure in the sentence before",
     "isch.slot": "a date and a time set for the meeting",
     "ireq.slots": "times proposed for the candidate to choose",
     CONFIRM_ONLY: "asks to confirm attendance",
@@ -848,6 +856,17 @@ def _finish(
         if found.proposed is not None and "interview_request" not in b.signals:
             ev_text, a, z = found.proposed
             b.add(Signal("interview_request", ev_text, a, z, "ireq.slots", describe("ireq.slots")))
+
+    # "you told me 70k€ fixed per year. Is this still correct for you?"
+    asked = mentions.get(STILL_ASKED)
+    if asked is not None and "salary_reconfirm" not in b.signals:
+        tt = _nlp.token_table(doc)
+        si = tt.sentence_of(asked.sent_start)
+        prev = doc[tt.sent_starts[si - 1] : asked.sent_start] if si > 0 else None
+        if prev is not None and (_MONEY.search(prev.text) or any(
+                c[0] == "SALARY_REF" and prev.start <= c[2] < prev.end for c in doc.user_data.get("cues", ()))):
+            b.add(b.from_hit(Hit("salary_reconfirm", f"{asked.rule}+salary.before", asked.sent_start, asked.sent_end,
+                                 asked.cue_start, asked.cue_end)))
 
     # a panel or a leader in the interview plan of a message that invites
     if _INVITATIONS & b.signals.keys() or any((ev.method or "").upper() == "REQUEST" for ev, _ in summary_docs):

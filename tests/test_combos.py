@@ -413,3 +413,10 @@ GENERIC = {
 @pytest.mark.parametrize("kind,text", [(k, x) for k, xs in GENERIC.items() for x in xs])
 def test_generic_wordings(kind: str, text: str) -> None:
     assert kind in types(text)
+
+
+def test_a_reconfirmation_about_the_figure_in_the_sentence_before() -> None:
+    text = ("Before Camille prepares the written proposal, I need to verify one thing with you: in our first "
+            "exchange you told me 70k€ fixed per year. Is this still correct for you?")
+    assert "salary_reconfirm" in types(text)
+    assert "salary_reconfirm" not in types("Thanks for the chat. Is this still a good time for you?")
