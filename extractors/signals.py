@@ -835,8 +835,11 @@ def _finish(
             if moved:
                 b.add(Signal("postponed", evidence, ev_start, ev_end, "calendar.updated", describe("calendar.updated"), entities=ents))
             b.add(Signal("interview_scheduled", evidence, ev_start, ev_end, "calendar.request", describe("calendar.request"), entities=ents))
-            labels = {c[0] for c in sdoc.user_data.get("cues", ())} if sdoc is not None else set()
-            if "PANEL" in labels:
+            found = {h.type for h in sdoc.user_data.get("hits", ())} if sdoc is not None else set()
+            cues = sdoc.user_data.get("cues", ()) if sdoc is not None else ()
+            hr = [(c[2], c[3]) for c in cues if c[0] == "HR_PREFIX"]
+            labels = {c[0] for c in cues if not (c[0] == "LEADER" and any(a <= c[2] < z for a, z in hr))}
+            if found & {"panel_invite", PANEL_MENTION}:
                 b.add(Signal("panel_invite", evidence, ev_start, ev_end, "calendar.panel", describe("calendar.panel"), entities=ents))
             leader_att = [a for a in ev.attendees if a.name and entities.classify_title(a.name) == "leader"]
             if "LEADER" in labels or leader_att:
@@ -971,6 +974,18 @@ def extract_many(items: Iterable[ExtractInput], *, batch_size: int = 64) -> Iter
         yield from _run_batch(nlp, batch)
 
 
+def _calendar_text(ev: CalendarEvent) -> str:
+    """What an invitation tells a reader: its title, its description and who takes part
+    ("Final round", "Panel: Priya Shah (VP Engineering), ..."), bounded."""
+    parts = [(ev.summary or "")[:500], (getattr(ev, "description", "") or "")[:2000]]
+    people = [a.name for a in (ev.attendees or ())[:30] if a.name]
+    if ev.organizer is not None and ev.organizer.name:
+        people.append(ev.organizer.name)
+    if people:
+        parts.append("With: " + "; ".join(n[:120] for n in people))
+    return "\n\n".join(x for x in parts if x.strip())
+
+
 def _run_batch(nlp: Any, batch: list[ExtractInput]) -> Iterator[Extraction]:
     prepared = [_prepare(inp) for inp in batch]
     texts = [prepared[i][0] for i, inp in enumerate(batch) if inp.direction != Direction.OUT]
@@ -983,7 +998,8 @@ def _run_batch(nlp: Any, batch: list[ExtractInput]) -> Iterator[Extraction]:
         if inp.direction != Direction.OUT:
             doc = next(docs)
             for ev in inp.events:
-                summaries.append((ev, nlp(normalize(ev.summary or "")[0][:500]) if ev.summary else None))
+                calendar_text = _calendar_text(ev)
+                summaries.append((ev, nlp(normalize(calendar_text)[0]) if calendar_text else None))
         try:
             yield _finish(doc, inp, prepared[i][0], prepared[i][1], summaries)
         except Exception:  # one bad message must not stop a backfill
