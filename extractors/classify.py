@@ -42,6 +42,9 @@ class _Vocab:
     weight: int
     patterns: tuple[re.Pattern[str], ...]
     sources: tuple[str, ...]
+    #: per pattern, lower-case strings of which every match contains one (None: none known): the
+    #: pattern only runs where the text holds one, substring tests instead of a regex scan
+    literals: tuple[tuple[str, ...] | None, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -86,7 +89,9 @@ def load_data(path: Path = DATA_FILE) -> _Data:
                 problems.append(f"{path.name}: [vocab.{name}] pattern {src!r}: {err}")
         if not isinstance(section.get("weight"), int):
             problems.append(f"{path.name}: [vocab.{name}] weight must be an integer")
-        vocab[name] = _Vocab(int(section.get("weight", 0)), tuple(pats), tuple(section.get("patterns", [])))
+        sources = tuple(section.get("patterns", []))
+        vocab[name] = _Vocab(int(section.get("weight", 0)), tuple(pats), sources,
+                             tuple(required_literal(src) for src in sources))
     for required in ("receipt", "strong", "weak", "non_job", "blast"):
         if required not in vocab:
             problems.append(f"{path.name}: missing [vocab.{required}]")
@@ -131,16 +136,121 @@ def _domain_in(domain: str, domains: Sequence[str]) -> str | None:
     return None
 
 
-def _hits(v: _Vocab, text: str) -> list[str]:
-    return [src for pat, src in zip(v.patterns, v.sources, strict=True) if pat.search(text)]
+def _hits(v: _Vocab, text: str, low: str) -> list[str]:
+    """Sources of the patterns that match ``text`` (``low`` is ``text.lower()``)."""
+    return [src for pat, src, lits in zip(v.patterns, v.sources, v.literals, strict=True)
+            if (lits is None or any(x in low for x in lits)) and pat.search(text)]
 
 
-def _score(data: _Data, text: str) -> tuple[int, dict[str, list[str]]]:
+def required_literal(source: str) -> tuple[str, ...] | None:
+    """Lower-case strings of which every match of a regex contains at least one (its longest
+    plain run, or one per alternative of a group it must match), or None when none is known
+    (then the regex always runs).
+
+    >>> required_literal(r"\\bsalary expectations?"), required_literal(r"\\b(call|chat)\\b")
+    (('salary expectation',), ('call', 'chat'))
+    """
+    import re._parser as sre_parse  # the stdlib's own regex parser
+
+    try:
+        tree = sre_parse.parse(source)
+    except (re.error, ValueError, OverflowError, RecursionError):
+        return None
+    run = _longest_run(list(tree))
+    if len(run) >= 3:
+        return (run.lower(),)
+    found = _branch_literals(list(tree))
+    return tuple(a.lower() for a in found) if found else None
+
+
+def _branch_literals(items: list[Any]) -> list[str] | None:
+    """One literal per alternative of a group the pattern must match (its common prefix
+    included: the parser factors "(call|chat)" into "c" + "(all|hat)")."""
+    prefix: list[str] = []
+    for op, av in items:  # literals, then a branch: "c" + (all|hat|onversation)
+        if str(op) == "LITERAL":
+            prefix.append(chr(av))
+        elif str(op) == "BRANCH":
+            return _alternatives("".join(prefix), av[1])
+        else:
+            prefix = []
+    for op, av in items:
+        if str(op) == "SUBPATTERN":
+            got = _branch_literals(list(av[-1]))
+            if got:
+                return got
+    return None
+
+
+def _alternatives(prefix: str, branches: list[Any]) -> list[str] | None:
+    out = []
+    for b in branches:
+        items = list(b)
+        lead = []
+        for op, av in items:
+            if str(op) != "LITERAL":
+                break
+            lead.append(chr(av))
+        alt = prefix + "".join(lead) if lead else _longest_run(items)
+        if len(alt) < 2:
+            return None
+        out.append(alt)
+    return out or None
+
+
+def _longest_run(items: list[Any]) -> str:
+    best, run = "", []
+    for op, av in items:
+        if str(op) == "LITERAL":
+            run.append(chr(av))
+            continue
+        if len(run) > len(best):
+            best = "".join(run)
+        run = []
+    if len(run) > len(best):
+        best = "".join(run)
+    return best
+
+
+class _Lazy:
+    """The vocabulary of one message, scanned only when a decision needs it: mail from an ATS
+    or a job board is decided by its sender, a bulk header or its receipt wording, and never
+    pays for the full score."""
+
+    def __init__(self, data: _Data, body: str) -> None:
+        self.data, self.body, self.low = data, body, body.lower()
+        self._receipt: bool | None = None
+        self._scored: tuple[int, dict[str, list[str]]] | None = None
+
+    def receipt(self) -> bool:
+        if self._receipt is None:
+            self._receipt = bool(_hits(self.data.vocab["receipt"], self.body, self.low))
+        return self._receipt
+
+    def any_job_word(self) -> bool:
+        """Is there any strong or weak job word (stops at the first)?"""
+        if self._scored is not None:
+            return bool(self._scored[1].get("strong") or self._scored[1].get("weak"))
+        for name in ("strong", "weak"):
+            v = self.data.vocab[name]
+            for pat, lits in zip(v.patterns, v.literals, strict=True):
+                if (lits is None or any(x in self.low for x in lits)) and pat.search(self.body):
+                    return True
+        return False
+
+    def scored(self) -> tuple[int, dict[str, list[str]]]:
+        if self._scored is None:
+            self._scored = _score(self.data, self.body, self.low)
+        score, found = self._scored
+        return score, found
+
+
+def _score(data: _Data, text: str, low: str) -> tuple[int, dict[str, list[str]]]:
     total = 0
     found: dict[str, list[str]] = {}
     for name in ("strong", "weak", "non_job", "blast"):
         v = data.vocab[name]
-        hits = _hits(v, text)
+        hits = _hits(v, text, low)
         if hits:
             found[name] = hits
             if name == "weak":
@@ -185,9 +295,8 @@ def classify(
     local, _, domain = email.rpartition("@")
     # one space for every run of whitespace: phrases wrapped over two lines still match
     body = " ".join(f"{subject or ''}\n{(text or '')[:20000]}\n{(signature or '')[:1000]}".split())
-    receipt = bool(_hits(data.vocab["receipt"], body))
+    vocab = _Lazy(data, body)
     relay = any(r in local or r in name or r in (subject or "").lower() for r in data.relay_personal)
-    score, found = _score(data, body)
     precedence = headers.get("precedence", "").strip().lower()
     bulk_why = (
         "List-Unsubscribe" if headers.get("list-unsubscribe") else
@@ -196,6 +305,7 @@ def classify(
     )
 
     if direction == Direction.OUT:
+        score, found = vocab.scored()
         private = [r for r in recipients if r.email.lower().rpartition("@")[2] in data.freemail]
         forward = bool(re.match(r"^\s*(fwd?|fw|wg|tr|rv)\s*:", subject or "", re.I))
         if forward and recipients and len(private) == len(recipients):
@@ -206,7 +316,7 @@ def classify(
             return JobDecision(True, f"owner's mail about a job ({_short(found, 'strong') or _short(found, 'weak')})")
         return JobDecision(False, "owner's mail without job vocabulary")
 
-    if not receipt and _OWN_PROCESS_STRONG.search(body) and not ats_or_tool(domain, data):
+    if _OWN_PROCESS_STRONG.search(body) and not vocab.receipt() and not ats_or_tool(domain, data):
         return JobDecision(False, "private mail about someone's own job search", False)
     tool = _domain_in(domain, data.workplace)
     if tool:
@@ -220,22 +330,25 @@ def classify(
     if board:
         if relay:
             return JobDecision(True, f"recruiter's personal message relayed by {board}")
-        if receipt:
+        if vocab.receipt():
             return JobDecision(True, f"application confirmation from job board {board}")
         return JobDecision(False, f"job board notification from {board} (alerts, marketing)")
     sched = _domain_in(domain, data.scheduling)
     if sched:
+        score, found = vocab.scored()
         if found.get("non_job") and score < THRESHOLD:
             return JobDecision(False, f"scheduling tool {sched}, but not about a job ({_short(found, 'non_job')})")
         return JobDecision(True, f"interview scheduling sender domain {sched}")
     if bulk_why:
-        if receipt:
+        if vocab.receipt():
             return JobDecision(True, f"bulk mail ({bulk_why}) confirming an application")
         if relay:
             return JobDecision(True, f"bulk mail ({bulk_why}) relaying a recruiter's personal message")
-        if found.get("strong") or found.get("weak"):
+        if vocab.any_job_word():
             return JobDecision(False, f"bulk mail ({bulk_why}) with job-alert vocabulary")
         return JobDecision(False, f"bulk mail ({bulk_why}): newsletter or marketing")
+    score, found = vocab.scored()  # every decision from here on weighs the vocabulary
+    receipt = vocab.receipt()
     if found.get("blast") and not recipients:
         return JobDecision(False, f"mass mail to undisclosed recipients ({_short(found, 'blast')})")
     if found.get("blast") and score < THRESHOLD + 3:
