@@ -228,13 +228,15 @@ class _Lazy:
         return self._receipt
 
     def any_job_word(self) -> bool:
-        """Is there any strong or weak job word (stops at the first)?"""
+        """Is there any strong or weak job word in the first 2,000 characters (stops at the
+        first)? Only the reason given for bulk mail depends on it, not the decision."""
         if self._scored is not None:
             return bool(self._scored[1].get("strong") or self._scored[1].get("weak"))
+        body, low = self.body[:2000], self.low[:2000]
         for name in ("strong", "weak"):
             v = self.data.vocab[name]
             for pat, lits in zip(v.patterns, v.literals, strict=True):
-                if (lits is None or any(x in self.low for x in lits)) and pat.search(self.body):
+                if (lits is None or any(x in low for x in lits)) and pat.search(body):
                     return True
         return False
 

@@ -100,7 +100,9 @@ def analyze_many(
     this batch count as known once decided, in order.
     """
     from offerwatch.extractors.classify import classify, contact_keys
-    from offerwatch.extractors.signals import ExtractInput, extract_many
+    from offerwatch.extractors.signals import Extraction, ExtractInput, extract_many
+
+    nothing = Extraction((), (), None, None)  # what private mail keeps: no signals, no role
 
     prepared = [_prepare(raw, owner, folder_role) for raw in raws]
     decisions = [
@@ -118,21 +120,13 @@ def analyze_many(
         else None
         for p in prepared
     ]
-    inputs = [
-        ExtractInput(
-            text=p.text,
-            signature=p.signature,
-            subject=p.parsed.subject,
-            sender=p.parsed.sender,
-            direction=p.direction,
-            events=tuple(p.parsed.events),
-            known_role=known,
-        )
-        for p, known in zip(prepared, _known_roles(prepared, role_of), strict=True)
-    ]
+    # Decide first, in order (thread and contact context come from the messages before),
+    # then extract signals from job mail only: most of an inbox is not, and its signals
+    # would be thrown away.
+    job_flags: list[tuple[bool, str]] = []
     batch_job_ids: set[str] = set()
     batch_contacts: set[str] = set()
-    for p, decision, extraction in zip(prepared, decisions, extract_many(inputs), strict=True):
+    for p, decision in zip(prepared, decisions, strict=True):
         is_job = bool(decision and decision.is_job)
         reason = decision.reason if decision else "unparseable message: " + "; ".join(p.problems)
         counterparts = _counterparts(p)
@@ -149,6 +143,23 @@ def analyze_many(
             batch_job_ids.add(p.parsed.message_id)
         if is_job:
             batch_contacts.update(k for c in counterparts for k in contact_keys(c))
+        job_flags.append((is_job, reason))
+    job_prepared = [p for p, (is_job, _) in zip(prepared, job_flags, strict=True) if is_job]
+    inputs = [
+        ExtractInput(
+            text=p.text,
+            signature=p.signature,
+            subject=p.parsed.subject,
+            sender=p.parsed.sender,
+            direction=p.direction,
+            events=tuple(p.parsed.events),
+            known_role=known,
+        )
+        for p, known in zip(job_prepared, _known_roles(job_prepared, role_of), strict=True)
+    ]
+    extractions = extract_many(inputs)
+    for p, (is_job, reason) in zip(prepared, job_flags, strict=True):
+        extraction = next(extractions) if is_job else nothing
         yield Analysis(
             message_id=p.parsed.message_id,
             subject=p.parsed.subject,
@@ -163,9 +174,9 @@ def analyze_many(
             job_reason=reason,
             text=p.text,
             signature=p.signature,
-            signals=extraction.signals if is_job else (),
+            signals=extraction.signals,
             events=tuple(p.parsed.events),
-            salaries=extraction.salaries if is_job else (),
+            salaries=extraction.salaries,
             sender_role=extraction.sender_role,
             sender_title=extraction.sender_title,
             headers=p.parsed.headers,
