@@ -22,6 +22,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "scan": ("offerwatch.daemon.commands:scan", "Show what the pipeline sees in one message and why."),
     "eval": ("offerwatch.daemon.commands:eval_command", "Score detection on a labeled corpus (EVAL.md)."),
     "signals": ("offerwatch.daemon.commands:signals_command", "List stored signals with evidence and rule."),
+    "search": ("offerwatch.daemon.commands:search_command", "Full-text search over job mail and signal evidence."),
     "config": ("offerwatch.daemon.commands:config_group", "Validate the configuration."),
     "apps": ("offerwatch.daemon.apps_cli:apps_group", "List applications; merge, split, rename or close them."),
     "app": ("offerwatch.daemon.apps_cli:app_command", "Show one application's timeline."),

@@ -326,6 +326,35 @@ def signals_command(ctx: click.Context, app_id: int | None, types: tuple[str, ..
         print_signals(rows, console(ctx))
 
 
+# -- search -----------------------------------------------------------------------------------
+
+@click.command("search")
+@click.argument("query")
+@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True, help="At most this many results.")
+@click.option("--json", "as_json", is_flag=True, help="JSON lines instead of a table.")
+@click.pass_context
+def search_command(ctx: click.Context, query: str, limit: int, as_json: bool) -> None:
+    """Search the text of job mail and the evidence of signals (words are stemmed:
+    "interview" also finds "interviewing"). Private mail keeps no text and is not searched.
+
+    \b
+    Examples:
+      offerwatch search salary
+      offerwatch search "final round" --limit 5 --json
+    """
+    from offerwatch.daemon.report import print_search
+
+    if not query.strip():
+        raise click.BadParameter("give at least one word to search for", param_hint="QUERY")
+    with open_store(ctx) as store:
+        rows = store.search(query, limit=limit)
+    if as_json:
+        for r in rows:
+            click.echo(json.dumps(r, default=str, ensure_ascii=False))
+    else:
+        print_search(rows, query, console(ctx))
+
+
 # -- config -----------------------------------------------------------------------------------
 
 @click.group("config")

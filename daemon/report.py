@@ -96,3 +96,15 @@ def print_signals(rows: list[dict[str, Any]], console: Console) -> None:
         app = f"{r.get('company') or '?'} #{r.get('application_id')}"
         table.add_row(_day(r.get("at")), escape(app), r["type"], escape(_trim(r["evidence"], 100)), escape(r["rule"]))
     console.print(table)
+
+
+def print_search(rows: list[dict[str, Any]], query: str, console: Console) -> None:
+    if not rows:
+        console.print(f"Nothing in job mail or signal evidence matches {escape(query)!r}.")
+        return
+    table = Table("when", "application", "where", "match")
+    for r in rows:
+        app = f"{r.get('company') or '?'} #{r.get('application_id')}" if r.get("application_id") else "-"
+        where = f"signal {r['type']}" if r["kind"] == "signal" else _trim(r.get("subject") or "(no subject)", 40)
+        table.add_row(_day(r.get("date")), escape(app), escape(where), escape(_trim(r.get("snippet") or "", 100)))
+    console.print(table)

@@ -219,8 +219,50 @@ CREATE TABLE thread_refs (
 );
 """
 
-#: Schema migrations; index i moves a database from version i to i + 1.
-MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4]
+#: A database people can explore (Datasette, the sqlite3 shell, ``offerwatch search``): an
+#: index for every lookup the code makes, views with the joins a person wants, and full-text
+#: search over what job mail says (private mail keeps no text, so it is not searchable).
+_V5_SQL = """
+CREATE INDEX IF NOT EXISTS signals_message ON signals(message_key);
+CREATE INDEX IF NOT EXISTS signals_type ON signals(type);
+CREATE INDEX IF NOT EXISTS messages_date ON messages(date);
+CREATE INDEX IF NOT EXISTS messages_job_date ON messages(is_job, date);
+CREATE INDEX IF NOT EXISTS events_application ON events(application_id);
+CREATE INDEX IF NOT EXISTS salaries_application ON salaries(application_id, direction);
+CREATE INDEX IF NOT EXISTS locations_message ON locations(message_key);
+CREATE INDEX IF NOT EXISTS thread_refs_message ON thread_refs(message_key);
+CREATE INDEX IF NOT EXISTS corrections_kind ON corrections(kind);
+CREATE INDEX IF NOT EXISTS digests_status ON digests(status, sent_at);
+CREATE VIEW signals_view AS
+SELECT s.id, coalesce(s.at, m.date) AS at, s.type, s.polarity, s.strength, s.evidence, s.label AS why, s.rule,
+       s.derived, s.dismissed, s.application_id, a.company, a.role AS position, a.stage,
+       m.subject, m.sender_name, m.sender_email, s.message_key
+FROM signals s
+LEFT JOIN messages m ON m.key = s.message_key
+LEFT JOIN applications a ON a.id = s.application_id;
+CREATE VIEW applications_view AS
+SELECT a.id, a.company, a.role AS position, a.stage, a.outlook, a.first_contact, a.last_contact, a.agency, a.closed,
+       (SELECT count(*) FROM messages m WHERE m.application_id = a.id) AS messages,
+       (SELECT count(*) FROM signals s WHERE s.application_id = a.id AND s.dismissed = 0) AS signals,
+       (SELECT group_concat(t, ', ') FROM (SELECT DISTINCT s.type AS t FROM signals s
+            WHERE s.application_id = a.id AND s.dismissed = 0 ORDER BY s.type)) AS signal_types,
+       (SELECT max(m.date) FROM messages m WHERE m.application_id = a.id AND m.direction = 'in') AS last_heard
+FROM applications a;
+"""
+
+
+def _v5(db: sqlite_utils.Database) -> None:
+    for statement in _statements(_V5_SQL):
+        db.execute(statement)
+    # Full-text search kept in sync by triggers (sqlite-utils writes them); porter stemming so
+    # "interview" finds "interviewing"
+    db["messages"].enable_fts(["subject", "text"], create_triggers=True, tokenize="porter", replace=True)
+    db["signals"].enable_fts(["evidence"], create_triggers=True, tokenize="porter", replace=True)
+
+
+#: Schema migrations; index i moves a database from version i to i + 1 (SQL, or a function of
+#: the database for what SQL alone cannot say).
+MIGRATIONS: list[str | Callable[[sqlite_utils.Database], None]] = [_V1, _V2, _V3, _V4, _v5]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 #: Links a stored analysis to an application id inside the batch transaction.
@@ -251,6 +293,7 @@ class Store:
         """Open (creating if needed) and migrate. ``None`` or ``":memory:"`` is in-memory."""
         if path is None or str(path) == ":memory:":
             store = cls(sqlite_utils.Database(memory=True), None)
+            store.db.execute("PRAGMA foreign_keys=ON")  # as for a file: references are enforced
             store._migrate()
             return store
         p = Path(path).expanduser()
@@ -304,8 +347,12 @@ class Store:
         for version in range(current, SCHEMA_VERSION):
             log.info("migrating database %s from schema %d to %d", self.path, version, version + 1)
             with self.atomic():
-                for statement in _statements(MIGRATIONS[version]):
-                    self.db.execute(statement)
+                step = MIGRATIONS[version]
+                if callable(step):
+                    step(self.db)
+                else:
+                    for statement in _statements(step):
+                        self.db.execute(statement)
                 self.db.execute(f"PRAGMA user_version = {version + 1}")
 
     @contextmanager
@@ -407,6 +454,34 @@ class Store:
             "AND sender_role IS NOT NULL ORDER BY date DESC LIMIT 1", [email.strip().lower()],
         ).fetchone()
         return (row[0], row[1]) if row else None
+
+    def search(self, query: str, *, limit: int = 20) -> list[dict[str, Any]]:
+        """Job mail and signal evidence matching ``query`` (full-text, stemmed), best first.
+
+        The query is quoted for FTS5, so "salary: 120k" or a stray quote is words, not syntax.
+        Each row: ``kind`` ("message" | "signal"), ``date``, ``company``, ``subject``,
+        ``snippet`` (the match with [brackets]), ``application_id``, ``message_key``, ``type``.
+        """
+        q = self.db.quote_fts(query)
+        messages = self.rows(
+            "SELECT 'message' AS kind, m.date, a.company, m.subject, m.sender_name, m.application_id, m.key AS message_key, "
+            "NULL AS type, snippet(messages_fts, -1, '[', ']', '…', 12) AS snippet, bm25(messages_fts) AS score "
+            "FROM messages_fts JOIN messages m ON m.rowid = messages_fts.rowid "
+            "LEFT JOIN applications a ON a.id = m.application_id WHERE messages_fts MATCH ? ORDER BY score LIMIT ?",
+            [q, limit],
+        )
+        signals = self.rows(
+            "SELECT 'signal' AS kind, coalesce(s.at, m.date) AS date, a.company, m.subject, m.sender_name, s.application_id, "
+            "s.message_key, s.type, snippet(signals_fts, -1, '[', ']', '…', 12) AS snippet, bm25(signals_fts) AS score "
+            "FROM signals_fts JOIN signals s ON s.rowid = signals_fts.rowid LEFT JOIN messages m ON m.key = s.message_key "
+            "LEFT JOIN applications a ON a.id = s.application_id WHERE signals_fts MATCH ? AND s.dismissed = 0 "
+            "ORDER BY score LIMIT ?",
+            [q, limit],
+        )
+        rows = sorted(messages + signals, key=lambda r: r["score"])[:limit]
+        for r in rows:
+            r.pop("score", None)
+        return rows
 
     def known_message(self, key: str) -> bool:
         return self.db.execute("SELECT 1 FROM messages WHERE key = ?", [key]).fetchone() is not None
@@ -563,7 +638,19 @@ class Store:
 
 
 def _statements(script: str) -> list[str]:
-    return [s.strip() for s in script.split(";") if s.strip()]
+    """The statements of a migration script, split where SQLite says one is complete (a ";"
+    inside a string or a trigger body does not end a statement)."""
+    out: list[str] = []
+    pending = ""
+    for piece in script.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n;"):
+                out.append(pending.strip().rstrip(";").strip())
+            pending = ""
+    if pending.strip(" \n;"):
+        out.append(pending.strip().rstrip(";").strip())
+    return out
 
 
 def _check_sqlite_header(path: Path) -> None:

@@ -1,0 +1,154 @@
+"""The database is explorable: every lookup the code makes uses an index, job mail and signal
+evidence are full-text searchable (kept in sync by triggers), views join what a person wants,
+references are foreign keys, and a version-4 file is upgraded in place."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from offerwatch.daemon.cli import cli
+from offerwatch.models.domain import Address, Analysis, Direction, Location, Signal
+from offerwatch.models.store import MIGRATIONS, SCHEMA_VERSION, Store
+
+
+def _analysis(n: int, text: str, *, job: bool = True, signals: tuple[Signal, ...] = ()) -> Analysis:
+    return Analysis(
+        message_id=f"<m{n}@acme.example>", subject=f"Interview {n} at Acme", sender=Address("Jo", "jo@acme.example"),
+        to=(Address("", "sam@example.net"),), cc=(), date=datetime(2026, 10, n, 9, tzinfo=timezone.utc), in_reply_to=None,
+        references=(), direction=Direction.IN, is_job=job, job_reason="test", text=text if job else "", signature="Jo",
+        signals=signals,
+    )
+
+
+def _store_with_mail(path: Path | None = None) -> Store:
+    store = Store.open(path)
+    store.ensure_account("local", "mbox")
+    items = [
+        (Location("local", "INBOX", 1, 1, "1"), _analysis(1, "Could you confirm your salary expectations?",
+                                                      signals=(Signal("salary_reconfirm", "Could you confirm your salary expectations?", 0, 44, "r", "r"),))),
+        (Location("local", "INBOX", 1, 2, "2"), _analysis(2, "We are interviewing other candidates this week.")),
+        (Location("local", "INBOX", 1, 3, "3"), _analysis(3, "private words about salary", job=False)),
+    ]
+    store.write_batch("local", "INBOX", 1, items, last_uid=3)
+    return store
+
+
+#: The lookups the code makes, in their own words (store, linking, timeline, digest).
+LOOKUPS = [
+    ("signals", "SELECT * FROM signals WHERE message_key = ?", ["k"]),
+    ("signals", "SELECT * FROM signals WHERE type = ?", ["offer"]),
+    ("signals", "SELECT * FROM signals WHERE application_id = ? AND dismissed = 0", [1]),
+    ("messages", "SELECT * FROM messages WHERE date >= ?", ["2026-01-01"]),
+    ("messages", "SELECT * FROM messages WHERE is_job = 1 ORDER BY date", []),
+    ("messages", "SELECT * FROM messages WHERE application_id = ?", [1]),
+    ("messages", "SELECT * FROM messages WHERE message_id IN (?, ?)", ["a", "b"]),
+    ("messages", "SELECT * FROM messages WHERE counterpart = ? AND is_job = 1 LIMIT 1", ["x@y"]),
+    ("messages", "SELECT * FROM messages WHERE counterpart_domain = ? AND is_job = 1 LIMIT 1", ["y"]),
+    ("messages", "SELECT * FROM messages WHERE sender_email = ? AND is_job = 1", ["x@y"]),
+    ("messages", "SELECT * FROM messages WHERE thread_hint = ? AND application_id IS NOT NULL", ["t"]),
+    ("messages", "SELECT * FROM messages WHERE in_reply_to = ?", ["<a@b>"]),
+    ("events", "SELECT * FROM events WHERE application_id = ?", [1]),
+    ("salaries", "SELECT * FROM salaries WHERE application_id = ? AND direction = 'out' ORDER BY date", [1]),
+    ("locations", "SELECT * FROM locations WHERE account = ? AND folder = ? AND uidvalidity = ?", ["a", "b", 1]),
+    ("locations", "SELECT * FROM locations WHERE message_key = ?", ["k"]),
+    ("corrections", "SELECT * FROM corrections WHERE kind = ? ORDER BY id", ["merge"]),
+    ("thread_refs", "SELECT * FROM thread_refs WHERE message_key = ?", ["k"]),
+    ("digests", "SELECT * FROM digests WHERE status = 'sent' AND sent_at IS NOT NULL ORDER BY sent_at DESC LIMIT 1", []),
+]
+
+
+@pytest.mark.parametrize("table,sql,params", LOOKUPS)
+def test_every_lookup_uses_an_index(table: str, sql: str, params: list[object]) -> None:
+    store = Store.open(None)
+    plan = " | ".join(str(r[3]) for r in store.db.execute("EXPLAIN QUERY PLAN " + sql, params).fetchall())
+    assert f"SCAN {table}" not in plan, plan
+    assert "USING" in plan or "SEARCH" in plan, plan
+
+
+def test_search_finds_job_mail_and_evidence_with_stemming_but_no_private_mail() -> None:
+    store = _store_with_mail()
+    kinds = {(r["kind"], r["message_key"] is not None) for r in store.search("salary")}
+    assert ("message", True) in kinds and ("signal", True) in kinds
+    assert all("private" not in (r["snippet"] or "") for r in store.search("salary"))
+    assert [r["subject"] for r in store.search("interview candidates")] == ["Interview 2 at Acme"]  # "interviewing"
+    # user text is words, never query syntax: punctuation and operators raise nothing
+    assert store.search('AND OR NOT "(') == []
+    assert {r["kind"] for r in store.search('salary: "expectations')} == {"message", "signal"}
+
+
+def test_full_text_index_follows_updates_and_deletes() -> None:
+    store = _store_with_mail()
+    key = store.rows("SELECT key FROM messages WHERE subject = 'Interview 2 at Acme'")[0]["key"]
+    store.db.execute("UPDATE messages SET text = 'a brand new onsite schedule' WHERE key = ?", [key])
+    assert [r["message_key"] for r in store.search("onsite")] == [key]
+    assert store.search("candidates") == []
+    store.db.execute("DELETE FROM locations WHERE message_key = ?", [key])  # references are enforced
+    store.db.execute("DELETE FROM messages WHERE key = ?", [key])
+    assert store.search("onsite") == []
+
+
+def test_views_join_what_a_person_wants() -> None:
+    store = _store_with_mail()
+    sig = store.rows("SELECT type, subject, sender_email, evidence FROM signals_view")
+    assert sig == [{"type": "salary_reconfirm", "subject": "Interview 1 at Acme", "sender_email": "jo@acme.example",
+                    "evidence": "Could you confirm your salary expectations?"}]
+    assert store.rows("SELECT count(*) AS n FROM applications_view")[0]["n"] == store.rows(
+        "SELECT count(*) AS n FROM applications")[0]["n"]
+
+
+def test_every_reference_is_a_foreign_key_and_enforced() -> None:
+    store = Store.open(None)
+    assert store.db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    for table in store.db.table_names():
+        if table.endswith(("_fts", "_data", "_idx", "_docsize", "_config")):
+            continue
+        fks = {fk.column for fk in store.db[table].foreign_keys}
+        for column in store.db[table].columns_dict:
+            if column in ("message_key", "application_id"):
+                assert column in fks, f"{table}.{column} is not a foreign key"
+
+
+def test_a_version_4_database_is_upgraded_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "v4.db"
+    conn = sqlite3.connect(path)
+    for script in MIGRATIONS[:4]:
+        assert isinstance(script, str)
+        conn.executescript(script)
+    conn.execute("PRAGMA user_version = 4")
+    conn.execute("INSERT INTO applications(id, company, created_at, updated_at) VALUES (1, 'Acme', 'x', 'x')")
+    conn.execute("INSERT INTO messages(key, account, folder, uidvalidity, uid, direction, is_job, subject, text, "
+                 "application_id, processed_at) VALUES ('k1', 'a', 'INBOX', 1, 1, 'in', 1, 'Offer', "
+                 "'We are delighted to offer you the role', 1, 'x')")
+    conn.commit()
+    conn.close()
+    with Store.open(path) as store:
+        assert store.version == SCHEMA_VERSION >= 5
+        assert [r["message_key"] for r in store.search("delighted")] == ["k1"]
+        assert store.rows("SELECT company, messages FROM applications_view") == [{"company": "Acme", "messages": 1}]
+
+
+def test_search_command(tmp_path: Path) -> None:
+    db = tmp_path / "o.db"
+    _store_with_mail(db).close()
+    runner = CliRunner()
+    out = runner.invoke(cli, ["--db", str(db), "search", "salary", "--json"])
+    assert out.exit_code == 0, out.output
+    assert '"kind": "signal"' in out.output and "[salary]" in out.output
+    empty = runner.invoke(cli, ["--db", str(db), "search", "   "])
+    assert empty.exit_code == 2 and "at least one word" in empty.output
+
+
+def test_datasette_metadata_describes_tables_that_exist() -> None:
+    import json
+
+    meta = json.loads((Path(__file__).parent.parent / "docs" / "datasette" / "metadata.json").read_text(encoding="utf-8"))
+    described = set(meta["databases"]["offerwatch"]["tables"])
+    store = Store.open(None)
+    existing = set(store.db.table_names()) | set(store.db.view_names())
+    assert described <= existing, described - existing
+    assert {"applications_view", "signals_view", "messages", "signals", "applications"} <= described
