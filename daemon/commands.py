@@ -87,7 +87,7 @@ def run_source(ctx: click.Context, source: MailSource, *, store_path: Path | Non
             except KeyboardInterrupt:
                 raise click.ClickException("interrupted: everything read so far is saved; run the same command again to resume") from None
         now = report.newest if replay else None
-        assess_applications(store, report, now=now, config=_assess_config(config))
+        assess_applications(store, report.applications, now=now, config=_assess_config(config))
         return store, report
     except SourceError as err:
         raise click.ClickException(str(err)) from err

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import tempfile
 import webbrowser
-from datetime import datetime, time
+from datetime import datetime, time, timezone
 from pathlib import Path
 
 import click
@@ -40,7 +40,7 @@ def digest_command(ctx: click.Context, since: str | None, preview: bool, no_brow
       offerwatch digest --send
     """
     from offerwatch.daemon.digest.deliver import DeliveryError
-    from offerwatch.daemon.digest.job import compose, send_digest_now, settings_from_config
+    from offerwatch.daemon.digest.job import assess_all, compose, send_digest_now, settings_from_config
     from offerwatch.daemon.digest.terminal import print_digest
 
     config = load_config(ctx)
@@ -70,6 +70,7 @@ def digest_command(ctx: click.Context, since: str | None, preview: bool, no_brow
             else:
                 raise click.ClickException(result.error or f"the digest was not sent ({result.status})")
             return
+        assess_all(store, config, datetime.now(timezone.utc))
         digest, make = compose(store, settings, since=since_dt)
         if out is not None:
             msg = make(None)

@@ -365,7 +365,7 @@ class Service:
         owner = Owner.of(config.owner_addresses)
         if not config.accounts:
             log.warning("no accounts in %s: nothing to poll (run `offerwatch init`)", config.source)
-        touched = False
+        changed: set[int] = set()
         for acct in config.accounts:
             if self.stop_event.is_set():
                 result.stopped = True
@@ -377,15 +377,16 @@ class Service:
                 continue
             result.read += report.read
             result.signals += sum(f.signals for f in report.folders)
-            touched = touched or report.read > 0
+            changed |= report.applications
             if report.failed:
                 result.failed.append(acct.name)
             result.stopped = result.stopped or report.stopped
-        if touched or self.polls == 0:
-            try:
-                assess_applications(self.store, None, now=self.clock.now(), config=_assess_config(config))
-            except Exception:  # noqa: BLE001 - a bug in assessment must not stop the service
-                log.exception("assessing the applications failed; the mail read is saved, the next poll tries again")
+        # the applications that got mail; the first poll, and the first of each day, assess all
+        try:
+            assess_applications(self.store, None if self.polls == 0 else changed, now=self.clock.now(),
+                                config=_assess_config(config))
+        except Exception:  # noqa: BLE001 - a bug in assessment must not stop the service
+            log.exception("assessing the applications failed; the mail read is saved, the next poll tries again")
         return result
 
     def _sync_account(self, acct: AccountConfig, owner: Any):

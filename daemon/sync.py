@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Protocol, TypeVar
@@ -279,12 +279,33 @@ def _unreadable(raw: RawMessage, why: str) -> Analysis:
     )
 
 
-def assess_applications(store: Store, report: SyncReport | None, *, now: datetime | None, config: object | None = None) -> None:
-    """Recompute derived signals, stage and outlook after new mail (models.timeline)."""
-    from offerwatch.models import timeline
+def assess_applications(
+    store: Store,
+    changed: Iterable[int] | None,
+    *,
+    now: datetime | None,
+    config: object | None = None,
+    full: bool = False,
+) -> None:
+    """Recompute derived signals, stage and outlook (models.timeline) where it can have moved.
 
-    kwargs = {"now": now}
+    ``changed`` are the applications that got mail in this pass (None: unknown, all of them).
+    Silence and ghosting move with the calendar, not with mail, so once a day (the first pass
+    of a new day, in the digest's time zone) and whenever ``full`` is asked (before a digest
+    is built) every application is assessed. A poll with nothing new costs nothing.
+    """
+    from offerwatch.models import timeline
+    from offerwatch.models.calendar_days import zone
+
+    kwargs: dict[str, object] = {"now": now}
     if config is not None:
         kwargs["config"] = config
-    timeline.assess(store, None, **kwargs)  # type: ignore[arg-type]
-
+    tz = zone(getattr(config, "timezone", None)) if config is not None else timezone.utc
+    today = (now or datetime.now(timezone.utc)).astimezone(tz).date().isoformat()
+    if full or changed is None or store.meta("assessed_all_on") != today:
+        timeline.assess(store, None, **kwargs)  # type: ignore[arg-type]
+        store.set_meta("assessed_all_on", today)
+        return
+    ids = sorted(set(changed))
+    if ids:
+        timeline.assess(store, ids, **kwargs)  # type: ignore[arg-type]

@@ -223,6 +223,10 @@ CREATE TABLE thread_refs (
 #: index for every lookup the code makes, views with the joins a person wants, and full-text
 #: search over what job mail says (private mail keeps no text, so it is not searchable).
 _V5_SQL = """
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT
+);
 CREATE INDEX IF NOT EXISTS signals_message ON signals(message_key);
 CREATE INDEX IF NOT EXISTS signals_type ON signals(type);
 CREATE INDEX IF NOT EXISTS messages_date ON messages(date);
@@ -454,6 +458,15 @@ class Store:
             "AND sender_role IS NOT NULL ORDER BY date DESC LIMIT 1", [email.strip().lower()],
         ).fetchone()
         return (row[0], row[1]) if row else None
+
+    def meta(self, key: str) -> str | None:
+        """A small piece of bookkeeping (e.g. the day of the last full assessment)."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.db.execute("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                        [key, value])
 
     def search(self, query: str, *, limit: int = 20) -> list[dict[str, Any]]:
         """Job mail and signal evidence matching ``query`` (full-text, stemmed), best first.

@@ -152,3 +152,19 @@ def test_datasette_metadata_describes_tables_that_exist() -> None:
     existing = set(store.db.table_names()) | set(store.db.view_names())
     assert described <= existing, described - existing
     assert {"applications_view", "signals_view", "messages", "signals", "applications"} <= described
+
+
+def test_assessment_is_incremental_with_a_full_pass_each_day(monkeypatch: pytest.MonkeyPatch) -> None:
+    from offerwatch.daemon.sync import assess_applications
+    from offerwatch.models import timeline
+
+    calls: list[object] = []
+    monkeypatch.setattr(timeline, "assess", lambda store, ids, **kw: calls.append(None if ids is None else list(ids)))
+    store = Store.open(None)
+    day1 = datetime(2026, 12, 1, 9, tzinfo=timezone.utc)
+    assess_applications(store, {3}, now=day1)  # the first pass of a day: everything
+    assess_applications(store, {3, 1}, now=day1.replace(hour=10))  # then only what got mail
+    assess_applications(store, set(), now=day1.replace(hour=11))  # nothing new: nothing to do
+    assess_applications(store, {2}, now=day1.replace(day=2))  # a new day: everything again
+    assess_applications(store, {2}, now=day1.replace(day=2, hour=12), full=True)  # before a digest
+    assert calls == [None, [1, 3], None, None]

@@ -245,6 +245,15 @@ def _send(
     return deliver(store, for_date, channel, make, force=force, now=now)
 
 
+def assess_all(store: Store, config: Config, now: datetime) -> None:
+    """Bring every application's stage, outlook and silence up to ``now`` before a digest is
+    built: polls only re-assess applications that got mail (see sync.assess_applications)."""
+    from offerwatch.daemon.commands import _assess_config
+    from offerwatch.daemon.sync import assess_applications
+
+    assess_applications(store, None, now=now, config=_assess_config(config), full=True)
+
+
 def run_due_digest(
     store: Store,
     config: Config,
@@ -266,6 +275,7 @@ def run_due_digest(
         channel = channel or make_channel(config)
     except DeliveryError as err:
         return _record_failure(store, job.for_date, config.digest.channel, err)
+    assess_all(store, config, now)
     return _send(store, settings, channel, job.for_date, now, force=False)
 
 
@@ -282,6 +292,7 @@ def send_digest_now(
     settings = settings_from_config(config)
     today = now.astimezone(settings.tz).date()
     channel = channel or make_channel(config)
+    assess_all(store, config, now)
     return _send(store, settings, channel, today, now, force=True, since=since)
 
 
