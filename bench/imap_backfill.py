@@ -322,7 +322,7 @@ def idle_sync_in_process(server: object, user: object, db: Path, repeat: int = 7
             engine_times.append(t2 - t1)
             total_times.append(t2 - t0)
             t3 = time.perf_counter()
-            assess_applications(store, report, now=None)
+            assess_applications(store, report.applications, now=None)
             assess_times.append(time.perf_counter() - t3)
     return statistics.median(engine_times), statistics.median(total_times), statistics.median(assess_times)
 
@@ -335,6 +335,11 @@ def idle_sync_command(config: Path, db: Path, password: str, repeat: int = 3) ->
             raise SystemExit(f"the idle sync read something:\n{stdout}")
         times.append(wall)
     return statistics.median(times)
+
+
+def command_time(config: Path, db: Path, password: str, *args: str, repeat: int = 3) -> float:
+    """Median wall seconds of an offerwatch command (interpreter start-up included)."""
+    return statistics.median(run_cli(config, db, password, *args)[0] for _ in range(repeat))
 
 
 def profile_summary(path: Path) -> Iterator[str]:
@@ -420,7 +425,9 @@ def main() -> None:
         for label, cfg, db, user in ((small, little_cfg, little_db, little), (n, big_cfg, big_db, big)):
             engine_s, with_connect_s, assess_s = idle_sync_in_process(server, user, db)
             command_s = idle_sync_command(cfg, db, user.password)
-            idle[label] = (engine_s, with_connect_s, assess_s, command_s)
+            apps_s = command_time(cfg, db, user.password, "apps", "--json")
+            digest_s = command_time(cfg, db, user.password, "digest", "--out", str(workdir / f"digest-{label}.html"))
+            idle[label] = (engine_s, with_connect_s, assess_s, command_s, apps_s, digest_s)
 
         print()
         print(f"mailbox: {n} messages, {raw_bytes / 1e6:.0f} MB")
@@ -428,10 +435,10 @@ def main() -> None:
         print(f"(b) offerwatch backfill  {b_rate:9.0f} msg/s  ({wall:.1f} s wall, peak RSS {rss_kb / 1024:.0f} MB)")
         print(f"    ratio b/a            {b_rate / raw_rate:9.3f}     (goal >= 0.5)")
         print(f"    peak RSS of (b)      {rss_kb / 1024:9.0f} MB  (goal < 300 MB)")
-        print("(c) sync, nothing new     engine step   connect+engine   assess   whole command")
-        for label, (engine_s, with_connect_s, assess_s, command_s) in idle.items():
+        print("(c) sync, nothing new     engine step   connect+engine   assess   whole command   apps   digest --out")
+        for label, (engine_s, with_connect_s, assess_s, command_s, apps_s, digest_s) in idle.items():
             print(f"    {label:6d} messages      {engine_s * 1000:7.1f} ms     {with_connect_s * 1000:7.1f} ms"
-                  f"   {assess_s * 1000:6.0f} ms   {command_s * 1000:7.0f} ms")
+                  f"   {assess_s * 1000:6.0f} ms   {command_s * 1000:7.0f} ms   {apps_s * 1000:5.0f} ms   {digest_s * 1000:5.0f} ms")
         print("    (goal: engine step < 100 ms and flat in mailbox size)")
         if args.profile:
             print(f"\nprofile of (b) ({args.profile}):")
