@@ -18,6 +18,7 @@ from datetime import date, datetime, timezone
 from typing import Protocol, TypeVar
 
 from offerwatch.daemon.sources.base import FolderInfo, MailSource, SourceError
+from offerwatch.extractors.fingerprint import content_fingerprint
 from offerwatch.extractors.pipeline import Owner, analyze_many
 from offerwatch.models.domain import Analysis, Direction, RawMessage
 from offerwatch.models.linking import link_message
@@ -275,7 +276,7 @@ def _unreadable(raw: RawMessage, why: str) -> Analysis:
     return Analysis(
         message_id="", subject="", sender=None, to=(), cc=(), date=None, in_reply_to=None, references=(),
         direction=Direction.IN, is_job=False, job_reason=why, text="", signature="", problems=(why,),
-        parse_failed=True, content_hash=hashlib.sha256(raw.data).hexdigest(),
+        parse_failed=True, content_hash=hashlib.sha256(raw.data).hexdigest(), fingerprint=content_fingerprint(raw.data),
     )
 
 

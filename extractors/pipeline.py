@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from offerwatch.extractors.clean import clean_reply
+from offerwatch.extractors.fingerprint import content_fingerprint
 from offerwatch.extractors.parse import ParsedMail, parse_mail
 from offerwatch.models.domain import Analysis, Direction
 
@@ -49,6 +50,7 @@ class _Prepared:
     text: str
     signature: str
     problems: tuple[str, ...]
+    fingerprint: str
 
 
 def _prepare(raw: bytes, owner: Owner, folder_role: str | None) -> _Prepared:
@@ -58,7 +60,8 @@ def _prepare(raw: bytes, owner: Owner, folder_role: str | None) -> _Prepared:
     if cleaned.truncated:
         problems.append("text longer than the analysis cap; only its start was analysed")
         log.info("message %s: text cut to the analysis cap", parsed.message_id or "(no id)")
-    return _Prepared(parsed, direction_of(parsed, owner, folder_role), cleaned.text, cleaned.signature, tuple(problems))
+    return _Prepared(parsed, direction_of(parsed, owner, folder_role), cleaned.text, cleaned.signature, tuple(problems),
+                     content_fingerprint(raw))
 
 
 def analyze(raw: bytes, *, owner: Owner = Owner(), folder_role: str | None = None) -> Analysis:
@@ -184,6 +187,7 @@ def analyze_many(
             problems=p.problems,
             parse_failed=p.parsed.parse_failed,
             content_hash=p.parsed.content_hash,
+            fingerprint=p.fingerprint,
         )
 
 

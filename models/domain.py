@@ -191,9 +191,17 @@ class Analysis:
     attachments: tuple[dict[str, Any], ...] = ()
     problems: tuple[str, ...] = ()  # what went wrong while reading it, for the log and scan
     parse_failed: bool = False
-    content_hash: str = ""
+    content_hash: str = ""  # SHA-256 of the bytes as read
+    #: SHA-256 of what the message says, without what transport adds (Received, Delivered-To,
+    #: line endings): the same mail read from two folders or two exports has the same
+    #: fingerprint, a different mail reusing its Message-ID has another one.
+    fingerprint: str = ""
+    #: The key the store filed the message under, when not :attr:`message_id` (another message
+    #: with a different content already holds that id). Set by the store, read by the linker.
+    stored_key: str = ""
 
     @property
     def key(self) -> str:
-        """Dedupe key: the Message-ID, or a content hash when a message has none."""
-        return self.message_id or f"sha256:{self.content_hash}"
+        """Where the message is stored: its Message-ID (see :attr:`stored_key` for a second
+        mail with the same id), or a content hash when a message has none."""
+        return self.stored_key or self.message_id or f"sha256:{self.content_hash}"

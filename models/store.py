@@ -11,14 +11,18 @@ classifier's reason): no body, subject or sender of private mail is stored.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import logging
+import math
 import os
+import re
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +37,57 @@ class StoreError(Exception):
     """The database cannot be used; the message names the file and what to do."""
 
 
+class StorageFault(StoreError):
+    """The database file or its disk failed under a command (disk full, I/O error, corrupt
+    file). Not the fault of any message: nothing of the operation in progress was written.
+
+    ``kind`` is ``"full"``, ``"io"``, ``"corrupt"`` or ``"readonly"``; the message is one line that
+    says what happened and what to do.
+    """
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+def storage_fault(err: BaseException, path: str | os.PathLike[str] | None = None) -> StorageFault | None:
+    """The :class:`StorageFault` an exception stands for, or ``None`` when it is something else.
+
+    SQLite reports these with result codes (``SQLITE_FULL``, ``SQLITE_IOERR``, ``SQLITE_CORRUPT``,
+    ``SQLITE_NOTADB``, ``SQLITE_READONLY``); the operating system with ``ENOSPC``/``EDQUOT``/``EIO``
+    (a digest file, the lock file). ``path`` names the database in the message when known.
+    """
+    import errno
+
+    if isinstance(err, StorageFault):
+        return err
+    where = f"the database {path}" if path else "the database"
+    code = getattr(err, "sqlite_errorcode", None)
+    primary = code & 0xFF if isinstance(code, int) else None
+    text = str(err).lower()
+    if isinstance(err, sqlite3.Error):
+        if primary == sqlite3.SQLITE_FULL or "database or disk is full" in text:
+            return StorageFault("full", f"the disk holding {where} is full: free some space and run the command "
+                                        "again (what was being written was rolled back; nothing is lost)")
+        if primary in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB) or "malformed" in text or "not a database" in text:
+            return StorageFault("corrupt", f"{where} is damaged ({err}): restore it from a backup, or move it aside "
+                                           "and rebuild it with `offerwatch backfill` (your mail is still on the server)")
+        if primary == sqlite3.SQLITE_IOERR or "disk i/o error" in text:
+            return StorageFault("io", f"reading or writing {where} failed ({err}): check the disk (`dmesg`, free space) "
+                                      "and run the command again")
+        if primary == sqlite3.SQLITE_READONLY or "readonly database" in text:
+            return StorageFault("readonly", f"{where} cannot be written ({err}): check the file's and the folder's "
+                                            "permissions")
+        return None
+    if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT):
+        name = f" ({err.filename})" if err.filename else ""
+        return StorageFault("full", f"no space left on the disk{name}: free some space and run the command again")
+    if isinstance(err, OSError) and err.errno == errno.EIO:
+        name = f" ({err.filename})" if err.filename else ""
+        return StorageFault("io", f"input/output error{name}: check the disk (`dmesg`) and run the command again")
+    return None
+
+
 def utcnow() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -42,8 +97,65 @@ _MACHINE_MAILBOXES = ("noreply", "no-reply", "donotreply", "do-not-reply", "noti
                       "mailer", "bounce", "system", "billing", "support", "info", "marketing", "auto")
 
 
-def iso(dt: datetime | None) -> str | None:
-    return dt.astimezone(timezone.utc).isoformat(timespec="seconds") if dt else None
+def iso(dt: datetime | date | None) -> str | None:
+    """A time as stored: UTC ISO 8601; a bare ``date`` stays a day. A time at the edge of the
+    calendar (year 1 east of UTC, year 9999 west of it) cannot be one in UTC: ``None``."""
+    if dt is None:
+        return None
+    if not isinstance(dt, datetime):
+        return dt.isoformat()
+    try:
+        return dt.astimezone(timezone.utc).isoformat(timespec="seconds")
+    except (OverflowError, ValueError):
+        return None
+
+
+#: SQLite's INTEGER is a signed 64-bit number; Python's int is not bounded.
+_INT_MIN, _INT_MAX = -(2**63), 2**63 - 1
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def storable(value: Any) -> Any:
+    """``value`` made bindable by SQLite without changing what it means where possible.
+
+    An integer outside SQLite's 64-bit range is clamped (a calendar SEQUENCE of 10^22 is "very
+    late", not a reason to lose the message); a lone UTF-16 surrogate, which UTF-8 cannot hold,
+    becomes U+FFFD; NaN becomes NULL (SQLite does that too, but say it here). Frozen
+    dataclasses, tuples, lists and dicts are cleaned field by field, so every text and number a
+    mail put into an :class:`~offerwatch.models.domain.Analysis` is covered, including fields
+    added later.
+    """
+    if isinstance(value, str):
+        if value.isascii():
+            return value
+        return _SURROGATE.sub("\ufffd", value) if _SURROGATE.search(value) else value
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        return min(max(value, _INT_MIN), _INT_MAX)
+    if isinstance(value, float):
+        return None if math.isnan(value) else value
+    if isinstance(value, (tuple, list)):
+        items = [storable(v) for v in value]
+        if all(a is b for a, b in zip(items, value, strict=True)):
+            return value
+        return tuple(items) if isinstance(value, tuple) else items
+    if isinstance(value, dict):
+        pairs = [(storable(k), storable(v)) for k, v in value.items()]
+        if all(k2 is k and v2 is v for (k2, v2), (k, v) in zip(pairs, value.items(), strict=True)):
+            return value
+        return dict(pairs)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        changes = {}
+        for f in dataclasses.fields(value):
+            if not f.init:
+                continue
+            old = getattr(value, f.name)
+            new = storable(old)
+            if new is not old:
+                changes[f.name] = new
+        return dataclasses.replace(value, **changes) if changes else value
+    return value
 
 
 _V1 = """
@@ -264,9 +376,19 @@ def _v5(db: sqlite_utils.Database) -> None:
     db["signals"].enable_fts(["evidence"], create_triggers=True, tokenize="porter", replace=True)
 
 
+#: Identity that a hostile mail cannot take over: a Message-ID names a message together with its
+#: content (``fingerprint``; see :meth:`Store._identify`), and how the linker tied each job
+#: message's sender to its application's company (``sender_tie``: ``thread``, ``domain``, ``ats``,
+#: ``contact``, ``own`` or ``none``), so the digest can mark a sender it cannot tie.
+#: Existing rows keep their keys; their fingerprint is filled in when they are read again.
+_V6 = """
+ALTER TABLE messages ADD COLUMN fingerprint TEXT;
+ALTER TABLE messages ADD COLUMN sender_tie TEXT;
+"""
+
 #: Schema migrations; index i moves a database from version i to i + 1 (SQL, or a function of
 #: the database for what SQL alone cannot say).
-MIGRATIONS: list[str | Callable[[sqlite_utils.Database], None]] = [_V1, _V2, _V3, _V4, _v5]
+MIGRATIONS: list[str | Callable[[sqlite_utils.Database], None]] = [_V1, _V2, _V3, _V4, _v5, _V6]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 #: Links a stored analysis to an application id inside the batch transaction.
@@ -512,15 +634,19 @@ class Store:
     ) -> list[int]:
         """Store a batch and advance the folder's high-water mark, all in one transaction.
 
-        Idempotent: a message seen again (same key) updates its row, and its signals are
-        replaced, never duplicated. Returns the ids of the applications touched.
+        Idempotent: a message seen again (same Message-ID and content) updates its row, and its
+        signals are replaced, never duplicated. Each message is written in its own savepoint: one
+        that cannot be stored (a value SQLite cannot hold, a linker bug on its content) is rolled
+        back alone and recorded as unreadable, so it never blocks the folder. A fault of the
+        database itself (disk full, corrupt file) aborts the whole batch: nothing advances.
+        Returns the ids of the applications touched.
         """
         touched: set[int] = set()
         now = utcnow()
         with self.atomic():
             self.ensure_account(account, "source")
             for location, analysis in items:
-                app_id = self._store_message(location, analysis, now, linker)
+                app_id = self._store_isolated(location, analysis, now, linker)
                 if app_id is not None:
                     touched.add(app_id)
             self.db.execute(
@@ -528,13 +654,88 @@ class Store:
                 "VALUES (?, ?, ?, ?, ?, ?, NULL) ON CONFLICT(account, name) DO UPDATE SET "
                 "uidvalidity = excluded.uidvalidity, last_uid = max(folders.last_uid, excluded.last_uid), "
                 "messages_seen = folders.messages_seen + excluded.messages_seen, last_sync = excluded.last_sync, last_error = NULL",
-                [account, folder, uidvalidity, last_uid, len(items), now],
+                storable([account, folder, uidvalidity, last_uid, len(items), now]),
             )
         return sorted(touched)
 
+    def _store_isolated(self, location: Location, a: Analysis, now: str, linker: Linker | None) -> int | None:
+        """:meth:`_store_message` in a savepoint; a message-specific failure stores it as unreadable."""
+        try:
+            with self.atomic():
+                return self._store_message(location, a, now, linker)
+        except Exception as err:  # noqa: BLE001 - classified: storage faults propagate, the rest is this message's
+            if isinstance(err, (MemoryError, sqlite3.OperationalError, sqlite3.InternalError)) or storage_fault(err):
+                raise
+            log.warning("account %s, folder %s, message %s could not be stored (%s); recorded as unreadable",
+                        location.account, location.folder, location.key, type(err).__name__)
+            log.debug("why message %s could not be stored", location.key, exc_info=True)
+            self._store_unreadable(location, a, f"could not be stored ({type(err).__name__}); recorded as unreadable", now)
+            return None
+
+    def _store_unreadable(self, location: Location, a: Analysis, why: str, now: str) -> None:
+        """The least a message leaves: where it was and that it could not be read or stored."""
+        digest = a.content_hash or hashlib.sha256(location.identity.encode("utf-8", "surrogatepass")).hexdigest()
+        key = f"sha256:{digest}"
+        with self.atomic():
+            self.db.execute(
+                "INSERT OR IGNORE INTO messages(key, message_id, account, folder, uidvalidity, uid, direction, is_job, "
+                "job_reason, parse_failed, problems, content_hash, processed_at) VALUES (?, NULL, ?, ?, ?, ?, 'in', 0, ?, 1, ?, ?, ?)",
+                storable([key, location.account, location.folder, location.uidvalidity, location.uid, why,
+                          json.dumps([why]), a.content_hash or None, now]),
+            )
+            self.db.execute(
+                "INSERT OR IGNORE INTO locations(identity, message_key, account, folder, uidvalidity, uid) VALUES (?, ?, ?, ?, ?, ?)",
+                storable([location.identity, key, location.account, location.folder, location.uidvalidity, location.uid]),
+            )
+
+    def _identify(self, a: Analysis) -> tuple[str, dict[str, Any] | None]:
+        """The key ``a`` is stored under and the row it updates (``None``: a new message).
+
+        A Message-ID names one message only together with its content: the same id and the same
+        fingerprint is the same mail seen again (another folder, another export, a re-read); the
+        same id with another content is another mail (a sender reusing ids, a spoof), stored
+        beside the first under ``<id>#<fingerprint>``. Rows written before fingerprints existed
+        are compared by the SHA-256 of their bytes.
+        """
+        if not a.message_id:
+            key = a.key
+            rows = self.rows("SELECT key, is_job, application_id, fingerprint FROM messages WHERE key = ?", [key])
+            return key, rows[0] if rows else None
+        rows = self.rows(
+            "SELECT key, is_job, application_id, fingerprint, content_hash FROM messages WHERE message_id = ? ORDER BY rowid",
+            [a.message_id],
+        )
+        for r in rows:
+            if _same_content(r, a):
+                return str(r["key"]), r
+        taken = {str(r["key"]) for r in rows}
+        if a.message_id not in taken and not self.known_message(a.message_id):
+            return a.message_id, None
+        tag = a.fingerprint or a.content_hash or hashlib.sha256(repr(a).encode("utf-8", "surrogatepass")).hexdigest()
+        n = 16
+        key = f"{a.message_id}#{tag[:n]}"
+        while key in taken or self.known_message(key):
+            n += 8
+            key = f"{a.message_id}#{tag[:n]}" if n <= len(tag) else f"{a.message_id}#{tag}-{len(taken)}"
+            taken.add(key)
+        return key, None
+
     def _store_message(self, location: Location, a: Analysis, now: str, linker: Linker | None) -> int | None:
-        key = a.key
-        existing = self.db.execute("SELECT application_id FROM messages WHERE key = ?", [key]).fetchone()
+        a = storable(a)
+        key, existing = self._identify(a)
+        if key != a.key:
+            a = dataclasses.replace(a, stored_key=key)
+        location_row = [location.identity, key, location.account, location.folder, location.uidvalidity, location.uid]
+        if existing is not None and existing["is_job"] and not a.is_job:
+            # The same mail, read again where it looks like private mail (another folder, less
+            # thread context): what job mail knew about it stays.
+            self.db.execute(
+                "INSERT OR IGNORE INTO locations(identity, message_key, account, folder, uidvalidity, uid) VALUES (?, ?, ?, ?, ?, ?)",
+                storable(location_row),
+            )
+            if a.fingerprint and not existing.get("fingerprint"):
+                self.db.execute("UPDATE messages SET fingerprint = ? WHERE key = ?", [a.fingerprint, key])
+            return None
         job = a.is_job
         row: dict[str, Any] = {
             "key": key,
@@ -550,6 +751,7 @@ class Store:
             "parse_failed": int(a.parse_failed),
             "problems": json.dumps(list(a.problems)) if a.problems else None,
             "content_hash": a.content_hash,
+            "fingerprint": a.fingerprint or (existing or {}).get("fingerprint"),
             # Private mail keeps no content: only what dedupe and threading need.
             "subject": a.subject if job else None,
             "sender_email": a.sender.email if (job and a.sender) else None,
@@ -565,11 +767,11 @@ class Store:
             "role": a.role if job else None,
             "processed_at": now,
         }
-        app_id: int | None = existing[0] if existing else None
-        self.db["messages"].upsert(row, pk="key")
+        app_id: int | None = existing["application_id"] if existing else None
+        self.db["messages"].upsert(storable(row), pk="key")
         self.db.execute(
             "INSERT OR IGNORE INTO locations(identity, message_key, account, folder, uidvalidity, uid) VALUES (?, ?, ?, ?, ?, ?)",
-            [location.identity, key, location.account, location.folder, location.uidvalidity, location.uid],
+            storable(location_row),
         )
         if not job:
             return None
@@ -587,24 +789,29 @@ class Store:
         self.db.execute("DELETE FROM salaries WHERE message_key = ?", [key])
         at = iso(a.date)
         for s in a.signals:
+            strength = s.strength if isinstance(s.strength, (int, float)) and math.isfinite(s.strength) else 1.0
             self.db.execute(
                 'INSERT OR IGNORE INTO signals(message_key, application_id, type, polarity, strength, evidence, start, "end", '
                 "rule, label, entities, derived, at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)",
-                [key, app_id, s.type, POLARITY.get(s.type, 0), s.strength, s.evidence, s.start, s.end, s.rule, s.label,
-                 json.dumps(s.entities, default=str) if s.entities else None, at, now],
+                storable([key, app_id, s.type, POLARITY.get(s.type, 0), strength, s.evidence, s.start, s.end, s.rule, s.label,
+                          json.dumps(s.entities, default=str) if s.entities else None, at, now]),
             )
         for e in a.events:
             self.db.execute(
                 'INSERT OR IGNORE INTO events(message_key, application_id, uid, method, summary, start, "end", organizer, attendees, sequence) '
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [key, app_id, e.uid, e.method, e.summary, iso(e.start), iso(e.end), str(e.organizer) if e.organizer else None,
-                 json.dumps([str(x) for x in e.attendees]), e.sequence],
+                storable([key, app_id, e.uid, e.method, e.summary, iso(e.start), iso(e.end),
+                          str(e.organizer) if e.organizer else None, json.dumps([str(x) for x in e.attendees]),
+                          min(max(int(e.sequence or 0), 0), 2**31 - 1)]),
             )
         for s in a.salaries:
+            if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in (s.min, s.max)):
+                log.info("message %s: a salary figure that is not a finite number was dropped", key)
+                continue
             self.db.execute(
                 "INSERT OR IGNORE INTO salaries(message_key, application_id, direction, min, max, currency, period, text, date) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [key, app_id, a.direction.value, s.min, s.max, s.currency, s.period, s.text, at],
+                storable([key, app_id, a.direction.value, s.min, s.max, s.currency, s.period, s.text, at]),
             )
 
     # -- applications --------------------------------------------------------------------
@@ -648,6 +855,17 @@ class Store:
             out[table] = int(self.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
         out["job_messages"] = int(self.db.execute("SELECT count(*) FROM messages WHERE is_job = 1").fetchone()[0])
         return out
+
+
+def _same_content(row: dict[str, Any], a: Analysis) -> bool:
+    """Whether a stored row with ``a``'s Message-ID is the same mail as ``a``: equal fingerprints;
+    for a row stored before fingerprints (or an analysis without one), equal byte hashes; with
+    nothing to compare, yes (what the id alone said before)."""
+    if row.get("fingerprint") and a.fingerprint:
+        return bool(row["fingerprint"] == a.fingerprint)
+    if row.get("content_hash") and a.content_hash:
+        return bool(row["content_hash"] == a.content_hash)
+    return True
 
 
 def _statements(script: str) -> list[str]:

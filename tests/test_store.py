@@ -106,12 +106,20 @@ def test_high_water_mark_never_moves_back(store: Store) -> None:
 
 
 def test_failed_batch_leaves_no_partial_state(store: Store) -> None:
-    good = _analysis("<good@x>")
+    """A fault of the database itself (here a real SQLITE_FULL: the file may not grow) in the
+    middle of a batch rolls all of it back, high-water mark included."""
+    good, second = _analysis("<good@x>"), _analysis("<second@x>")
 
-    def broken_linker(s: Store, a: Analysis) -> int | None:
-        raise RuntimeError("linker exploded")
+    def filling_linker(s: Store, a: Analysis) -> int | None:
+        if a.message_id == "<second@x>":
+            pages = s.db.execute("PRAGMA page_count").fetchone()[0]
+            s.db.execute(f"PRAGMA max_page_count = {pages}")
+            s.db.execute("INSERT INTO corrections(kind, payload, created_at) VALUES ('x', ?, 'now')", ["x" * 200_000])
+        return None
 
-    with pytest.raises(RuntimeError):
-        store.write_batch("acc", "INBOX", 1, [(Location("acc", "INBOX", 1, 1, "1"), good)], last_uid=1, linker=broken_linker)
+    items = [(Location("acc", "INBOX", 1, 1, "1"), good), (Location("acc", "INBOX", 1, 2, "2"), second)]
+    with pytest.raises(sqlite3.OperationalError, match="full"):
+        store.write_batch("acc", "INBOX", 1, items, last_uid=2, linker=filling_linker)
+    store.db.execute("PRAGMA max_page_count = 1073741823")
     assert store.counts()["messages"] == 0
     assert store.folder_state("acc", "INBOX") is None
