@@ -61,6 +61,8 @@ ATS_DOMAINS = frozenset({
     "codesignal.com", "hackerrank.com", "codility.com", "karat.com", "coderpad.io", "testgorilla.com",
     "zoom.us", "google.com", "microsoft.com", "office365.com", "amazonses.com", "sendgrid.net", "mailgun.org",
     "mandrillapp.com", "sparkpostmail.com", "mcsv.net",
+    # e-signature services: an offer letter "via DocuSign" speaks for the company that sent it
+    "docusign.net", "docusign.com", "echosign.com", "adobesign.com", "hellosign.com", "dropboxsign.com",
 })
 FREEMAIL_DOMAINS = frozenset({
     "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "live.com", "msn.com", "yahoo.com", "ymail.com",
@@ -735,19 +737,64 @@ def link_message(store: Store, a: Analysis) -> int | None:
     )
     for ref in _thread_ids(a):
         store.db.execute("INSERT OR IGNORE INTO thread_refs(ref, message_key) VALUES (?, ?)", [ref, key])
-    app_id, reason = _decide(store, a)
-    store.db.execute("UPDATE messages SET link_reason = ? WHERE key = ?", [reason[:300], key])
-    log.debug("message %s -> application %s (%s)", key, app_id, reason)
+    app_id, reason, tie = _decide(store, a)
+    store.db.execute("UPDATE messages SET link_reason = ?, sender_tie = ? WHERE key = ?", [reason[:300], tie, key])
+    log.debug("message %s -> application %s (%s; sender tie: %s)", key, app_id, reason, tie)
     return app_id
 
 
-def _decide(store: Store, a: Analysis) -> tuple[int, str]:
+#: How a message's sender is tied to its application's company (``messages.sender_tie``).
+#: ``none``: nothing ties them; the digest marks such a sender.
+SENDER_TIES = ("correction", "thread", "contact", "domain", "ats", "own", "none")
+
+
+def _own_tie(a: Analysis, facts: Facts) -> str:
+    """How a message that starts its own application is tied to the company it is filed under:
+    its own company domain names it, an ATS or scheduler speaks for it, the user wrote it; a
+    free-mail or unknown sender naming a company in words is tied to nothing."""
+    if a.direction is Direction.OUT:
+        return "own"
+    if facts.domain:
+        return "domain"
+    cp = facts.counterpart
+    if cp is not None and "@" in cp.email and is_ats_domain(cp.email.rsplit("@", 1)[-1]):
+        return "ats"
+    return "none"
+
+
+def _tie_to(app: _App, a: Analysis, facts: Facts, domains: dict[int, set[str]], aliases: Sequence[tuple[str, int]],
+            contacts: set[int]) -> str | None:
+    """How this message's sender is tied to ``app``'s company, or ``None`` (a stranger to it).
+
+    A message joins an application by its name (subject, display name, signature) only when the
+    sender is tied to the company: the user's own mail, a known contact of the application, the
+    company's own domain (one of the application's domains, or one its name or a name merged
+    into it matches), or an ATS or scheduler, which speaks for whoever uses it. A name alone from
+    a stranger's domain proves nothing: anyone can write "Acme" in a subject.
+    """
+    if a.direction is Direction.OUT:
+        return "own"
+    if app.id in contacts:
+        return "contact"
+    if facts.domain:
+        names = [app.company] + [alias for alias, into in aliases if into == app.id]
+        if facts.domain in domains.get(app.id, ()) or any(name_matches_domain(n, facts.domain) for n in names):
+            return "domain"
+        return None
+    cp = facts.counterpart
+    if cp is not None and "@" in cp.email and is_ats_domain(cp.email.rsplit("@", 1)[-1]):
+        return "ats"
+    return None
+
+
+def _decide(store: Store, a: Analysis) -> tuple[int, str, str]:
+    """The application, why, and how the sender is tied to it (one of :data:`SENDER_TIES`)."""
     key = a.key
     for c in _corrections(store, "split"):
         if key in c.get("message_keys", []):
             target = _exists(store, int(c["into"]))
             if target is not None:
-                return target, "your correction (apps split)"
+                return target, "your correction (apps split)", "correction"
     app_id, reason = _by_thread(store, a)
     facts = read_facts(a)
     apps = {x.id: x for x in _apps(store)}
@@ -765,7 +812,7 @@ def _decide(store: Store, a: Analysis) -> tuple[int, str]:
             _maybe_improve(store, apps[app_id], facts)
             if facts.role and not apps[app_id].role and not apps[app_id].name_locked:
                 store.db.execute("UPDATE applications SET role = ? WHERE id = ?", [facts.role, app_id])
-        return app_id, reason
+        return app_id, reason, "thread"
 
     agency_apps = {i for i, x in apps.items() if x.agency}
 
@@ -777,18 +824,23 @@ def _decide(store: Store, a: Analysis) -> tuple[int, str]:
         ).fetchall()
         same = {int(r[0]) for r in rows if normalize_subject(r[1] or "") == facts.subject_key and int(r[0]) in apps}
         if len(same) == 1:
-            return same.pop(), f"same subject and correspondent ({facts.counterpart.email}); its parent never arrived"
+            return same.pop(), f"same subject and correspondent ({facts.counterpart.email}); its parent never arrived", "contact"
 
-    # Tiers of company evidence, strongest first; the first that finds anything decides.
+    # Tiers of company evidence, strongest first; the first that finds anything decides. Each
+    # tier knows how it ties the sender (the name tier: per application, see _tie_to).
     tiers: list[tuple[set[int], str]] = []
+    ties: dict[str, str] = {}
+    contacts = _apps_by_email(store, facts.counterpart.email, key) if facts.counterpart is not None else set()
     if facts.counterpart is not None and is_company_domain(facts.counterpart.email):
-        ids = _apps_by_email(store, facts.counterpart.email, key)
-        tiers.append((ids, f"same correspondent {facts.counterpart.email}"))
+        tiers.append((set(contacts), f"same correspondent {facts.counterpart.email}"))
+        ties[tiers[-1][1]] = "contact"
     if facts.domain and not facts.agency:
         ids = _apps_by_domain(store, facts.domain, key) - agency_apps
         tiers.append((ids, f"same company domain {facts.domain}"))
+        ties[tiers[-1][1]] = "domain"
     name_hits: set[int] = set()
     name_reason = ""
+    claims: dict[int, list[tuple[str, str]]] = {}  # application -> the names in this message that matched it
     aliases = [(c.get("company") or "", int(c["into"])) for c in _corrections(store, "merge") if c.get("company")]
     domains = _app_domains(store)
     for name, source in facts.names:
@@ -797,21 +849,28 @@ def _decide(store: Store, a: Analysis) -> tuple[int, str]:
                 continue
             if names_match(name, app.company) or any(name_matches_domain(name, d) for d in domains.get(app.id, ())):
                 name_hits.add(app.id)
+                claims.setdefault(app.id, []).append((name, source))
                 name_reason = name_reason or f"company {name!r} from {source}"
         for alias, into in aliases:
             target = _exists(store, into)
             if target is not None and names_match(name, alias):
                 name_hits.add(target)
+                claims.setdefault(target, []).append((name, source))
                 name_reason = name_reason or f"company {name!r} (merged by you into #{target})"
     if facts.domain and not facts.agency:
         for app in apps.values():
             if not app.agency and name_matches_domain(app.company, facts.domain):
                 name_hits.add(app.id)
                 name_reason = name_reason or f"domain {facts.domain} matches {app.company!r}"
-    tiers.append((name_hits, name_reason))
-    if a.direction is Direction.IN and not is_company_domain(a.sender.email if a.sender else ""):
+    name_ties = {i: _tie_to(apps[i], a, facts, domains, aliases, contacts) for i in name_hits if i in apps}
+    strangers = sorted(i for i, tie in name_ties.items() if tie is None)
+    tiers.append(({i for i, tie in name_ties.items() if tie is not None}, name_reason))
+    sender_email = a.sender.email if a.sender else ""
+    if a.direction is Direction.IN and "@" in sender_email and is_ats_domain(sender_email.rsplit("@", 1)[-1]):
+        # a scheduler's confirmation naming a person of the company ("Phone Screen with Sam Okoro")
         ids, names = _apps_by_contact_name(store, a, key)
         tiers.append((ids, f"names your contact {names}"))
+        ties[tiers[-1][1]] = "ats"
 
     everything: set[int] = set()
     for ids, _why in tiers:
@@ -822,6 +881,9 @@ def _decide(store: Store, a: Analysis) -> tuple[int, str]:
             ids = {i for i in ids if apps[i].agency}
         if not ids:
             continue
+        def tie(i: int, why: str = why) -> str:
+            return ties.get(why) or name_ties.get(i) or _own_tie(a, facts)
+
         if facts.role and facts.role_confident and not any(apps[i].role is None or same_role(apps[i].role or "", facts.role) for i in ids):
             # The closest evidence knows no application with this role; another one of the
             # same company may (the recruiter who wrote about role A now writes about role B).
@@ -829,24 +891,42 @@ def _decide(store: Store, a: Analysis) -> tuple[int, str]:
             if wider:
                 target = _latest(store, wider)
                 _maybe_improve(store, target, facts)
-                return target.id, f"{why}; role {facts.role!r} matches #{target.id}"
+                return target.id, f"{why}; role {facts.role!r} matches #{target.id}", tie(target.id)
         if facts.agency:
             # An agency writes for several clients: the client named decides.
             named = [i for i in ids if _client_named(apps[i].company, facts)]
             if len(named) == 1:
-                return named[0], f"{why}; client {apps[named[0]].company!r} named"
+                return named[0], f"{why}; client {apps[named[0]].company!r} named", tie(named[0])
             if facts.client and not named:
-                return _create(store, facts, reason=f"{why}; agency recruiter writing about another client ({facts.client})")
+                new_id, new_why = _create(store, facts, reason=f"{why}; agency recruiter writing about another client ({facts.client})")
+                return new_id, new_why, _own_tie(a, facts)
         chosen, why2 = _choose_by_role(store, [apps[i] for i in ids], facts, a)
         if chosen is not None:
             _maybe_improve(store, apps[chosen], facts)
-            return chosen, f"{why}{'; ' + why2 if why2 else ''}"
+            return chosen, f"{why}{'; ' + why2 if why2 else ''}", tie(chosen)
         # The company is known but no application fits: a new one, with the reason.
         known = apps[min(ids)]
         if facts.agency and known.agency:
             facts.agency = known.agency
-        return _create(store, facts, company_hint=known.company, reason=f"{why}; {why2}")
-    return _create(store, facts)
+        new_id, new_why = _create(store, facts, company_hint=known.company, reason=f"{why}; {why2}")
+        return new_id, new_why, tie(known.id)
+    if strangers:
+        # The message names a company the user applied to, from an address nothing ties to it:
+        # its own application (the user merges it if it belongs), never a change to theirs.
+        sender = facts.counterpart.email if facts.counterpart is not None else "an unknown sender"
+        named = ", ".join(f"#{i} {apps[i].company}" for i in strangers[:3])
+        new_id, _ = _create(store, facts)
+        why = (f"new: names {named} but writes from {sender}, which nothing ties to that company (not its domain, "
+               f"its ATS, its thread or a known contact); if it belongs there: offerwatch apps merge {strangers[0]} {new_id}")
+        store.db.execute("UPDATE applications SET link_reason = ? WHERE id = ?", [why[:300], new_id])
+        # A claim is a name a reader takes for the sender's company (subject, display name, the
+        # company read from the text); a signature line that looks like a company is not one. A
+        # claim the sender's own domain does not back is what the digest marks.
+        claimed = [n for i in strangers for n, src in claims.get(i, []) if not src.startswith("signature")]
+        backed = facts.domain is not None and any(name_matches_domain(n, facts.domain) for n in claimed)
+        return new_id, why, "none" if claimed and not backed else _own_tie(a, facts)
+    new_id, new_why = _create(store, facts)
+    return new_id, new_why, _own_tie(a, facts)
 
 
 def _choose_by_role(store: Store, cands: Sequence[_App], facts: Facts, a: Analysis) -> tuple[int | None, str]:

@@ -835,7 +835,7 @@ class Store:
 
     def signals(self, application_id: int | None = None, types: Iterable[str] | None = None) -> list[dict[str, Any]]:
         sql = (
-            "SELECT s.*, m.subject, m.sender_email, m.sender_name, m.message_id, a.company, a.role AS app_role "
+            "SELECT s.*, m.subject, m.sender_email, m.sender_name, m.message_id, m.sender_tie, a.company, a.role AS app_role "
             "FROM signals s LEFT JOIN messages m ON m.key = s.message_key LEFT JOIN applications a ON a.id = s.application_id "
             "WHERE s.dismissed = 0"
         )

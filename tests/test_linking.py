@@ -318,3 +318,102 @@ def test_rename_is_kept_and_close_sets_the_stage(store: Store) -> None:
         close_application(store, a, stage="maybe")
     payloads = [json.loads(r["payload"]) for r in store.rows("SELECT payload FROM corrections")]
     assert payloads[0]["company"] == "Oakridge Labs GmbH"
+
+
+# -- who may join an application (issue 15: lookalike linking) -----------------------------------
+
+def _ties(store: Store) -> dict[str, str]:
+    return {r["message_id"]: r["sender_tie"] for r in store.rows("SELECT message_id, sender_tie FROM messages")}
+
+
+def _offer_then(store: Store, *later) -> list[int | None]:
+    from helpers_apps import at
+
+    return put(
+        store,
+        msg("o1", sender="Dana <dana@lumenfield.io>", subject="Lumenfield | Senior Backend Engineer",
+            date=at("2026-10-01 10:00"), signals=("interview_request",)),
+        msg("o2", sender="Dana <dana@lumenfield.io>", subject="Your offer from Lumenfield", date=at("2026-10-14 10:00"),
+            signals=("offer",)),
+        *later,
+    )
+
+
+def test_a_spoofed_rejection_from_a_lookalike_domain_does_not_touch_the_offer(store: Store) -> None:
+    from helpers_apps import at
+    from offerwatch.models.timeline import assess
+
+    ids = _offer_then(store, msg("s1", sender="Lumenfield Careers <careers@lumenfield-careers.com>",
+                                 subject="Your application at Lumenfield", date=at("2026-10-15 10:00"), signals=("rejection",)))
+    assess(store, None, now=at("2026-10-16 10:00"))
+    offer_app = next(a for a in apps(store) if a["id"] == ids[0])
+    assert ids[2] != ids[0]
+    assert offer_app["stage"] == "offer" and offer_app["outlook"] >= 90
+    spoof_app = next(a for a in apps(store) if a["id"] == ids[2])
+    assert f"names #{ids[0]} Lumenfield" in spoof_app["link_reason"]
+    assert f"offerwatch apps merge {ids[0]} {ids[2]}" in spoof_app["link_reason"]
+    assert _ties(store)["<s1@test>"] == "none" and _ties(store)["<o2@test>"] == "contact"
+
+
+def test_a_free_mail_stranger_naming_the_company_starts_its_own_application(store: Store) -> None:
+    ids = _offer_then(store, msg("s2", sender="Lumenfield HR <lumenfield.hr@gmail.com>", subject="Lumenfield - update",
+                                 signals=("rejection",)))
+    assert ids[2] != ids[0]
+    assert _ties(store)["<s2@test>"] == "none"
+
+
+@pytest.mark.parametrize("later,tie", [
+    (msg("j1", sender="Lumenfield via Greenhouse <no-reply@greenhouse.io>", subject="Interview for Senior Backend Engineer at Lumenfield"), "ats"),
+    (msg("j2", sender="Priya <priya@lumenfield.io>", subject="Next steps with Lumenfield"), "domain"),
+    (msg("j3", sender="Dana <dana@lumenfield.io>", subject="a new subject"), "contact"),
+    (msg("j4", sender="Sam <sam@recruiting-partner.com>", subject="Re: Your offer from Lumenfield", irt="o2"), "thread"),
+    (msg("j5", out=True, to="Sam Okoro <sam.hr@gmail.com>", subject="Questions about the offer from Lumenfield"), "own"),
+    (msg("j6", sender="Tanya via DocuSign <dse@docusign.net>", subject="Please DocuSign: Lumenfield Offer Letter"), "ats"),
+], ids=["its ATS", "its own domain", "a known contact", "the thread", "your own mail", "an e-signature service"])
+def test_the_company_its_ats_the_thread_a_contact_or_you_join(store: Store, later, tie: str) -> None:
+    ids = _offer_then(store, later)
+    assert ids[2] == ids[0]
+    assert _ties(store)[later.message_id] == tie
+
+
+def test_a_known_contact_writing_from_free_mail_joins(store: Store) -> None:
+    ids = put(
+        store,
+        msg("k1", out=True, to="Priya <priya.lumen@gmail.com>", subject="Lumenfield - Senior Backend Engineer"),
+        msg("k2", sender="Priya <priya.lumen@gmail.com>", subject="Lumenfield: quick call tomorrow?"),
+    )
+    assert ids[0] == ids[1] and _ties(store)["<k2@test>"] == "contact"
+
+
+def test_a_signature_line_that_looks_like_a_company_does_not_mark_a_sender(store: Store) -> None:
+    """train-corporate corp044/053: an application misnamed "Kind regards" (read from a signature)
+    must neither pull another company's mail in nor make that mail look unverified."""
+    junk = store.create_application("Kind regards", None, "new: company from signature")
+    (thornbury,) = put(store, msg("r2", sender="Claire <claire@thornburyhale.com>", subject="Thornbury Hale - invitation to interview",
+                                  signature="Kind regards\nClaire\nThornbury Hale LLP"))
+    assert thornbury != junk
+    assert _ties(store)["<r2@test>"] == "domain"
+
+
+def test_the_digest_marks_a_sender_it_cannot_tie_to_the_company(store: Store) -> None:
+    from zoneinfo import ZoneInfo
+
+    from helpers_apps import at
+    from offerwatch.daemon.digest.build import UNVERIFIED_NOTE, build_digest
+    from offerwatch.daemon.digest.render import build_message
+    from offerwatch.models.timeline import assess
+
+    _offer_then(store, msg("s3", sender="Lumenfield Careers <careers@lumenfield-careers.com>",
+                           subject="Your application at Lumenfield", date=at("2026-10-15 10:00"), signals=("rejection",)))
+    now = at("2026-10-16 10:00")
+    assess(store, None, now=now)
+    digest = build_digest(store, now=now, tz=ZoneInfo("America/Chicago"), since=at("2026-09-30 00:00"))
+    views = [s for group in digest.new_signals for s in group.signals]
+    marked = {s.type: s.unverified for s in views}
+    assert marked["rejection"] is True and marked["offer"] is False
+    rejection = next(s for s in views if s.type == "rejection")
+    assert rejection.sender.endswith(UNVERIFIED_NOTE)
+    msg_ = build_message(digest, sender="me@example.com", to="me@example.com")
+    for part in ("plain", "html"):
+        body = msg_.get_body((part,))
+        assert body is not None and UNVERIFIED_NOTE.replace("'", "&#39;" if part == "html" else "'") in body.get_content()

@@ -162,6 +162,13 @@ class SignalView:
     subject: str
     link: str | None
     derived: bool
+    #: Nothing ties the sender to the application's company (not its domain, ATS, thread or a
+    #: known contact: models.linking); ``sender`` then carries :data:`UNVERIFIED_NOTE`.
+    unverified: bool = False
+
+
+#: What the digest says beside a sender the linker could not tie to the company.
+UNVERIFIED_NOTE = "unverified sender: not the company's domain, ATS or thread"
 
 
 @dataclass(frozen=True)
@@ -532,6 +539,8 @@ class _Context:
         evidence = trim(clean_text(s.get("evidence")), self.limits.evidence_chars)
         if int(s.get("derived") or 0) and not sender:
             sender = "offerwatch (from your timeline)"
+        unverified = s.get("sender_tie") == "none" and not int(s.get("derived") or 0)
+        sender = f"{trim(sender, 60)} · {UNVERIFIED_NOTE}" if unverified else trim(sender, 120)
         return SignalView(
             id=int(s["id"]),
             type=str(s["type"]),
@@ -540,10 +549,11 @@ class _Context:
             evidence=evidence,
             at=local,
             when=day_label(local) if local else "",
-            sender=trim(sender, 120),
+            sender=sender,
             subject=trim(clean_text(s.get("subject")), 140),
             link=message_link(s.get("message_id"), self.style),
             derived=bool(int(s.get("derived") or 0)),
+            unverified=unverified,
         )
 
     def strip(self, signals: Sequence[Mapping[str, Any]], messages: Sequence[Mapping[str, Any]]) -> tuple[TimelineCell, ...]:
