@@ -66,7 +66,7 @@ def digest_command(ctx: click.Context, since: str | None, preview: bool, no_brow
             elif result.status == "skipped":
                 out_console.print("Nothing new today: no digest sent ([digest] skip_when_empty = true).")
             elif result.status == "deferred":
-                out_console.print(f"An attempt moments ago may still be arriving; not sent again yet. {result.error}")
+                out_console.print(f"Not sent now: {result.error}")
             else:
                 raise click.ClickException(result.error or f"the digest was not sent ({result.status})")
             return

@@ -1,8 +1,14 @@
-"""One writer per database: the daemon, a backfill and a sync share this lock.
+"""Locks between offerwatch processes on one database.
 
-An ``flock`` on ``<database>.lock`` is released by the kernel when its holder dies, so a
-crashed process never leaves a stale lock behind; the PID written inside is only for the
-message that tells a second writer who holds it.
+* :class:`DatabaseLock` (``<database>.lock``): one writer per database; the daemon, a backfill
+  and a sync share it.
+* :class:`DigestLock` (``<database>.digest.lock``): one digest delivery at a time. The daemon and
+  a manual ``offerwatch digest --send`` both take it around "read the ledger, send, record", so
+  "sent once per day" holds however they overlap: the second one waits, then finds the day sent.
+
+An ``flock`` is released by the kernel when its holder dies, so a crashed process never leaves
+a stale lock behind; the PID written inside is only for the message that tells a second process
+who holds it.
 """
 
 from __future__ import annotations
@@ -10,37 +16,53 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import time
 from pathlib import Path
 from types import TracebackType
 
 
 class LockedError(Exception):
-    """Another offerwatch process is writing to the same database."""
+    """Another offerwatch process holds the lock (is writing to the same database)."""
 
 
 class DatabaseLock:
+    """``flock`` on ``<database>`` + :attr:`SUFFIX`; ``None`` (an in-memory database) locks nothing."""
+
+    SUFFIX = ".lock"
+    #: What the holder is doing, for the message a second process gets.
+    DOING = "using"
+
     def __init__(self, database: Path | None) -> None:
-        self.path = Path(str(database) + ".lock") if database else None
+        self.path = Path(str(database) + self.SUFFIX) if database else None
         self._fd: int | None = None
 
-    def acquire(self) -> DatabaseLock:
+    def acquire(self, wait: float = 0.0) -> DatabaseLock:
+        """Take the lock, waiting up to ``wait`` seconds for its holder; :class:`LockedError` after."""
         if self.path is None:  # in-memory database: nobody else can see it
             return self
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as err:
-            holder = os.read(fd, 64).decode("ascii", "replace").strip() or "unknown"
-            os.close(fd)
-            if err.errno in (errno.EAGAIN, errno.EACCES):
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as err:
+                if err.errno not in (errno.EAGAIN, errno.EACCES):
+                    os.close(fd)
+                    raise
+                if time.monotonic() < deadline:
+                    time.sleep(0.05)
+                    continue
+                holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "unknown"
+                os.close(fd)
+                database = str(self.path)[: -len(self.SUFFIX)]
                 raise LockedError(
-                    f"another offerwatch process (PID {holder}) is using {str(self.path)[:-5]}; "
+                    f"another offerwatch process (PID {holder}) is {self.DOING} {database}; "
                     "wait for it to finish or stop it (`offerwatch service status`), then try again"
                 ) from None
-            raise
         os.ftruncate(fd, 0)
-        os.write(fd, str(os.getpid()).encode())
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
         os.fsync(fd)
         self._fd = fd
         return self
@@ -57,3 +79,10 @@ class DatabaseLock:
 
     def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
         self.release()
+
+
+class DigestLock(DatabaseLock):
+    """One digest delivery at a time per database (see the module docstring)."""
+
+    SUFFIX = ".digest.lock"
+    DOING = "sending the digest of"

@@ -49,6 +49,7 @@ from offerwatch.daemon.digest.deliver import (
 )
 from offerwatch.daemon.digest.render import build_message
 from offerwatch.daemon.digest.schedule import Due, due_digest, next_digest_at
+from offerwatch.daemon.lock import DigestLock, LockedError
 from offerwatch.models.store import Store
 
 if TYPE_CHECKING:
@@ -227,6 +228,11 @@ def next_digest(store: Store, config: Config, now: datetime | None = None) -> da
     return next_digest_at(now or datetime.now(timezone.utc), s.tz, s.at, store.rows("SELECT * FROM digests"))
 
 
+#: How long a digest delivery waits for another one in progress (an SMTP send with its
+#: timeouts, the look for an earlier copy) before it gives up until the next run.
+DIGEST_LOCK_WAIT = 180.0
+
+
 def _send(
     store: Store,
     settings: DigestSettings,
@@ -236,13 +242,24 @@ def _send(
     *,
     force: bool,
     since: datetime | None = None,
+    lock_wait: float = DIGEST_LOCK_WAIT,
 ) -> DeliveryResult:
-    row = digest_row(store, for_date)
-    digest, make = compose(store, settings, now=now, since=since)
-    if settings.skip_when_empty and digest.empty and row is None and not force:
-        log.info("digest %s: nothing new, skipped (skip_when_empty)", for_date)
-        return record_skipped(store, for_date, channel.name)
-    return deliver(store, for_date, channel, make, force=force, now=now)
+    """Read the ledger, build, send and record, all under the :class:`DigestLock`: two processes
+    (the service and ``digest --send``, or two of either) never both find the day unsent."""
+    try:
+        lock = DigestLock(store.path).acquire(wait=lock_wait)
+    except LockedError as err:
+        log.warning("digest %s: %s", for_date, err)
+        return DeliveryResult(for_date, "deferred", None, channel.name, str(err))
+    try:
+        row = digest_row(store, for_date)
+        digest, make = compose(store, settings, now=now, since=since)
+        if settings.skip_when_empty and digest.empty and row is None and not force:
+            log.info("digest %s: nothing new, skipped (skip_when_empty)", for_date)
+            return record_skipped(store, for_date, channel.name)
+        return deliver(store, for_date, channel, make, force=force, now=now)
+    finally:
+        lock.release()
 
 
 def assess_all(store: Store, config: Config, now: datetime) -> None:
