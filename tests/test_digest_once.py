@@ -43,10 +43,8 @@ def slow_server(certs) -> Iterator[SmtpServer]:
     server.controller.stop()
 
 
-def _config(path: Path, server: SmtpServer, account: str = "") -> Path:
-    path.write_text(f"""[identity]
-addresses = ["{TO}"]
-
+def _digest_section(server: SmtpServer) -> str:
+    return f"""
 [digest]
 time = "00:00"
 timezone = "UTC"
@@ -61,8 +59,7 @@ username = "{USER}"
 password_env = "{PASSWORD_ENV}"
 to = "{TO}"
 from = "offerwatch <{TO}>"
-{account}""")
-    return path
+"""
 
 
 def _start(config: Path, db: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
@@ -87,7 +84,8 @@ def _ledger(db: Path) -> list[dict[str, Any]]:
 def test_three_concurrent_digest_sends_deliver_one_digest(tmp_path: Path, slow_server: SmtpServer) -> None:
     db = tmp_path / "o.db"
     sample_store(db)[0].close()
-    config = _config(tmp_path / "config.toml", slow_server)
+    config = tmp_path / "config.toml"
+    config.write_text(f'[identity]\naddresses = ["{TO}"]\n' + _digest_section(slow_server))
     results = _finish([_start(config, db, "digest", "--send") for _ in range(3)])
     assert all(code == 0 for code, _ in results), results
     assert len(slow_server.recorder.messages) == 1, "one digest a day, whatever overlaps"
@@ -104,20 +102,12 @@ def test_the_service_sending_while_a_manual_send_runs_delivers_one_digest(tmp_pa
     which is due (00:00 UTC has passed), while `digest --send` is sending it too."""
     db = tmp_path / "o.db"
     sample_store(db)[0].close()
-    account = f"""
-[[accounts]]
-name = "mail"
-host = "{dovecot.host}"
-port = {dovecot.imaps_port}
-tls = "implicit"
-ca_file = "{dovecot.ca_file}"
-username = "{dovecot_user.name}"
-password_env = "OFFERWATCH_TEST_IMAP_PASSWORD"
-timeout_seconds = 10
-"""
-    config = _config(tmp_path / "config.toml", slow_server, account)
+    from test_imap_sync import PASSWORD_ENV as IMAP_PASSWORD_ENV
+    from test_imap_sync import write_config
+
+    config = write_config(tmp_path / "config.toml", dovecot, dovecot_user, db=db, extra=_digest_section(slow_server))
     manual = _start(config, db, "digest", "--send")
-    service = _start(config, db, "run", "--once", env={"OFFERWATCH_TEST_IMAP_PASSWORD": dovecot_user.password})
+    service = _start(config, db, "run", "--once", env={IMAP_PASSWORD_ENV: dovecot_user.password})
     (manual_code, manual_out), (service_code, service_out) = _finish([manual, service])
     assert manual_code == 0, manual_out
     assert service_code == 0, service_out
