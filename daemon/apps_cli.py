@@ -82,8 +82,9 @@ def apps_group(ctx: click.Context, show_all: bool, as_json: bool) -> None:
 
 
 def _print_apps(rows: list[dict[str, Any]], ctx: click.Context) -> None:
-    from rich.markup import escape
     from rich.table import Table
+
+    from offerwatch.daemon.report import show
 
     out = console(ctx)
     if not rows:
@@ -104,9 +105,9 @@ def _print_apps(rows: list[dict[str, Any]], ctx: click.Context) -> None:
         if r.get("last_from"):
             last += f" ({r['last_from']})"
         table.add_row(
-            str(r["id"]), escape(str(r["company"])), escape(str(r.get("role") or "")), str(r.get("stage") or ""),
+            str(r["id"]), show(str(r["company"])), show(str(r.get("role") or "")), str(r.get("stage") or ""),
             str(r.get("outlook") if r.get("outlook") is not None else ""), last, str(r.get("ball") or ""),
-            str(r.get("messages") or 0), escape(", ".join(notes)),
+            str(r.get("messages") or 0), show(", ".join(notes)),
         )
     out.print(table)
 
@@ -258,31 +259,31 @@ def app_command(ctx: click.Context, app_id: int, as_json: bool) -> None:
 
 
 def _print_app(app: dict[str, Any], entries: list[Any], guard: Any, ctx: click.Context) -> None:
-    from rich.markup import escape
+    from offerwatch.daemon.report import show
 
     out = console(ctx)
-    role = f" — {escape(app['role'])}" if app.get("role") else ""
-    out.rule(f"[bold]#{app['id']} {escape(app['company'])}{role}[/]", align="left")
-    out.print(f"  stage [bold]{app['stage']}[/]: {escape(app.get('stage_reason') or '')}")
+    role = f" — {show(app['role'])}" if app.get("role") else ""
+    out.rule(f"[bold]#{app['id']} {show(app['company'])}{role}[/]", align="left")
+    out.print(f"  stage [bold]{app['stage']}[/]: {show(app.get('stage_reason') or '')}")
     out.print(f"  outlook [bold]{app['outlook']}[/]/100   turn: {app.get('ball') or '—'}"
               + (f"   they named {app['waiting_until']}" if app.get("waiting_until") else ""))
-    out.print(f"  linked: {escape(app.get('link_reason') or '')}")
+    out.print(f"  linked: {show(app.get('link_reason') or '')}")
     if app.get("agency"):
-        out.print(f"  via the agency {escape(app['agency'])}")
+        out.print(f"  via the agency {show(app['agency'])}")
     out.print()
     for e in entries:
         when = _local(e.at) if e.at else "(no date)"
         if e.kind == "message":
             arrow = "→" if e.direction == "out" else "←"
-            who = "you" if e.direction == "out" else escape(e.who)
+            who = "you" if e.direction == "out" else show(e.who)
             sig = f"  [cyan]{', '.join(e.signals)}[/]" if e.signals else ""
-            out.print(f"  [dim]{e.index:>3}[/] {when}  {arrow} {who}: {escape(e.title)}{sig}")
+            out.print(f"  [dim]{e.index:>3}[/] {when}  {arrow} {who}: {show(e.title)}{sig}")
             if e.detail:
-                out.print(f"      [dim]{escape(e.detail)}[/]")
+                out.print(f"      [dim]{show(e.detail)}[/]")
         elif e.kind == "interview":
-            out.print(f"      {when}  [magenta]{escape(e.title)}[/]" + (f" [dim]({escape(e.detail)})[/]" if e.detail else ""))
+            out.print(f"      {when}  [magenta]{show(e.title)}[/]" + (f" [dim]({show(e.detail)})[/]" if e.detail else ""))
         else:
-            out.print(f"      {when}  [yellow]{', '.join(e.signals)}[/]: {escape(e.title)}")
+            out.print(f"      {when}  [yellow]{', '.join(e.signals)}[/]: {show(e.title)}")
     try:
         explanation = json.loads(app.get("outlook_explanation") or "[]")
     except ValueError:
@@ -292,10 +293,10 @@ def _print_app(app: dict[str, Any], entries: list[Any], guard: Any, ctx: click.C
         out.print("  outlook from:")
         for x in explanation[:10]:
             if x.get("points") is None:
-                out.print(f"    {escape(str(x.get('rule', '')))}")
+                out.print(f"    {show(str(x.get('rule', '')))}")
             else:
                 out.print(f"    {x['points']:+6.2f}  {x['type']} (weight {x['weight']:g} x strength {x['strength']:g} x decay {x['decay']:g})")
     if guard is not None:
         out.print()
         style = "bold red" if guard.jump else "bold"
-        out.print(f"  [{style}]salary[/]: {escape(guard.advice)}")
+        out.print(f"  [{style}]salary[/]: {show(guard.advice)}")

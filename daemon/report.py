@@ -1,7 +1,9 @@
 """Terminal output for the core commands (rich): one analysis, eval, signals.
 
-All mail-derived text goes through :func:`rich.markup.escape`, so a subject like
-``[red]`` cannot restyle the terminal, and control characters were already removed at parse.
+All mail-derived text goes through :func:`show`: terminal escape sequences and control
+characters are removed by :func:`~offerwatch.daemon.textsafe.clean_text` (the function the
+digest uses), then :func:`rich.markup.escape` keeps a subject like ``[red]`` from restyling
+the terminal.
 """
 
 from __future__ import annotations
@@ -15,7 +17,14 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from offerwatch.daemon.textsafe import clean_text
 from offerwatch.models.domain import Analysis
+
+
+def show(value: Any) -> str:
+    """Mail-derived text as rich markup that prints as itself, on one line."""
+    return escape(clean_text(value))
+
 
 def _day(value: str | None) -> str:
     if not value:
@@ -27,7 +36,7 @@ def _day(value: str | None) -> str:
 
 
 def _trim(text: str, n: int) -> str:
-    text = " ".join(text.split())
+    text = clean_text(text)
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
@@ -40,30 +49,30 @@ def analysis_dict(a: Analysis) -> dict[str, Any]:
 
 def print_analysis(a: Analysis, console: Console) -> None:
     """`offerwatch scan`: the decision, why, and each signal with its sentence and rule."""
-    sender = escape(str(a.sender)) if a.sender else "(no sender)"
-    console.print(f"[bold]{escape(a.subject) or '(no subject)'}[/]")
+    sender = show(a.sender) if a.sender else "(no sender)"
+    console.print(f"[bold]{show(a.subject) or '(no subject)'}[/]")
     console.print(f"from {sender}  date {a.date.isoformat() if a.date else '(no date)'}  direction {a.direction.value}")
     verdict = "[green]job mail[/]" if a.is_job else "[dim]not job mail[/]"
-    console.print(f"{verdict} — {escape(a.job_reason)}")
+    console.print(f"{verdict} — {show(a.job_reason)}")
     if a.sender_role or a.sender_title:
-        console.print(f"sender role: {a.sender_role or '—'}  title: {escape(a.sender_title or '—')}")
+        console.print(f"sender role: {a.sender_role or '—'}  title: {show(a.sender_title or '—')}")
     for p in a.problems:
-        console.print(f"[yellow]note:[/] {escape(p)}")
+        console.print(f"[yellow]note:[/] {show(p)}")
     if a.signals:
         table = Table(show_lines=True)
         for col in ("signal", "evidence", "rule", "entities"):
             table.add_column(col)
         for s in a.signals:
-            table.add_row(s.type, escape(_trim(s.evidence, 300)), escape(f"{s.rule}\n{s.label}"),
-                          escape(json.dumps(s.entities, default=str)) if s.entities else "")
+            table.add_row(show(s.type), escape(_trim(s.evidence, 300)), f"{show(s.rule)}\n{show(s.label)}",
+                          show(json.dumps(s.entities, default=str)) if s.entities else "")
         console.print(table)
     elif a.is_job:
         console.print("no signals in the newest text")
     for sal in a.salaries:
-        console.print(f"salary figure: {escape(sal.text)} -> {sal.min:,.0f}–{sal.max:,.0f} {sal.currency or ''} per {sal.period}")
+        console.print(f"salary figure: {show(sal.text)} -> {sal.min:,.0f}–{sal.max:,.0f} {show(sal.currency or '')} per {show(sal.period)}")
     for e in a.events:
-        who = ", ".join(escape(str(x)) for x in e.attendees)
-        console.print(f"calendar {e.method}: {escape(e.summary)} at {e.start} ({who})")
+        who = ", ".join(show(x) for x in e.attendees)
+        console.print(f"calendar {show(e.method)}: {show(e.summary)} at {e.start} ({who})")
     if a.signature:
         console.print(f"[dim]signature (not evidence): {escape(_trim(a.signature, 200))}[/]")
 
@@ -94,17 +103,17 @@ def print_signals(rows: list[dict[str, Any]], console: Console) -> None:
     table = Table("when", "application", "signal", "evidence", "rule")
     for r in rows:
         app = f"{r.get('company') or '?'} #{r.get('application_id')}"
-        table.add_row(_day(r.get("at")), escape(app), r["type"], escape(_trim(r["evidence"], 100)), escape(r["rule"]))
+        table.add_row(_day(r.get("at")), show(app), show(r["type"]), escape(_trim(r["evidence"], 100)), show(r["rule"]))
     console.print(table)
 
 
 def print_search(rows: list[dict[str, Any]], query: str, console: Console) -> None:
     if not rows:
-        console.print(f"Nothing in job mail or signal evidence matches {escape(query)!r}.")
+        console.print(f"Nothing in job mail or signal evidence matches {show(query)!r}.")
         return
     table = Table("when", "application", "where", "match")
     for r in rows:
         app = f"{r.get('company') or '?'} #{r.get('application_id')}" if r.get("application_id") else "-"
         where = f"signal {r['type']}" if r["kind"] == "signal" else _trim(r.get("subject") or "(no subject)", 40)
-        table.add_row(_day(r.get("date")), escape(app), escape(where), escape(_trim(r.get("snippet") or "", 100)))
+        table.add_row(_day(r.get("date")), show(app), show(where), escape(_trim(r.get("snippet") or "", 100)))
     console.print(table)

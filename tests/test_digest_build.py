@@ -283,5 +283,6 @@ def test_trim_and_clean_text() -> None:
     assert trim("x" * 100, 10) == "x" * 9 + "…"
     # an emoji sequence is not cut in half
     assert not trim("a" * 8 + "👩\u200d💻" * 3, 10).rstrip("…").endswith("\u200d")
-    assert clean_text("a\u202eevil\u202c b\x00c\x1b[31m  d\n\te") == "aevil b c [31m d e"
+    # the whole escape sequence goes, not only its ESC (issue 15: one function for every output)
+    assert clean_text("a\u202eevil\u202c b\x00c\x1b[31m  d\n\te") == "aevil b c d e"
     assert clean_text(None) == ""

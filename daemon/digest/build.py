@@ -13,8 +13,8 @@ The digest covers the period since the last digest that was sent (the first one:
 4. **Pipeline**: every open application with stage, outlook, last contact, trend, and a
    28-day strip of what happened per day for the hot ones.
 
-Everything taken from mail goes through :func:`clean_text` (control and bidi-override
-characters removed, whitespace collapsed) and evidence through :func:`trim`; lists are
+Everything taken from mail goes through :func:`~offerwatch.daemon.textsafe.clean_text`
+(terminal escape sequences, control and bidi-override characters removed, whitespace collapsed) and evidence through :func:`trim`; lists are
 cut at :class:`Limits` with a count of what was left out, so 500 signals make a digest
 of the same size as 50. Links are made here only, from Message-IDs, never taken from mail.
 
@@ -29,7 +29,6 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import logging
-import re
 import unicodedata
 import urllib.parse
 from collections import defaultdict
@@ -38,6 +37,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from typing import Any, Literal
 
+from offerwatch.daemon.textsafe import clean_text
 from offerwatch.models.domain import POLARITY
 from offerwatch.models.store import Store
 
@@ -262,26 +262,6 @@ class Digest:
 
 
 # -- text hygiene ----------------------------------------------------------------------------
-
-_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
-_WS = re.compile(r"\s+")
-
-
-def clean_text(value: Any) -> str:
-    """Mail-derived text made safe to show on one line.
-
-    Control characters (C0, C1, DEL) and bidi embedding/override/isolate marks are removed,
-    so a sender cannot reorder the digest around their text (renderers isolate each piece
-    with ``dir="auto"`` instead); all whitespace becomes single spaces. HTML is NOT escaped
-    here: that is the template's autoescape.
-    """
-    if value is None:
-        return ""
-    text = str(value)
-    text = _BIDI_CONTROLS.sub("", text)
-    text = "".join(ch if ch in "\t\n\r " or unicodedata.category(ch) != "Cc" else " " for ch in text)
-    return _WS.sub(" ", text).strip()
-
 
 def trim(text: str, limit: int) -> str:
     """Cut ``text`` to at most ``limit`` characters at a word boundary, ending in "…"."""
