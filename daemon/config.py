@@ -335,6 +335,9 @@ def parse_config(data: Mapping[str, Any], source: str = "(config)") -> Config:
         c.problems.append(f"digest.imap.account: {imap_account or '(empty)'!r} is not a configured account")
     file_raw = c.get(dig, "file", "digest.", dict, {})
     c.table(file_raw, "digest.file.", {"path"})
+    file_path = c.get(file_raw, "path", "digest.file.", str, "")
+    if file_path and Path(file_path).suffix.lower() not in (".html", ".htm", ".txt", ".eml"):
+        c.problems.append(f"digest.file.path: {file_path!r} should end in .html, .txt or .eml (what the file holds)")
     digest = DigestConfig(
         time=time(hh, mm),
         timezone=c.get(dig, "timezone", "digest.", str, "", _zone),
@@ -343,7 +346,7 @@ def parse_config(data: Mapping[str, Any], source: str = "(config)") -> Config:
         smtp=smtp,
         imap_account=imap_account,
         imap_folder=c.get(imap_raw, "folder", "digest.imap.", str, "offerwatch"),
-        file_path=c.get(file_raw, "path", "digest.file.", str, ""),
+        file_path=file_path,
     )
 
     sch = c.get(data, "schedule", "", dict, {})

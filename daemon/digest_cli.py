@@ -22,7 +22,8 @@ from offerwatch.daemon.context import console, load_config, open_store
 @click.option("--no-browser", is_flag=True, help="With --preview: do not open a browser, only print the file's path.")
 @click.option("--send", is_flag=True, help="Deliver today's digest now through the configured channel (once per day).")
 @click.option("--out", "out", metavar="FILE", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write it to FILE: .html (the HTML part), .txt (the text part) or .eml (the whole message).")
+              help="Write it to FILE (mode 0600; the folder must exist; never through a symbolic link): "
+                   ".html (the HTML part), .txt (the text part) or .eml (the whole message).")
 @click.pass_context
 def digest_command(ctx: click.Context, since: str | None, preview: bool, no_browser: bool, send: bool, out: Path | None) -> None:
     """Build, preview or send the daily digest.
@@ -39,7 +40,7 @@ def digest_command(ctx: click.Context, since: str | None, preview: bool, no_brow
       offerwatch digest --out digest.html --since 2026-11-01
       offerwatch digest --send
     """
-    from offerwatch.daemon.digest.deliver import DeliveryError
+    from offerwatch.daemon.digest.deliver import DIGEST_FILE_KINDS, DeliveryError, digest_file_bytes, write_private_file
     from offerwatch.daemon.digest.job import assess_all, compose, send_digest_now, settings_from_config
     from offerwatch.daemon.digest.terminal import print_digest
 
@@ -59,7 +60,9 @@ def digest_command(ctx: click.Context, since: str | None, preview: bool, no_brow
                 result = send_digest_now(store, config, since=since_dt)
             except DeliveryError as err:
                 raise click.ClickException(str(err)) from err
-            if result.status in ("sent", "recovered"):
+            if result.status in ("sent", "recovered") and result.where:
+                out_console.print(f"Digest for {result.for_date} written to {result.where}", soft_wrap=True)
+            elif result.status in ("sent", "recovered"):
                 out_console.print(f"Digest for {result.for_date} sent via {config.digest.channel} ({result.message_id}).")
             elif result.status == "already_sent":
                 out_console.print(f"Today's digest was already sent ({result.message_id}); offerwatch sends one a day.")
@@ -70,25 +73,17 @@ def digest_command(ctx: click.Context, since: str | None, preview: bool, no_brow
             else:
                 raise click.ClickException(result.error or f"the digest was not sent ({result.status})")
             return
+        if out is not None and out.suffix.lower() not in DIGEST_FILE_KINDS:
+            raise click.BadParameter(f"{out}: use a name ending in .html, .txt or .eml", param_hint="--out")
         assess_all(store, config, datetime.now(timezone.utc))
         digest, make = compose(store, settings, since=since_dt)
         if out is not None:
-            msg = make(None)
-            suffix = out.suffix.lower()
-            if suffix in (".html", ".htm"):
-                body = msg.get_body(("html",))
-                data = str(body.get_content() if body else "").encode("utf-8")
-            elif suffix == ".txt":
-                body = msg.get_body(("plain",))
-                data = str(body.get_content() if body else "").encode("utf-8")
-            else:
-                data = msg.as_bytes()
+            out = out.expanduser()
             try:
-                out.parent.mkdir(parents=True, exist_ok=True)
-                out.write_bytes(data)
-            except OSError as err:
-                raise click.ClickException(f"cannot write {out}: {err.strerror}") from err
-            out_console.print(f"Wrote the digest ({digest.subject}) to {out}")
+                write_private_file(out, digest_file_bytes(make(None), out))
+            except DeliveryError as err:
+                raise click.ClickException(str(err)) from err
+            out_console.print(f"Wrote the digest ({digest.subject}) to {out}", soft_wrap=True)
             return
         print_digest(digest, out_console)
         if preview:

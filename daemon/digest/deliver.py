@@ -296,17 +296,80 @@ def _msg_date(msg: EmailMessage) -> datetime | None:
 
 # -- file -------------------------------------------------------------------------------------
 
-class FileChannel:
-    """Write the digest to a file: HTML when the path ends in .html/.htm, else the whole .eml.
+#: What a digest file holds, by the suffix of its name.
+DIGEST_FILE_KINDS = {".html": "the HTML part", ".htm": "the HTML part", ".txt": "the text part", ".eml": "the whole message"}
 
-    ``{date}`` in the path becomes the digest's day (``~/digests/offerwatch-{date}.html``).
-    Written atomically (temporary file, then rename), mode 0600: it holds recruiter mail.
+
+def digest_file_bytes(msg: EmailMessage, path: Path) -> bytes:
+    """The bytes a digest file named ``path`` holds: the HTML part (.html, .htm), the text part
+    (.txt) or the whole message (.eml). Another suffix is refused, not guessed."""
+    suffix = path.suffix.lower()
+    if suffix not in DIGEST_FILE_KINDS:
+        raise DeliveryError(f"{path}: offerwatch writes a digest as .html, .txt or .eml, not {suffix or 'a name without a suffix'!r}; "
+                            "give one of those", transient=False)
+    if suffix == ".eml":
+        return msg.as_bytes(policy=policy.SMTP)
+    body = msg.get_body(("html",) if suffix in (".html", ".htm") else ("plain",))
+    return str(body.get_content() if body is not None else "").encode("utf-8")
+
+
+def write_private_file(path: Path, data: bytes, *, make_parent: bool = False) -> None:
+    """Write ``data`` to ``path`` as a new file only its owner can read (0600: it holds recruiter mail).
+
+    Never through a link: a symbolic link at ``path`` is refused (a planted link must not make
+    offerwatch overwrite what it points to), and the data goes to a temporary file created with
+    O_EXCL in the same folder, then renamed over ``path`` (a rename replaces a name, it never
+    follows one). A missing folder is an error unless ``make_parent`` (the configured file
+    channel's own folder). Raises :class:`DeliveryError` (permanent) saying what to do.
+    """
+    import errno
+
+    parent = path.parent
+    if path.is_symlink():
+        raise DeliveryError(f"{path} is a symbolic link; offerwatch does not write through links. Remove it or give "
+                            "another file name", transient=False)
+    if path.is_dir():
+        raise DeliveryError(f"{path} is a folder; give a file name ending in .html, .txt or .eml", transient=False)
+    if not parent.is_dir():
+        if not make_parent:
+            raise DeliveryError(f"the folder {parent} does not exist; create it (mkdir -p {parent}) or give another path",
+                                transient=False)
+        try:
+            parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError as err:
+            raise DeliveryError(f"cannot create the folder {parent}: {err.strerror}; check its permissions", transient=False) from None
+    tmp: str | None = None
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".offerwatch-digest-", dir=parent)  # O_CREAT | O_EXCL, mode 0600
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        tmp = None
+    except OSError as err:
+        hint = ("free some space and try again" if err.errno in (errno.ENOSPC, errno.EDQUOT)
+                else "check the folder's permissions")
+        raise DeliveryError(f"cannot write the digest to {path}: {err.strerror}; {hint}", transient=False) from None
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+
+
+class FileChannel:
+    """Write the digest to a file: by its suffix, the HTML part (.html, .htm), the text part (.txt)
+    or the whole message (.eml); see :func:`write_private_file` for how (0600, never through a link).
+
+    ``{date}`` in the path becomes the digest's day (``~/digests/offerwatch-{date}.html``); the
+    folder is created when missing. :attr:`last_path` is the file the last send wrote.
     """
 
     name = "file"
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.template = os.fspath(path)
+        self.last_path: Path | None = None
 
     def path_for(self, msg: EmailMessage) -> Path:
         day = str(msg.get("X-Offerwatch-Digest") or date.today().isoformat())
@@ -315,32 +378,13 @@ class FileChannel:
     def describe(self) -> str:
         return f"file {os.path.expanduser(self.template)}"
 
-    def _content(self, msg: EmailMessage, path: Path) -> bytes:
-        if path.suffix.lower() in (".html", ".htm"):
-            body = msg.get_body(("html",))
-            assert body is not None
-            return str(body.get_content()).encode("utf-8")
-        return msg.as_bytes(policy=policy.SMTP)
-
     def send(self, msg: EmailMessage) -> None:
         path = self.path_for(msg)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".offerwatch-digest-", dir=path.parent)
-            try:
-                with os.fdopen(fd, "wb") as f:
-                    f.write(self._content(msg, path))
-                    f.flush()
-                    os.fsync(f.fileno())
-                os.chmod(tmp, 0o600)
-                os.replace(tmp, path)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
-                raise
-        except OSError as err:
-            raise DeliveryError(f"cannot write the digest to {path}: {err.strerror}; check digest.file.path "
-                                "and the folder's permissions", transient=False) from None
+            write_private_file(path, digest_file_bytes(msg, path), make_parent=True)
+        except DeliveryError as err:
+            raise DeliveryError(f"{err} (digest.file.path)", transient=False) from None
+        self.last_path = path
 
     def already_delivered(self, message_id: str) -> bool | None:
         # the file name depends on the message; the ledger's own path check is enough here
@@ -356,6 +400,7 @@ class DeliveryResult:
     message_id: str | None
     channel: str
     error: str | None = None
+    where: str | None = None  # what was written, when the channel says (the file channel's path)
 
     @property
     def ok(self) -> bool:
@@ -443,7 +488,8 @@ def deliver(
         return DeliveryResult(for_date, "retry_later" if err.transient else "failed", mid, channel.name, str(err))
     _mark_sent(store, for_date, datetime.now(timezone.utc))
     log.info("digest %s delivered via %s (%s)", for_date, channel.describe(), mid)
-    return DeliveryResult(for_date, "sent", mid, channel.name)
+    written = getattr(channel, "last_path", None)
+    return DeliveryResult(for_date, "sent", mid, channel.name, where=str(written) if written else None)
 
 
 def _mark_sent(store: Store, for_date: date, when: datetime) -> None:
