@@ -370,7 +370,12 @@ def parse_config(data: Mapping[str, Any], source: str = "(config)") -> Config:
 
 
 def load_config(path: str | os.PathLike[str] | None, *, required: bool = False) -> Config:
-    """Load and validate a config file; a missing default file gives the defaults."""
+    """Load and validate a config file; a missing default file gives the defaults.
+
+    A file that other users can change is refused before it is read, as ssh refuses its
+    config: its ``password_command`` and ``token_command`` run through a shell, and its hosts
+    receive the password from the keyring.
+    """
     p = Path(path).expanduser() if path else default_config_path()
     if not p.exists():
         if required or path:
@@ -378,9 +383,53 @@ def load_config(path: str | os.PathLike[str] | None, *, required: bool = False) 
         return Config()
     try:
         with open(p, "rb") as f:
+            problem = unsafe_permissions(os.fstat(f.fileno()), p)
+            if problem:
+                raise ConfigError(str(p), [problem])
             data = tomllib.load(f)
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(str(p), [f"not valid TOML: {err}"]) from err
     except OSError as err:
         raise ConfigError(str(p), [f"cannot read: {err.strerror}"]) from err
     return parse_config(data, str(p))
+
+
+def unsafe_permissions(st: os.stat_result, path: Path) -> str | None:
+    """Why a config file with this ``stat`` is not safe to act on, or ``None``.
+
+    The rule of OpenSSH (with Debian's allowance for user-private groups): the file belongs to
+    the user or root, and nobody else may write it. Group write is fine when the group has no
+    member but the owner (the user's own group, as ``umask 002`` systems make them).
+    """
+    import stat as stat_
+
+    if os.name != "posix":
+        return None
+    uid = os.getuid()
+    if st.st_uid not in (uid, 0):
+        return (f"belongs to another user (uid {st.st_uid}) who could change the commands it runs and the servers "
+                f"it sends your password to; take it over (chown {uid} {path}) or use a config of your own")
+    mode = stat_.S_IMODE(st.st_mode)
+    if mode & 0o002 or (mode & 0o020 and not _private_group(st.st_gid, st.st_uid)):
+        who = "every user" if mode & 0o002 else "other members of its group"
+        return (f"can be changed by {who} (mode {mode:04o}): its password_command runs through a shell and its "
+                f"servers receive your password. Run: chmod go-w {path}")
+    return None
+
+
+def _private_group(gid: int, owner: int) -> bool:
+    """Whether the owner is the only member of group ``gid`` (primary or supplementary)."""
+    import grp
+    import pwd
+
+    try:
+        group = grp.getgrgid(gid)
+        owner_name = pwd.getpwuid(owner).pw_name
+    except KeyError:
+        return False
+    primary = [u for u in pwd.getpwall() if u.pw_gid == gid]
+    if any(u.pw_uid != owner for u in primary):
+        return False
+    if any(member != owner_name for member in group.gr_mem):
+        return False
+    return bool(primary or group.gr_mem)
