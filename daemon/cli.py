@@ -53,11 +53,40 @@ class LazyGroup(click.Group):
             return command
         return super().get_command(ctx, cmd_name)
 
+    def invoke(self, ctx: click.Context) -> object:
+        """Run the command; a fault of the database or its disk (disk full, corrupt file, I/O
+        error) ends it with one line saying what happened and what to do, never a traceback."""
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as err:  # noqa: BLE001 - only storage faults are turned into messages; the rest re-raised
+            fault = _storage_fault(err, ctx)
+            if fault is None:
+                raise
+            logging.getLogger(__name__).debug("storage fault", exc_info=True)
+            raise click.ClickException(str(fault)) from err
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, LAZY_COMMANDS[name][1]) for name in self.list_commands(ctx) if name in LAZY_COMMANDS]
         if rows:
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
+
+
+def _storage_fault(err: BaseException, ctx: click.Context) -> Exception | None:
+    """The :class:`~offerwatch.models.store.StorageFault` ``err`` (or its cause) stands for, if any."""
+    from offerwatch.daemon.context import app_context
+    from offerwatch.models.store import storage_fault
+
+    app = app_context(ctx)
+    path = app.db_path or (app._config.database if app._config is not None else None)
+    for candidate in (err, err.__cause__):
+        if candidate is not None:
+            fault = storage_fault(candidate, path)
+            if fault is not None:
+                return fault
+    return None
 
 
 def _available(target: str) -> bool:

@@ -95,13 +95,15 @@ def collect_status(store: Any, config: Config, database: Path, *, now: datetime 
         "last_poll_ok": state.get("last_poll_ok"),
         "next_poll": state.get("next_poll") if pid else None,
         "poll_seconds": state.get("poll_seconds"),
+        # disk full or a damaged database, as the running service last met it (None: fine)
+        "storage_fault": state.get("storage_fault") if pid else None,
     }
     last_syncs = [d for d in (_parse(f["last_sync"]) for f in folders) if d]
     return {
         "database": str(database),
         "config": config.source,
         "checked_at": now.isoformat(timespec="seconds"),
-        "healthy": not any(f["failing"] for f in folders),
+        "healthy": not any(f["failing"] for f in folders) and not service["storage_fault"],
         "folders": folders,
         "never_synced_accounts": never,
         "last_sync": max(last_syncs).isoformat(timespec="seconds") if last_syncs else None,

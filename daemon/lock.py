@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import logging
 import os
 import time
 from pathlib import Path
 from types import TracebackType
+
+log = logging.getLogger(__name__)
 
 
 class LockedError(Exception):
@@ -61,9 +64,12 @@ class DatabaseLock:
                     f"another offerwatch process (PID {holder}) is {self.DOING} {database}; "
                     "wait for it to finish or stop it (`offerwatch service status`), then try again"
                 ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
-        os.fsync(fd)
+        try:  # the PID only names the holder in a second process's message: best effort (a full disk)
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, str(os.getpid()).encode(), 0)
+            os.fsync(fd)
+        except OSError as err:
+            log.debug("could not write the PID into %s: %s", self.path, err.strerror)
         self._fd = fd
         return self
 

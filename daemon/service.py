@@ -296,6 +296,8 @@ class Service:
         self.started_at = datetime.now(timezone.utc)
         self.polls = 0
         self.state: dict[str, Any] = {"pid": os.getpid(), "started_at": _iso(self.started_at), "config": config.source}
+        self._fault: str | None = None  # the storage fault logged last (disk full, corrupt database)
+        self._fault_this_poll = False
 
     def _sleep(self, seconds: float) -> None:
         self.stop_event.wait(seconds)
@@ -311,6 +313,7 @@ class Service:
                 return None
             started = datetime.now(timezone.utc)
             self._save_state(last_poll_started=_iso(started))
+            self._fault_this_poll = False
             result = self.poll()
             self.polls += 1
             finished = datetime.now(timezone.utc)
@@ -322,6 +325,10 @@ class Service:
                              last_poll_failed_accounts=result.failed, polls=self.polls, next_poll=self._next_run("sync"))
             if not self.stop_event.is_set():
                 self._digest_if_due()
+            if self._fault is not None and not self._fault_this_poll:
+                log.info("the database works again (%s is over)", self._fault)
+                self._fault = None
+                self._save_state(storage_fault=None)
             return result
 
     def digest_job(self) -> None:
@@ -385,9 +392,28 @@ class Service:
         try:
             assess_applications(self.store, None if self.polls == 0 else changed, now=self.clock.now(),
                                 config=_assess_config(config))
-        except Exception:  # noqa: BLE001 - a bug in assessment must not stop the service
-            log.exception("assessing the applications failed; the mail read is saved, the next poll tries again")
+        except Exception as err:  # noqa: BLE001 - a bug in assessment must not stop the service
+            if not self._storage_fault(err):
+                log.exception("assessing the applications failed; the mail read is saved, the next poll tries again")
         return result
+
+    def _storage_fault(self, err: BaseException) -> bool:
+        """Whether ``err`` is a fault of the database or its disk. Such a fault is the same at
+        every poll until the user acts: it is logged once, as one line saying what to do (and
+        written to the state file for ``offerwatch status``), then only at debug level."""
+        from offerwatch.models.store import storage_fault
+
+        fault = storage_fault(err, self.database)
+        if fault is None:
+            return False
+        self._fault_this_poll = True
+        if self._fault != fault.kind:
+            log.error("%s; the service keeps polling and resumes by itself once it can write again", fault)
+            self._fault = fault.kind
+            self._save_state(storage_fault=str(fault))
+        else:
+            log.debug("still: %s", fault)
+        return True
 
     def _sync_account(self, acct: AccountConfig, owner: Any):
         """Sync one account; failures are logged and recorded, never raised."""
@@ -409,6 +435,8 @@ class Service:
             self._record_account_error(acct, str(err))
             return None
         except Exception as err:  # noqa: BLE001 - one account's bug must not stop the others
+            if self._storage_fault(err):
+                return None  # nothing can be recorded in the database now; logged once
             log.exception("account %s: unexpected error while syncing", acct.name)
             self._record_account_error(acct, f"internal error: {type(err).__name__}: {err}")
             return None
@@ -420,9 +448,14 @@ class Service:
                 except Exception as err:  # noqa: BLE001 - closing a dead connection
                     log.debug("account %s: close failed: %s", acct.name, err)
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        for fr in report.folders:
-            if fr.error is None and not report.stopped:
-                mark_folder_synced(self.store, fr.account, fr.folder, now)
+        try:
+            for fr in report.folders:
+                if fr.error is None and not report.stopped:
+                    mark_folder_synced(self.store, fr.account, fr.folder, now)
+        except Exception as err:  # noqa: BLE001 - classified: a storage fault is logged once, anything else raised
+            if not self._storage_fault(err):
+                raise
+            return None
         return report
 
     def _record_account_error(self, acct: AccountConfig, error: str) -> None:
@@ -430,20 +463,29 @@ class Service:
 
         error = redact(error)
         log.error("account %s: %s", acct.name, error)
-        folders = [s.name for s in self.store.folder_states() if s.account == acct.name] or list(acct.folders) or ["INBOX"]
+        try:
+            known = [s.name for s in self.store.folder_states() if s.account == acct.name]
+        except Exception as err:  # noqa: BLE001 - classified: a storage fault is logged once, anything else raised
+            if not self._storage_fault(err):
+                raise
+            return
+        folders = known or list(acct.folders) or ["INBOX"]
         for folder in folders:
             try:
                 self.store.record_folder_error(acct.name, folder, error)
-            except Exception:  # noqa: BLE001 - the database itself failing: logged, the service goes on
-                log.exception("could not record the error of account %s", acct.name)
+            except Exception as err:  # noqa: BLE001 - the database itself failing: logged (once), the service goes on
+                if not self._storage_fault(err):
+                    log.exception("could not record the error of account %s", acct.name)
+                return
 
     def _digest_if_due(self) -> None:
         from offerwatch.daemon.digest.job import run_due_digest
 
         try:
             result = run_due_digest(self.store, self.config, now=self.clock.now())
-        except Exception:  # noqa: BLE001 - a digest bug must not stop the polling
-            log.exception("the digest failed; the next poll tries again")
+        except Exception as err:  # noqa: BLE001 - a digest bug must not stop the polling
+            if not self._storage_fault(err):
+                log.exception("the digest failed; the next poll tries again")
             return
         if result is not None:
             level = logging.INFO if result.ok else logging.WARNING

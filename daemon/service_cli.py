@@ -177,6 +177,10 @@ def status_command(ctx: click.Context, as_json: bool, max_age: float | None) -> 
         out.print(line)
     else:
         out.print("[yellow]service not running[/] (start it with `offerwatch run` or `offerwatch service install`)")
+    if svc.get("storage_fault"):
+        from rich.markup import escape
+
+        out.print(f"[red]the service cannot write:[/] {escape(svc['storage_fault'])}")
     out.print(f"database {status['database']}, config {status['config']}")
     out.rule("[bold]sync[/]", align="left")
     if not status["folders"] and not status["never_synced_accounts"]:

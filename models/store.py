@@ -66,13 +66,14 @@ def storage_fault(err: BaseException, path: str | os.PathLike[str] | None = None
     primary = code & 0xFF if isinstance(code, int) else None
     text = str(err).lower()
     if isinstance(err, sqlite3.Error):
-        if primary == sqlite3.SQLITE_FULL or "database or disk is full" in text:
+        io_error = primary == sqlite3.SQLITE_IOERR or "disk i/o error" in text
+        if primary == sqlite3.SQLITE_FULL or "database or disk is full" in text or (io_error and _disk_full(path)):
             return StorageFault("full", f"the disk holding {where} is full: free some space and run the command "
                                         "again (what was being written was rolled back; nothing is lost)")
         if primary in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB) or "malformed" in text or "not a database" in text:
             return StorageFault("corrupt", f"{where} is damaged ({err}): restore it from a backup, or move it aside "
                                            "and rebuild it with `offerwatch backfill` (your mail is still on the server)")
-        if primary == sqlite3.SQLITE_IOERR or "disk i/o error" in text:
+        if io_error:
             return StorageFault("io", f"reading or writing {where} failed ({err}): check the disk (`dmesg`, free space) "
                                       "and run the command again")
         if primary == sqlite3.SQLITE_READONLY or "readonly database" in text:
@@ -95,6 +96,18 @@ def utcnow() -> str:
 #: Local parts of machine mailboxes: their company domain says nothing about a person.
 _MACHINE_MAILBOXES = ("noreply", "no-reply", "donotreply", "do-not-reply", "notification", "notify", "alert", "news",
                       "mailer", "bounce", "system", "billing", "support", "info", "marketing", "auto")
+
+
+def _disk_full(path: str | os.PathLike[str] | None) -> bool:
+    """Whether the file system holding ``path`` has (almost) no space left: SQLite reports a
+    failed write to its WAL or shared-memory file as an I/O error, not as "full"."""
+    if path is None:
+        return False
+    try:
+        st = os.statvfs(Path(path).expanduser().parent)
+    except OSError:
+        return False
+    return st.f_bavail * st.f_frsize < 256 * 1024
 
 
 def iso(dt: datetime | date | None) -> str | None:
@@ -439,11 +452,21 @@ class Store:
             db.execute("PRAGMA foreign_keys=ON")
             db.execute("PRAGMA busy_timeout=30000")
         except sqlite3.DatabaseError as err:
+            fault = storage_fault(err, p)
+            if fault is not None:
+                raise fault from err
             raise StoreError(f"cannot open database {p}: {err}; check the path given with --db or [storage] database") from err
         except OSError as err:
             raise StoreError(f"cannot create database {p}: {err.strerror}; check the folder's permissions") from err
         store = cls(db, p)
-        store._migrate()
+        try:
+            store._migrate()
+        except sqlite3.DatabaseError as err:
+            store.close()
+            fault = storage_fault(err, p)
+            if fault is not None:
+                raise fault from err
+            raise
         for suffix in ("", "-wal", "-shm"):
             f = Path(str(p) + suffix)
             if f.exists():
@@ -768,7 +791,7 @@ class Store:
             "processed_at": now,
         }
         app_id: int | None = existing["application_id"] if existing else None
-        self.db["messages"].upsert(storable(row), pk="key")
+        self._upsert("messages", storable(row), "key")
         self.db.execute(
             "INSERT OR IGNORE INTO locations(identity, message_key, account, folder, uidvalidity, uid) VALUES (?, ?, ?, ?, ?, ?)",
             storable(location_row),
@@ -781,6 +804,24 @@ class Store:
                 self.db.execute("UPDATE messages SET application_id = ? WHERE key = ?", [app_id, key])
         self._replace_message_facts(key, app_id, a, now)
         return app_id
+
+    def _upsert(self, table: str, row: dict[str, Any], pk: str) -> None:
+        """``INSERT ... ON CONFLICT(pk) DO UPDATE`` of one row, written out here.
+
+        Not ``sqlite_utils.Table.upsert``: it probes once per connection whether SQLite knows
+        ``ON CONFLICT`` by creating a table, and when that probe fails (a full disk) it falls back
+        for the connection's lifetime to ``INSERT OR IGNORE (pk)`` + ``UPDATE``, which silently
+        writes nothing to a table with NOT NULL columns (sqlite-utils issues 538 and 610): after
+        one full disk, every message would be lost.
+        """
+        cols = list(row)
+        names = ", ".join(f'"{c}"' for c in cols)
+        updates = ", ".join(f'"{c}" = excluded."{c}"' for c in cols if c != pk)
+        self.db.execute(
+            f'INSERT INTO "{table}" ({names}) VALUES ({", ".join("?" * len(cols))}) '
+            f'ON CONFLICT("{pk}") DO UPDATE SET {updates}',
+            [row[c] for c in cols],
+        )
 
     def _replace_message_facts(self, key: str, app_id: int | None, a: Analysis, now: str) -> None:
         """Signals, events and salaries of one message, replaced as a whole (idempotent)."""
