@@ -394,9 +394,14 @@ def _v5(db: sqlite_utils.Database) -> None:
 #: message's sender to its application's company (``sender_tie``: ``thread``, ``domain``, ``ats``,
 #: ``contact``, ``own`` or ``none``), so the digest can mark a sender it cannot tie.
 #: Existing rows keep their keys; their fingerprint is filled in when they are read again.
+#: ``meta`` joined schema 5 after files of schema 5 existed: those get it here.
 _V6 = """
 ALTER TABLE messages ADD COLUMN fingerprint TEXT;
 ALTER TABLE messages ADD COLUMN sender_tie TEXT;
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT
+);
 """
 
 #: Schema migrations; index i moves a database from version i to i + 1 (SQL, or a function of
@@ -506,9 +511,32 @@ class Store:
 
     @contextmanager
     def atomic(self) -> Iterator[Store]:
-        """One transaction (nested calls become savepoints)."""
-        with self.db.atomic():
+        """One write transaction (nested calls become savepoints).
+
+        The outermost one starts with ``BEGIN IMMEDIATE``: it takes the write lock first, waiting
+        up to the busy timeout for another process's writer. A plain ``BEGIN`` reads first and
+        upgrades at its first write, and in WAL mode that upgrade fails at once ("database is
+        locked", no waiting) when another process wrote in between: two processes assessing
+        (the service's poll and a manual ``digest --send``) would fail one of them.
+        """
+        conn = self.db.conn
+        if conn.in_transaction:
+            with self.db.atomic():  # a savepoint
+                yield self
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
             yield self
+        except BaseException:
+            if conn.in_transaction:  # an error such as SQLITE_FULL may have rolled it back already
+                conn.execute("ROLLBACK")
+            raise
+        try:
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
 
     # -- sync state --------------------------------------------------------------------
     def ensure_account(self, name: str, kind: str) -> None:

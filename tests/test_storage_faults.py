@@ -5,6 +5,7 @@ logs it once, not an "internal error" per poll, and resumes by itself when it ca
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -45,6 +46,13 @@ def _corrupt(db: Path) -> None:
     db.write_bytes(bytes(data))
 
 
+def _said(output: str) -> list[str]:
+    """What a command told the user: its output without log lines (another test may have left a
+    logger verbose)."""
+    log_line = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d \w+ [\w.]+: ")
+    return [line for line in output.splitlines() if line.strip() and not log_line.match(line)]
+
+
 def _run(tmp_path: Path, db: Path, *args: str, config: Path | None = None):
     cfg = config or tmp_path / "config.toml"
     if config is None:
@@ -65,7 +73,7 @@ def test_a_damaged_database_is_one_line_with_what_to_do(tmp_path: Path, argv: li
     out = _run(tmp_path, db, *[a.format(tmp=tmp_path, mail=mail) for a in argv])
     assert out.exit_code == 1, out.output
     assert "Traceback" not in out.output and out.exception is None or isinstance(out.exception, SystemExit)
-    lines = [line for line in out.output.splitlines() if line.strip()]
+    lines = _said(out.output)
     assert len(lines) == 1, out.output
     assert f"the database {db} is damaged" in lines[0]
     assert "restore it from a backup" in lines[0] and "offerwatch backfill" in lines[0]
@@ -120,7 +128,7 @@ def test_a_full_disk_is_one_line_and_the_backfill_resumes_once_space_is_freed(tm
     mail = _mail_folder(tmp_path, 12)
     out = _run(tmp_path, db, "backfill", "--source", str(mail), "--no-progress")
     assert out.exit_code == 1, out.output
-    lines = [line for line in out.output.splitlines() if line.strip()]
+    lines = _said(out.output)
     assert len(lines) == 1 and f"the disk holding the database {db} is full" in lines[0], out.output
     assert "free some space" in lines[0]
     filler.unlink()
@@ -136,7 +144,7 @@ def test_a_digest_to_a_full_disk_is_one_line(tmp_path: Path, small_disk: Path) -
     _fill(small_disk)
     out = _run(tmp_path, db, "digest", "--out", str(small_disk / "d.html"))
     assert out.exit_code == 1 and "No space left on device" in out.output and "free some space" in out.output
-    assert len([line for line in out.output.splitlines() if line.strip()]) == 1
+    assert len(_said(out.output)) == 1
 
 
 # -- the service ----------------------------------------------------------------------------------
