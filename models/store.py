@@ -541,14 +541,14 @@ class Store:
     # -- sync state --------------------------------------------------------------------
     def ensure_account(self, name: str, kind: str) -> None:
         self.db.execute(
-            "INSERT OR IGNORE INTO accounts(name, kind, created_at) VALUES (?, ?, ?)", [name, kind, utcnow()]
+            "INSERT OR IGNORE INTO accounts(name, kind, created_at) VALUES (?, ?, ?)", storable([name, kind, utcnow()])
         )
 
     def folder_state(self, account: str, folder: str) -> FolderState | None:
         row = self.db.execute(
             "SELECT account, name, uidvalidity, last_uid, messages_seen, last_sync, last_error "
             "FROM folders WHERE account = ? AND name = ?",
-            [account, folder],
+            storable([account, folder]),
         ).fetchone()
         return FolderState(*row) if row else None
 
@@ -565,7 +565,7 @@ class Store:
             self.db.execute(
                 "INSERT INTO folders(account, name, uidvalidity, last_uid) VALUES (?, ?, ?, 0) "
                 "ON CONFLICT(account, name) DO UPDATE SET uidvalidity = excluded.uidvalidity, last_uid = 0",
-                [account, folder, uidvalidity],
+                storable([account, folder, uidvalidity]),
             )
 
     def record_folder_error(self, account: str, folder: str, error: str) -> None:
@@ -574,7 +574,7 @@ class Store:
             self.db.execute(
                 "INSERT INTO folders(account, name, last_error, last_error_at) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT(account, name) DO UPDATE SET last_error = excluded.last_error, last_error_at = excluded.last_error_at",
-                [account, folder, error[:500], utcnow()],
+                storable([account, folder, error[:500], utcnow()]),
             )
 
     def mark_folder_synced(self, account: str, folder: str, when: str | None = None) -> None:
@@ -588,19 +588,19 @@ class Store:
             self.db.execute(
                 "INSERT INTO folders(account, name, last_sync) VALUES (?, ?, ?) ON CONFLICT(account, name) "
                 "DO UPDATE SET last_sync = excluded.last_sync, last_error = NULL",
-                [account, folder, when or utcnow()],
+                storable([account, folder, when or utcnow()]),
             )
 
     def seen_identities(self, account: str, folder: str, uidvalidity: int) -> set[str]:
         rows = self.db.execute(
             "SELECT identity FROM locations WHERE account = ? AND folder = ? AND uidvalidity = ?",
-            [account, folder, uidvalidity],
+            storable([account, folder, uidvalidity]),
         ).fetchall()
         return {r[0] for r in rows}
 
     def is_job_thread(self, message_ids: Sequence[str]) -> bool:
         """Whether any of these Message-IDs is a stored job message (thread context)."""
-        ids = list(message_ids)[:100]
+        ids = storable(list(message_ids)[:100])
         if not ids:
             return False
         sql = f"SELECT 1 FROM messages WHERE is_job = 1 AND message_id IN ({','.join('?' * len(ids))}) LIMIT 1"
@@ -612,7 +612,7 @@ class Store:
         count by the full address only."""
         from offerwatch.models.linking import is_company_domain, registrable_domain
 
-        email = email.strip().lower()
+        email = storable(email.strip().lower())
         if "@" not in email:
             return False
         if self.db.execute("SELECT 1 FROM messages WHERE counterpart = ? AND is_job = 1 LIMIT 1", [email]).fetchone():
@@ -628,7 +628,7 @@ class Store:
         """The (title, role) this sender signed their latest job mail with, if any."""
         row = self.db.execute(
             "SELECT sender_title, sender_role FROM messages WHERE sender_email = ? AND is_job = 1 "
-            "AND sender_role IS NOT NULL ORDER BY date DESC LIMIT 1", [email.strip().lower()],
+            "AND sender_role IS NOT NULL ORDER BY date DESC LIMIT 1", storable([email.strip().lower()]),
         ).fetchone()
         return (row[0], row[1]) if row else None
 

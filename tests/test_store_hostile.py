@@ -173,3 +173,13 @@ def test_sqlite_itself_refuses_what_storable_fixes() -> None:
         conn.execute("INSERT INTO t VALUES (?)", [HUGE])
     with pytest.raises(UnicodeEncodeError):
         conn.execute("INSERT INTO t VALUES (?)", ["\ud800"])
+
+
+def test_the_lookups_the_pipeline_makes_with_mail_text_never_raise(store: Store) -> None:
+    """Thread, contact and role context are asked with ids and addresses read from mail."""
+    assert store.is_job_thread(["<a\ud800@x>", "<b@x>"]) is False
+    assert store.is_job_contact("jo\udcff@acme.example") is False
+    assert store.known_role("jo\udcff@acme.example") is None
+    store.record_folder_error("acc", "Dossier \udce9", "boom")
+    store.mark_folder_synced("acc", "Dossier \udce9")
+    assert store.folder_state("acc", "Dossier \udce9") is not None
