@@ -15,7 +15,14 @@ tries, in this order, and records on the message (``messages.link_reason``) whic
    names the user merged away; a name and a domain match when the domain is the name
    squeezed, abbreviated or cut (``kestrelpay.com`` ~ Kestrel Payments, ``brightfieldmg.com``
    ~ Brightfield Marketing Group);
-5. a known contact named in the message (a Calendly "Phone Screen with Sam Okoro").
+5. a known contact named in a scheduler's or ATS's message (a Calendly "Phone Screen with Sam Okoro").
+
+A company's name alone proves nothing (anyone can write "Acme" in a subject): a name joins an
+application only when the sender is tied to that company (:func:`_tie_to`: its domain, its ATS,
+a known contact, the user's own mail; the thread ties by itself). A stranger naming a company
+starts an application of its own whose reason says which merge would join them, so a spoofed
+"rejection" cannot close a real offer. How the sender was tied is kept in
+``messages.sender_tie``; the digest marks ``none``.
 
 Inside a company the role decides: two different job titles are two applications, a message
 that names no title goes to the company's only application. Recruiting agencies speak for
