@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import itertools
 import json
 import logging
 import math
@@ -763,13 +764,12 @@ class Store:
         if a.message_id not in taken and not self.known_message(a.message_id):
             return a.message_id, None
         tag = a.fingerprint or a.content_hash or hashlib.sha256(repr(a).encode("utf-8", "surrogatepass")).hexdigest()
-        n = 16
-        key = f"{a.message_id}#{tag[:n]}"
-        while key in taken or self.known_message(key):
-            n += 8
-            key = f"{a.message_id}#{tag[:n]}" if n <= len(tag) else f"{a.message_id}#{tag}-{len(taken)}"
-            taken.add(key)
-        return key, None
+        # 16 hex digits of the fingerprint; more when another mail with this id begins alike
+        candidates = itertools.chain(
+            (f"{a.message_id}#{tag[:n]}" for n in [*range(16, len(tag), 8), len(tag)]),
+            (f"{a.message_id}#{tag}-{i}" for i in itertools.count(2)),
+        )
+        return next(k for k in candidates if k not in taken and not self.known_message(k)), None
 
     def _store_message(self, location: Location, a: Analysis, now: str, linker: Linker | None) -> int | None:
         a = storable(a)

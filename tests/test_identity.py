@@ -250,3 +250,14 @@ def test_over_imap_two_uids_with_one_id_but_different_content_stay_two_rows(tmp_
             assert s.folder_state("work-mail", "INBOX").last_uid == max(uids)  # type: ignore[union-attr]
     finally:
         source.close()
+
+
+def test_fingerprints_that_begin_alike_still_make_distinct_keys(store: Store) -> None:
+    from dataclasses import replace
+
+    base = msg("same", sender="Dana <dana@lumenfield.io>", subject="Hello")
+    mails = [replace(base, fingerprint="0" * 20 + str(i), content_hash=f"raw{i}", text=f"text {i}") for i in range(4)]
+    write(store, mails)
+    keys = [r["key"] for r in store.rows("SELECT key FROM messages ORDER BY rowid")]
+    assert len(set(keys)) == 4 and keys[0] == "<same@test>"
+    assert keys[1] == "<same@test>#" + "0" * 16 and keys[2] == "<same@test>#" + "0" * 20 + "2"
