@@ -105,6 +105,7 @@ def clean_reply(body: str, *, max_chars: int = MAX_TEXT_CHARS) -> Cleaned:
 
 def _quote_start(lines: list[str]) -> tuple[int, bool]:
     """Index of the first line of quoted history or a forwarded block, and whether a forward."""
+    rest_quoted = _rest_quoted(lines)
     for i, line in enumerate(lines):
         if len(line) > 400:
             continue
@@ -116,14 +117,27 @@ def _quote_start(lines: list[str]) -> tuple[int, bool]:
             following = [ln for ln in lines[i + 1 : i + 5] if ln.strip()]
             if sum(bool(_OUTLOOK_NEXT.match(ln)) for ln in following[:3]) >= 2:
                 return i, False
-        if line.lstrip().startswith(">") and _rest_is_quoted(lines, i):
+        if rest_quoted[i] and line.lstrip().startswith(">"):
             return i, False
     return len(lines), False
 
 
-def _rest_is_quoted(lines: list[str], start: int) -> bool:
-    rest = [ln for ln in lines[start:] if ln.strip()]
-    return bool(rest) and all(ln.lstrip().startswith(">") for ln in rest)
+def _rest_quoted(lines: list[str]) -> list[bool]:
+    """For each line: is every non-blank line from it to the end a ``>`` quote?
+
+    One pass from the end; asking it afresh for every ``>`` line rebuilt the rest of the
+    message each time (300 KB of quote lines took 7 s).
+    """
+    out = [False] * len(lines)
+    quoted = False  # nothing after the last line: a blank tail alone is not quoted history
+    seen = False
+    for i in range(len(lines) - 1, -1, -1):
+        stripped = lines[i].lstrip()
+        if stripped:
+            quoted = stripped.startswith(">") and (quoted or not seen)
+            seen = True
+        out[i] = quoted
+    return out
 
 
 def _split_signature(lines: list[str]) -> tuple[list[str], list[str]]:
