@@ -28,6 +28,7 @@ from typing import Any
 
 from offerwatch.extractors import entities
 from offerwatch.extractors import nlp as _nlp  # no spaCy import until get_nlp()
+from offerwatch.extractors.tokenguard import break_runs
 from offerwatch.models.domain import Address, CalendarEvent, Direction, Salary, Signal
 
 log = logging.getLogger(__name__)
@@ -938,7 +939,9 @@ def _prepare(inp: ExtractInput) -> tuple[str, list[int] | None]:
     if len(raw) > MAX_CHARS:
         log.info("text of %d characters cut to %d for analysis", len(raw), MAX_CHARS)
         raw = raw[:MAX_CHARS]
-    return normalize(raw)
+    text, index = normalize(raw)
+    # long punctuation runs make spaCy's tokenizer quadratic; one-for-one, so index holds
+    return break_runs(text), index
 
 
 def extract(
