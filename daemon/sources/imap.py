@@ -72,6 +72,12 @@ TEXT_TYPES = frozenset({"text/plain", "text/html", "text/calendar", "application
 #: Parts of one large message whose MIME headers are fetched at most.
 MAX_PARTS = 300
 
+#: Bytes of a large message's header block fetched at most (and at most an eighth of the
+#: message cap): a 20 MB header must neither be downloaded nor push the body out.
+HEADER_CAP = 256 * 1024
+#: The MIME fields that say how to read the body, fetched apart so a cut header keeps them.
+_MIME_FIELDS = "HEADER.FIELDS (CONTENT-TYPE CONTENT-TRANSFER-ENCODING MIME-VERSION)"
+
 _LOOPBACK = {"localhost", "127.0.0.1", "::1"}
 
 
@@ -772,6 +778,27 @@ class ImapSource:
                 out[uid] = body
         return out
 
+    def _cut_header(self, folder: FolderInfo, uid: int, header: bytes, response: dict[bytes, Any]) -> bytes:
+        """A header block cut at the cap: whole lines only, with the MIME fields (fetched
+        on their own) put first, so the parser still finds the body's structure.
+
+        Example: 256 KiB of ``Received:`` lines, then ``Content-Type: multipart/mixed;
+        boundary=...`` -> ``Content-Type: ...\r\nReceived: ...\r\n...\r\n\r\n``.
+        """
+        cut = header.rfind(b"\n")
+        header = header[: cut + 1] if cut > 0 else b""
+        fields = next((v for k, v in response.items() if k.startswith(b"BODY[HEADER.FIELDS")), b"")
+        fields = fields.rstrip(b"\r\n") + b"\r\n" if isinstance(fields, bytes) and fields.strip() else b""
+        logger.warning(
+            "account %r, folder %r: UID %d has a header block larger than the %d bytes read of it; "
+            "fields past that are ignored",
+            self.account,
+            folder.name,
+            uid,
+            len(header),
+        )
+        return fields + header + b"\r\n"
+
     def _fetch_large(self, folder: FolderInfo, uid: int, size: int, structure: BodyData | None) -> bytes | None:
         """Rebuild a too-large message from its header, MIME headers and capped text parts.
 
@@ -787,8 +814,11 @@ class ImapSource:
         # out: their headers alone could overflow the server's command line limit.
         sections = [node.section for node in _walk(tree) if node.section][:MAX_PARTS]
         listed = set(sections)
-        items = ["BODY.PEEK[HEADER]"] + [f"BODY.PEEK[{section}.MIME]" for section in sections]
-        budget = max(self.max_message_bytes - 64 * 1024, self.max_message_bytes // 2)  # room for headers
+        header_cap = min(HEADER_CAP, self.max_message_bytes // 8)
+        items = [f"BODY.PEEK[HEADER]<0.{header_cap}>", f"BODY.PEEK[{_MIME_FIELDS}]<0.{header_cap}>"]
+        items += [f"BODY.PEEK[{section}.MIME]" for section in sections]
+        # room for the header block and the parts' MIME headers
+        budget = max(self.max_message_bytes - header_cap - 64 * 1024, self.max_message_bytes // 2)
         wanted: dict[str, int] = {}
         for part in leaves:
             if part.section and part.section not in listed:
@@ -809,10 +839,12 @@ class ImapSource:
             )
             self.stats.skipped += 1
             return None
-        header = response.get(b"BODY[HEADER]")
+        header = response.get(b"BODY[HEADER]<0>")
         if not isinstance(header, bytes):
             self._skip(folder, uid, "the server's FETCH response has no BODY[HEADER]")
             return None
+        if len(header) >= header_cap:
+            header = self._cut_header(folder, uid, header, response)
 
         def content(node: _Node) -> bytes:
             if node.part is None:  # multipart
