@@ -354,7 +354,7 @@ def profile_summary(path: Path) -> Iterator[str]:
         ("IMAP: large messages part by part", "sources/imap.py", "_fetch_large"),
         ("IMAP: SEARCH / EXAMINE", "sources/imap.py", "_search"),
         ("extraction: analyze (parse, clean, classify, spaCy)", "daemon/sync.py", "_analyze"),
-        ("  parse (mail-parser, HTML to text)", "extractors/parse.py", "parse_mail"),
+        ("  parse (MIME, HTML to text)", "extractors/parse.py", "parse_mail"),
         ("  classify", "extractors/classify.py", "classify"),
         ("  spaCy signals", "extractors/signals.py", "extract_many"),
         ("store: write_batch (SQLite)", "models/store.py", "write_batch"),

@@ -47,21 +47,23 @@ def run_source(ctx: click.Context, source: MailSource, *, store_path: Path | Non
                retry=None):
     """Backfill or sync ``source`` into the database under the writer lock, with progress."""
     from offerwatch.daemon.sync import SyncEngine, assess_applications
-    from offerwatch.extractors.parse import parse_mail
-    from offerwatch.extractors.pipeline import Owner, infer_owner
+    from offerwatch.extractors.pipeline import Owner, owner_from_sample
 
     config = load_config(ctx)
     addresses = tuple(owner) or config.owner_addresses
     if addresses:
         mailbox_owner = Owner.of(addresses)
     else:
-        sample = []
-        for folder in source.folders():
-            for raw in source.messages(folder, 0, None, None):
-                sample.append(parse_mail(raw.data[:65536]))
-                if len(sample) >= 200:
-                    break
-        mailbox_owner = infer_owner(sample)
+        def sample() -> Iterator[bytes]:
+            taken = 0
+            for folder in source.folders():
+                for raw in source.messages(folder, 0, None, None):
+                    yield raw.data[:65536]
+                    taken += 1
+                    if taken >= 200:
+                        return
+
+        mailbox_owner = owner_from_sample(sample())
         log.info("mailbox owner inferred as %s (set [identity] addresses to be explicit)", ", ".join(sorted(mailbox_owner.addresses)) or "unknown")
     path = store_path or database_path(ctx)
     try:

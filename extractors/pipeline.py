@@ -7,13 +7,15 @@ the daemon stores.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from offerwatch.extractors.clean import clean_reply
-from offerwatch.extractors.parse import ParsedMail, parse_mail
+from offerwatch.extractors.clean import MAX_TEXT_CHARS, clean_reply
+from offerwatch.extractors.parse import ParsedMail, parse_headers_only, parse_mail
 from offerwatch.models.domain import Analysis, Direction
 
 log = logging.getLogger(__name__)
@@ -52,13 +54,29 @@ class _Prepared:
 
 
 def _prepare(raw: bytes, owner: Owner, folder_role: str | None) -> _Prepared:
-    parsed = parse_mail(raw)
+    """Parse and clean one message; each step that fails costs only its own output.
+
+    parse_mail records bad input as problems itself; the guards here are for bugs, so one
+    message that trips one can never stop a backfill or lose the fields already read.
+    """
+    try:
+        parsed = parse_mail(raw)
+    except Exception as err:  # noqa: BLE001 - a parser bug: record it, keep going
+        log.exception("parsing failed on one message; recorded as unparseable")
+        parsed = ParsedMail(content_hash=hashlib.sha256(raw).hexdigest(), parse_failed=True,
+                            problems=[f"internal error while parsing: {type(err).__name__}"])
     problems = list(parsed.problems)
-    cleaned = clean_reply(parsed.text)
-    if cleaned.truncated:
-        problems.append("text longer than the analysis cap; only its start was analysed")
-        log.info("message %s: text cut to the analysis cap", parsed.message_id or "(no id)")
-    return _Prepared(parsed, direction_of(parsed, owner, folder_role), cleaned.text, cleaned.signature, tuple(problems))
+    try:
+        cleaned = clean_reply(parsed.text)
+        text, signature = cleaned.text, cleaned.signature
+        if cleaned.truncated:
+            problems.append("text longer than the analysis cap; only its start was analysed")
+            log.info("message %s: text cut to the analysis cap", parsed.message_id or "(no id)")
+    except Exception as err:  # noqa: BLE001 - a cleaner bug: analyse the text uncleaned
+        log.exception("cleaning failed on message %s; its text is analysed uncleaned", parsed.message_id or "(no id)")
+        problems.append(f"internal error while cleaning: {type(err).__name__}")
+        text, signature = parsed.text[:MAX_TEXT_CHARS], ""
+    return _Prepared(parsed, direction_of(parsed, owner, folder_role), text, signature, tuple(problems))
 
 
 def analyze(raw: bytes, *, owner: Owner = Owner(), folder_role: str | None = None) -> Analysis:
@@ -105,21 +123,7 @@ def analyze_many(
     nothing = Extraction((), (), None, None)  # what private mail keeps: no signals, no role
 
     prepared = [_prepare(raw, owner, folder_role) for raw in raws]
-    decisions = [
-        classify(
-            sender=p.parsed.sender,
-            subject=p.parsed.subject,
-            text=p.text,
-            headers=p.parsed.headers,
-            direction=p.direction,
-            has_calendar=bool(p.parsed.events),
-            recipients=p.parsed.to + p.parsed.cc,
-            signature=p.signature,
-        )
-        if not p.parsed.parse_failed
-        else None
-        for p in prepared
-    ]
+    decisions = [_classify(classify, p) for p in prepared]
     # Decide first, in order (thread and contact context come from the messages before),
     # then extract signals from job mail only: most of an inbox is not, and its signals
     # would be thrown away.
@@ -128,7 +132,12 @@ def analyze_many(
     batch_contacts: set[str] = set()
     for p, decision in zip(prepared, decisions, strict=True):
         is_job = bool(decision and decision.is_job)
-        reason = decision.reason if decision else "unparseable message: " + "; ".join(p.problems)
+        if decision is not None:
+            reason = decision.reason
+        elif p.parsed.parse_failed:
+            reason = "unparseable message: " + "; ".join(p.problems)
+        else:
+            reason = "not classified (internal error); see the log"
         counterparts = _counterparts(p)
         if decision is not None and not is_job and not reason.startswith(_FIRM_NO):
             thread = ([p.parsed.in_reply_to] if p.parsed.in_reply_to else []) + list(p.parsed.references)
@@ -157,7 +166,7 @@ def analyze_many(
         )
         for p, known in zip(job_prepared, _known_roles(job_prepared, role_of), strict=True)
     ]
-    extractions = extract_many(inputs)
+    extractions = iter(_extract_all(extract_many, inputs))
     for p, (is_job, reason) in zip(prepared, job_flags, strict=True):
         extraction = next(extractions) if is_job else nothing
         yield Analysis(
@@ -215,6 +224,58 @@ def _counterparts(p: _Prepared) -> list[str]:
     if p.direction is Direction.OUT:
         return [a.email.lower() for a in (p.parsed.to + p.parsed.cc)[:10] if a.email]
     return [p.parsed.sender.email.lower()] if p.parsed.sender is not None and p.parsed.sender.email else []
+
+
+def _classify(classify: Callable[..., Any], p: _Prepared) -> Any:
+    """The classifier's decision, or None for an unparseable message or a classifier bug."""
+    if p.parsed.parse_failed:
+        return None
+    try:
+        return classify(
+            sender=p.parsed.sender,
+            subject=p.parsed.subject,
+            text=p.text,
+            headers=p.parsed.headers,
+            direction=p.direction,
+            has_calendar=bool(p.parsed.events),
+            recipients=p.parsed.to + p.parsed.cc,
+            signature=p.signature,
+        )
+    except Exception:  # noqa: BLE001 - one message's classifier bug must not stop the batch
+        log.exception("classifying message %s failed; stored as not job mail", p.parsed.message_id or "(no id)")
+        return None
+
+
+def _extract_all(extract_many: Callable[..., Iterator[Any]], inputs: list[Any]) -> list[Any]:
+    """Extractions for a batch; when the batch fails, message by message, and a message
+    that still fails gets none (it keeps its headers, text and classification)."""
+    from offerwatch.extractors.signals import Extraction
+
+    try:
+        return list(extract_many(inputs))
+    except Exception:  # noqa: BLE001 - isolate the message that breaks the batch
+        log.exception("signal extraction failed for a batch of %d; retrying one by one", len(inputs))
+    out = []
+    for inp in inputs:
+        try:
+            out.extend(extract_many([inp]))
+        except Exception:  # noqa: BLE001 - no signals for this one message
+            log.exception("signal extraction failed for one message; no signals recorded for it")
+            out.append(Extraction((), (), None, None))
+    return out
+
+
+def owner_from_sample(raws: Iterable[bytes]) -> Owner:
+    """:func:`infer_owner` over the headers of ``raws``; a message whose headers cannot be
+    read is logged and left out of the sample, never an error (an import must not abort
+    on one broken mail before it has begun)."""
+    sample = []
+    for raw in raws:
+        try:
+            sample.append(parse_headers_only(raw))
+        except Exception:  # noqa: BLE001 - a parser bug on one sampled message
+            log.exception("one message left out of the owner sample: its headers could not be read")
+    return infer_owner(sample)
 
 
 def infer_owner(headers_of: Sequence[ParsedMail]) -> Owner:

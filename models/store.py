@@ -18,7 +18,7 @@ import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -42,8 +42,13 @@ _MACHINE_MAILBOXES = ("noreply", "no-reply", "donotreply", "do-not-reply", "noti
                       "mailer", "bounce", "system", "billing", "support", "info", "marketing", "auto")
 
 
-def iso(dt: datetime | None) -> str | None:
-    return dt.astimezone(timezone.utc).isoformat(timespec="seconds") if dt else None
+def iso(dt: datetime | date | None) -> str | None:
+    """A time as stored: UTC ISO 8601; an all-day event's ``date`` stays a bare day."""
+    if dt is None:
+        return None
+    if not isinstance(dt, datetime):
+        return dt.isoformat()
+    return dt.astimezone(timezone.utc).isoformat(timespec="seconds")
 
 
 _V1 = """
