@@ -49,6 +49,10 @@ _SIGN_OFF = re.compile(
     )\s*[,.!]*\s*(-+\s*\w+)?\s*$""",
     re.I | re.X,
 )
+#: Signature lines are matched stripped and at most this long: "\s*" runs on both sides of
+#: an optional word backtrack quadratically on a line of 60,000 tabs (17 s). A sign-off or a
+#: ``--`` line is never longer; a disclaimer or "Sent from" line is recognised by its start.
+_LINE_CAP = 300
 _SIG_DELIM = re.compile(r"^\s*--\s*$|^\s*__\s*$")
 _MOBILE = re.compile(r"^\s*(sent\s+from\s+my\s+\w+|get\s+outlook\s+for\s+\w+|sent\s+from\s+(mail|outlook))", re.I)
 _DISCLAIMER = re.compile(r"^\s*(confidentiality\s+notice|this\s+(e-?mail|message)\s+(and\s+any\s+attachments\s+)?(is|are|may\s+be)\s+(confidential|intended))", re.I)
@@ -144,14 +148,16 @@ def _split_signature(lines: list[str]) -> tuple[list[str], list[str]]:
     """Find where the signature starts: a ``--`` line, a sign-off, or a trailing contact block."""
     n = len(lines)
     for i, line in enumerate(lines):
-        if _SIG_DELIM.match(line) or _MOBILE.match(line) or _DISCLAIMER.match(line):
+        head = line.strip()[:_LINE_CAP]  # the patterns read a line's start; see _LINE_CAP
+        if _SIG_DELIM.match(head) or _MOBILE.match(head) or _DISCLAIMER.match(head):
             return lines[:i], lines[i:]
     nonblank = [i for i, ln in enumerate(lines) if ln.strip()]
     if not nonblank:
         return lines, []
     # A sign-off among the last lines, with only short lines (name, title, contact) after it.
     for i in reversed(nonblank[-12:]):
-        if _SIGN_OFF.match(lines[i]) and _looks_like_signature_tail(lines[i + 1 :]):
+        line = lines[i].strip()
+        if len(line) <= _LINE_CAP and _SIGN_OFF.match(line) and _looks_like_signature_tail(lines[i + 1 :]):
             return lines[:i], lines[i:]
     # No sign-off: a trailing block after a blank line that reads like a business card.
     last_blank = max((i for i in range(n) if not lines[i].strip() and i < nonblank[-1]), default=-1)
