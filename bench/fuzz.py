@@ -24,7 +24,6 @@ import base64
 import logging
 import random
 import re
-import resource
 import sys
 import tempfile
 import time
@@ -33,6 +32,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from extract import peak_rss_mb  # noqa: E402 - the benchmarks' one VmHWM reader
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 _NOT_MAIL = {"LICENSE", "LICENSE.txt", "MIT-LICENSE", "PROVENANCE.txt", "README.md", "README.rst", "gitattributes", "COPYING"}
@@ -237,16 +239,6 @@ class Report:
             f"{where}: {type(err).__name__}"
         count, example = self.failures.get(sig, (0, raw))
         self.failures[sig] = (count + 1, example)
-
-
-def peak_rss_mb() -> float:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def messages(rng: random.Random, pool: list[bytes]) -> Iterator[bytes]:
