@@ -288,17 +288,29 @@ def run(*, rounds: int | None = None, seconds: float | None = None, seed: int = 
 
 
 class _StoreSink:
-    """Writes analyses to a throwaway store in batches and builds the digest now and then."""
+    """Writes analyses to a throwaway store in batches and builds the digest now and then.
+
+    The store starts afresh every ``ROTATE`` batches (a mailbox's worth of mail): the digest
+    reads every application, and thousands of fuzzed "applications" would measure the
+    digest's growth with the database, not what one hostile message costs.
+    """
+
+    ROTATE = 100
 
     def __init__(self, report: Report) -> None:
-        from offerwatch.models.store import Store
-
         self.report = report
         self.dir = tempfile.TemporaryDirectory(prefix="ow-fuzz-")
-        self.store = Store.open(Path(self.dir.name) / "fuzz.db")
+        self.generation = 0
+        self.store = self._open()
         self.pending: list[tuple[bytes, object]] = []
         self.uid = 0
         self.batches = 0
+
+    def _open(self):  # type: ignore[no-untyped-def]
+        from offerwatch.models.store import Store
+
+        self.generation += 1
+        return Store.open(Path(self.dir.name) / f"fuzz-{self.generation}.db")
 
     def add(self, raw: bytes, analysis: object, batch: int) -> None:
         self.pending.append((raw, analysis))
@@ -323,6 +335,10 @@ class _StoreSink:
         self.batches += 1
         if self.batches % 10 == 0:
             self.digest()
+        if self.batches % self.ROTATE == 0:
+            self.store.close()
+            (Path(self.dir.name) / f"fuzz-{self.generation}.db").unlink()
+            self.store = self._open()
 
     def digest(self) -> None:
         from zoneinfo import ZoneInfo
