@@ -334,8 +334,8 @@ def _field(result: ParsedMail, name: str, read: Callable[[], T], default: T) -> 
     try:
         return read()
     except Exception as err:  # noqa: BLE001 - degrade field by field
-        result.problems.append(f"{name} header unreadable: {type(err).__name__}")
-        log.info("message %s: %s header unreadable: %s", result.message_id or "(no id)", name, type(err).__name__)
+        result.problems.append(f"header {name} unreadable: {type(err).__name__}")
+        log.info("message %s: header %s unreadable: %s", result.message_id or "(no id)", name, type(err).__name__)
         return default
 
 
@@ -352,7 +352,7 @@ def _raw_headers(message: Message) -> dict[str, str]:
 
 
 def _read_headers(message: Message, result: ParsedMail) -> None:
-    raw = _field(result, "block of", lambda: _raw_headers(message), {})
+    raw = _field(result, "block", lambda: _raw_headers(message), {})
     get = raw.get
     ids = _field(result, "Message-ID", lambda: _message_ids(_cut_raw(get("message-id", ""), 2000)), ())
     result.message_id = ids[0] if ids else ""
