@@ -22,7 +22,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import base64
 import email
 import logging
 import random
