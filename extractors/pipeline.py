@@ -248,21 +248,29 @@ def _classify(classify: Callable[..., Any], p: _Prepared) -> Any:
 
 def _extract_all(extract_many: Callable[..., Iterator[Any]], inputs: list[Any]) -> list[Any]:
     """Extractions for a batch; when the batch fails, message by message, and a message
-    that still fails gets none (it keeps its headers, text and classification)."""
+    that still fails gets none (it keeps its headers, text and classification).
+
+    The batch runs in a spaCy memory zone: every string, lexeme and tokenizer-cache entry
+    the batch adds is freed when it ends. Without it a long-running daemon keeps every
+    distinct token it ever saw (12,000 hostile mails: 85,000 strings, +110 MB). Extractions
+    hold plain Python values only, so nothing of the zone is used after it.
+    """
+    from offerwatch.extractors.nlp import get_nlp
     from offerwatch.extractors.signals import Extraction
 
-    try:
-        return list(extract_many(inputs))
-    except Exception:  # noqa: BLE001 - isolate the message that breaks the batch
-        log.exception("signal extraction failed for a batch of %d; retrying one by one", len(inputs))
-    out = []
-    for inp in inputs:
+    with get_nlp().memory_zone():
         try:
-            out.extend(extract_many([inp]))
-        except Exception:  # noqa: BLE001 - no signals for this one message
-            log.exception("signal extraction failed for one message; no signals recorded for it")
-            out.append(Extraction((), (), None, None))
-    return out
+            return list(extract_many(inputs))
+        except Exception:  # noqa: BLE001 - isolate the message that breaks the batch
+            log.exception("signal extraction failed for a batch of %d; retrying one by one", len(inputs))
+        out = []
+        for inp in inputs:
+            try:
+                out.extend(extract_many([inp]))
+            except Exception:  # noqa: BLE001 - no signals for this one message
+                log.exception("signal extraction failed for one message; no signals recorded for it")
+                out.append(Extraction((), (), None, None))
+        return out
 
 
 def owner_from_sample(raws: Iterable[bytes]) -> Owner:
