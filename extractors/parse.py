@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 MAX_PARSE_BYTES = 2 * 1024 * 1024
 #: A calendar part larger than this is not an interview invite.
 MAX_CALENDAR_BYTES = 256 * 1024
+#: Calendar events kept per message (an invitation has one; each is read like a short mail).
+MAX_EVENTS = 20
 #: Characters of an event's DESCRIPTION kept (join links and dial-ins follow the words).
 MAX_DESCRIPTION_CHARS = 4000
 #: MIME parts looked at per message, and how deep multiparts may nest; beyond is skipped.
@@ -639,7 +641,10 @@ def _read_calendars(parts: list[Message], result: ParsedMail) -> None:
             continue
         method = str(part.get_param("method") or "").upper()
         events, problem = parse_calendar(payload, method_hint=method)
-        result.events.extend(events)
+        room = MAX_EVENTS - len(result.events)
+        if len(events) > room:
+            result.problems.append(f"more than {MAX_EVENTS} calendar events; the rest skipped")
+        result.events.extend(events[: max(room, 0)])
         if problem:
             result.problems.append(problem)
 

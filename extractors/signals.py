@@ -1002,7 +1002,7 @@ def _run_batch(nlp: Any, batch: list[ExtractInput]) -> Iterator[Extraction]:
             doc = next(docs)
             for ev in inp.events:
                 calendar_text = _calendar_text(ev)
-                summaries.append((ev, nlp(normalize(calendar_text)[0]) if calendar_text else None))
+                summaries.append((ev, nlp(break_runs(normalize(calendar_text)[0])) if calendar_text else None))
         try:
             yield _finish(doc, inp, prepared[i][0], prepared[i][1], summaries)
         except Exception:  # one bad message must not stop a backfill

@@ -40,6 +40,15 @@ def html_tail(markup: bytes) -> bytes:
                 content_type=b"text/html; charset=utf-8")
 
 
+def invitation(description: bytes, events: int = 20) -> bytes:
+    body = b"".join(b"BEGIN:VEVENT\r\nUID:u%d@acme.example\r\nDTSTART:20261012T150000Z\r\nSUMMARY:Interview\r\n"
+                    b"DESCRIPTION:%s\r\nEND:VEVENT\r\n" % (i, description) for i in range(events))
+    ics = b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nMETHOD:REQUEST\r\n" + body + b"END:VCALENDAR\r\n"
+    return mail(b"--b\r\nContent-Type: text/plain\r\n\r\nWe would like to invite you to an interview.\r\n"
+                b"--b\r\nContent-Type: text/calendar; method=REQUEST\r\n\r\n" + ics + b"\r\n--b--\r\n",
+                content_type=b'multipart/alternative; boundary="b"')
+
+
 def nested(depth: int) -> bytes:
     parts = [b'--b%d\r\nContent-Type: multipart/mixed; boundary="b%d"\r\n\r\n' % (i, i + 1) for i in range(depth)]
     return mail(b"".join(parts) + b"--b%d\r\nContent-Type: text/plain\r\n\r\nhello\r\n" % depth,
@@ -64,6 +73,7 @@ FAMILIES: dict[str, tuple[Callable[[int], bytes], int]] = {
     "addresses in From": (lambda n: mail(sender=b", ".join([b"a%d@acme.example" % i for i in range(n // 18)])), 20_000),
     "Content-Type parameters": (lambda n: mail(content_type=b"text/plain; charset=utf-8" + b"; a=b" * (n // 5)), 200_000),
     "nested multiparts": (lambda n: nested(n // 60), 12_000),
+    "affix runs in calendar descriptions": (lambda n: invitation(b"$" * (n // 4)), 2_000),
     "sibling parts": (lambda n: mail(b"--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n" * (n // 36) + b"--b--\r\n",
                                      content_type=b'multipart/mixed; boundary="b"'), 20_000),
 }
