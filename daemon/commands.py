@@ -47,7 +47,7 @@ def run_source(ctx: click.Context, source: MailSource, *, store_path: Path | Non
                retry=None):
     """Backfill or sync ``source`` into the database under the writer lock, with progress."""
     from offerwatch.daemon.sync import SyncEngine, assess_applications
-    from offerwatch.extractors.pipeline import Owner, owner_from_sample
+    from offerwatch.extractors.pipeline import Owner, owner_from_sample, worker_pool
 
     config = load_config(ctx)
     addresses = tuple(owner) or config.owner_addresses
@@ -70,9 +70,11 @@ def run_source(ctx: click.Context, source: MailSource, *, store_path: Path | Non
         lock = DatabaseLock(path).acquire()
     except LockedError as err:
         raise click.ClickException(str(err)) from err
+    pool = None
     try:
         store = open_store(ctx, path)
-        engine = SyncEngine(store, mailbox_owner, retry=retry)
+        pool = worker_pool() if backfill else None  # a history is long: parse and classify on every core
+        engine = SyncEngine(store, mailbox_owner, retry=retry, pool=pool)
         with progress_bar(show_progress) as bar:
             task = bar.add_task("reading mail", total=None, rate="")
             started = datetime.now(timezone.utc)
@@ -94,6 +96,8 @@ def run_source(ctx: click.Context, source: MailSource, *, store_path: Path | Non
     except SourceError as err:
         raise click.ClickException(str(err)) from err
     finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
         lock.release()
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from concurrent.futures import Executor
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -97,6 +98,16 @@ _FIRM_NO = ("bulk mail", "owner forwarded", "mass mail", "agency blast", "job bo
             "account mail")
 
 
+#: One message parsed, cleaned and classified without context (see :func:`prepare_many`).
+Prepared = tuple[_Prepared, Any]
+
+
+def prepare_many(raws: Sequence[bytes], owner: Owner = Owner(), folder_role: str | None = None) -> list[Prepared]:
+    """Parse, clean and classify messages, each on its own: the part of the pipeline that
+    needs nothing but the message, so a worker process can run it (see :func:`worker_pool`)."""
+    return [_prepare_and_classify((raw, owner, folder_role)) for raw in raws]
+
+
 def analyze_many(
     raws: Iterable[bytes],
     *,
@@ -105,6 +116,7 @@ def analyze_many(
     thread_is_job: ThreadLookup | None = None,
     contact_is_job: ContactLookup | None = None,
     role_of: RoleLookup | None = None,
+    prepared: Sequence[Prepared] | None = None,
 ) -> Iterator[Analysis]:
     """Like :func:`analyze` for many messages; extraction runs batched through spaCy.
 
@@ -116,21 +128,25 @@ def analyze_many(
     and so is the owner's "Wednesday 09:30 please" to her. ``role_of`` gives the title a sender
     signed with before, so a hiring manager's note signed "Priya" is still hers. Messages of
     this batch count as known once decided, in order.
+
+    ``prepared`` is :func:`prepare_many`'s result for ``raws`` when a worker already made it;
+    the results are the same either way.
     """
-    from offerwatch.extractors.classify import classify, contact_keys
+    from offerwatch.extractors.classify import contact_keys
     from offerwatch.extractors.signals import Extraction, ExtractInput, extract_many
 
     nothing = Extraction((), (), None, None)  # what private mail keeps: no signals, no role
 
-    prepared = [_prepare(raw, owner, folder_role) for raw in raws]
-    decisions = [_classify(classify, p) for p in prepared]
+    done = list(prepared) if prepared is not None else prepare_many(list(raws), owner, folder_role)
+    prepared_ = [d[0] for d in done]
+    decisions = [d[1] for d in done]
     # Decide first, in order (thread and contact context come from the messages before),
     # then extract signals from job mail only: most of an inbox is not, and its signals
     # would be thrown away.
     job_flags: list[tuple[bool, str]] = []
     batch_job_ids: set[str] = set()
     batch_contacts: set[str] = set()
-    for p, decision in zip(prepared, decisions, strict=True):
+    for p, decision in zip(prepared_, decisions, strict=True):
         is_job = bool(decision and decision.is_job)
         if decision is not None:
             reason = decision.reason
@@ -153,7 +169,7 @@ def analyze_many(
         if is_job:
             batch_contacts.update(k for c in counterparts for k in contact_keys(c))
         job_flags.append((is_job, reason))
-    job_prepared = [p for p, (is_job, _) in zip(prepared, job_flags, strict=True) if is_job]
+    job_prepared = [p for p, (is_job, _) in zip(prepared_, job_flags, strict=True) if is_job]
     inputs = [
         ExtractInput(
             text=p.text,
@@ -167,7 +183,7 @@ def analyze_many(
         for p, known in zip(job_prepared, _known_roles(job_prepared, role_of), strict=True)
     ]
     extractions = iter(_extract_all(extract_many, inputs))
-    for p, (is_job, reason) in zip(prepared, job_flags, strict=True):
+    for p, (is_job, reason) in zip(prepared_, job_flags, strict=True):
         extraction = next(extractions) if is_job else nothing
         yield Analysis(
             message_id=p.parsed.message_id,
@@ -217,6 +233,59 @@ def _known_roles(prepared: list[_Prepared], role_of: RoleLookup | None) -> list[
 
 
 _FORWARD = re.compile(r"^\s*(?:fwd?|fw|wg|tr|rv)\s*:", re.I)
+
+
+def _prepare_and_classify(job: tuple[bytes, Owner, str | None]) -> tuple[_Prepared, Any]:
+    """Parse, clean and classify one message without context: the part of the pipeline that
+    needs nothing but the message, so it can run in a worker process."""
+    from offerwatch.extractors.classify import classify
+
+    raw, owner, folder_role = job
+    p = _prepare(raw, owner, folder_role)
+    return p, _classify(classify, p)
+
+
+def worker_pool(workers: int | None = None) -> Executor | None:
+    """A process pool for :func:`analyze_many` (a worker per core; None on a single core).
+
+    Workers fork from this process (the classifier data and parser are already imported),
+    and never load spaCy: extraction of the few job messages stays in the caller.
+    """
+    import multiprocessing
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    n = workers if workers is not None else (os.cpu_count() or 1)
+    if n < 2:
+        return None  # one core: the pool would only add copying
+    methods = multiprocessing.get_all_start_methods()
+    ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    return ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_start_worker, initargs=(os.getpid(),))
+
+
+def _start_worker(parent: int) -> None:
+    """Load the classifier data once, and end this worker when the process that started the
+    pool is gone (a backfill killed with kill -9 would otherwise leave its workers behind,
+    waiting on a queue nobody writes to)."""
+    import os
+    import threading
+    import time
+
+    from offerwatch.extractors.classify import load_data
+
+    load_data()
+
+    def watch() -> None:
+        while True:
+            time.sleep(0.5)
+            try:
+                os.kill(parent, 0)
+            except ProcessLookupError:
+                os._exit(0)
+            except PermissionError:
+                pass  # alive, and someone else's: keep going
+
+    threading.Thread(target=watch, name="offerwatch-parent-watch", daemon=True).start()
 
 
 def _counterparts(p: _Prepared) -> list[str]:
