@@ -268,6 +268,9 @@ def test_large_message_is_capped_and_keeps_its_text(
     fetches = [rest for name, rest in recorder.commands() if name == "FETCH"]
     whole = [f for f in fetches if "BODY.PEEK[]" in f]
     assert whole and all(str(uids[1]) not in f.split(" ", 1)[0].split(",") for f in whole)
+    # The structure, parsed in Python, is asked only of the message read part by part.
+    structures = [f.split(" ", 1)[0] for f in fetches if "BODYSTRUCTURE" in f]
+    assert structures == [str(uids[1])]
     recorder.assert_read_only()
 
 
