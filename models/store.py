@@ -11,6 +11,7 @@ classifier's reason): no body, subject or sender of private mail is stored.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -571,7 +572,7 @@ class Store:
             "processed_at": now,
         }
         app_id: int | None = existing[0] if existing else None
-        self.db["messages"].upsert(row, pk="key")
+        self.db.execute(_upsert_sql("messages", "key", tuple(row)), list(row.values()))
         self.db.execute(
             "INSERT OR IGNORE INTO locations(identity, message_key, account, folder, uidvalidity, uid) VALUES (?, ?, ?, ?, ?, ?)",
             [location.identity, key, location.account, location.folder, location.uidvalidity, location.uid],
@@ -653,6 +654,17 @@ class Store:
             out[table] = int(self.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
         out["job_messages"] = int(self.db.execute("SELECT count(*) FROM messages WHERE is_job = 1").fetchone()[0])
         return out
+
+
+@functools.lru_cache(maxsize=16)
+def _upsert_sql(table: str, pk: str, columns: tuple[str, ...]) -> str:
+    """An insert-or-update of ``columns`` (other columns of an existing row are kept), as
+    sqlite-utils' ``upsert`` does, written once per column set: ``upsert`` inspects the
+    table on every call, which was 75% of the time a backfill spent storing messages."""
+    names = ", ".join(f'"{c}"' for c in columns)
+    updates = ", ".join(f'"{c}" = excluded."{c}"' for c in columns if c != pk)
+    marks = ", ".join("?" * len(columns))
+    return f'INSERT INTO "{table}" ({names}) VALUES ({marks}) ON CONFLICT("{pk}") DO UPDATE SET {updates}'
 
 
 def _statements(script: str) -> list[str]:
