@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_BATCH = 50
 #: Batches parsed ahead by the worker pool while one is written.
-PREFETCH = 4
+PREFETCH = 2
 
 _T = TypeVar("_T")
 
