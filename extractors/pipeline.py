@@ -143,10 +143,11 @@ def analyze_many(
     # Decide first, in order (thread and contact context come from the messages before),
     # then extract signals from job mail only: most of an inbox is not, and its signals
     # would be thrown away.
+    looks = _second_looks(prepared_, decisions, extract_many)
     job_flags: list[tuple[bool, str]] = []
     batch_job_ids: set[str] = set()
     batch_contacts: set[str] = set()
-    for p, decision in zip(prepared_, decisions, strict=True):
+    for i, (p, decision) in enumerate(zip(prepared_, decisions, strict=True)):
         is_job = bool(decision and decision.is_job)
         if decision is not None:
             reason = decision.reason
@@ -164,6 +165,8 @@ def analyze_many(
                               or (contact_is_job is not None and contact_is_job(c))), None)
                 if known is not None:
                     is_job, reason = True, f"{known} is in an earlier job conversation (classifier alone: {reason})"
+            if not is_job and i in looks:
+                is_job, reason = True, f"{looks[i]} (classifier alone: {reason})"
         if is_job and p.parsed.message_id:
             batch_job_ids.add(p.parsed.message_id)
         if is_job:
@@ -210,6 +213,48 @@ def analyze_many(
             parse_failed=p.parsed.parse_failed,
             content_hash=p.parsed.content_hash,
         )
+
+
+#: Signals only the hiring side's mail carries. Found in a message whose vocabulary left it
+#: undecided, they make it job mail: "We will not take you to the next step of the process"
+#: and "we've gone with someone who had more sector experience" hold no job word. Slots and
+#: offers are not among them: a booking, a draft night and "a place on the MSc" have those too.
+_HIRING_SIDE = frozenset({"rejection", "other_process_inquiry", "role_on_hold", "salary_reconfirm"})
+
+
+def _second_looks(prepared: list[_Prepared], decisions: list[Any], extract_many: Callable[..., Iterator[Any]]) -> dict[int, str]:
+    """Messages the classifier could not place for want of job words, read once more for what
+    the hiring side says: index -> the reason they are job mail after all.
+
+    Only incoming mail from someone at an organisation (not free mail, not a forward) whose
+    text spoke neither for another world nor for bulk mail is read, so a friend's news or a
+    shop's order update never gets here; the extra extraction costs a few messages a batch.
+    """
+    from offerwatch.extractors.classify import load_data
+    from offerwatch.extractors.signals import ExtractInput
+
+    freemail = load_data().freemail
+    wanted: list[int] = []
+    for i, (p, d) in enumerate(zip(prepared, decisions, strict=True)):
+        sender = p.parsed.sender.email.lower() if p.parsed.sender else ""
+        if (d is None or d.is_job or not d.open_to_context or not d.reason.startswith("no job context")
+                or p.direction is not Direction.IN or "@" not in sender or sender.rpartition("@")[2] in freemail
+                or _FORWARD.match(p.parsed.subject or "")):
+            continue
+        wanted.append(i)
+    if not wanted:
+        return {}
+    inputs = [
+        ExtractInput(text=prepared[i].text, signature=prepared[i].signature, subject=prepared[i].parsed.subject,
+                     sender=prepared[i].parsed.sender, direction=Direction.IN, events=tuple(prepared[i].parsed.events))
+        for i in wanted
+    ]
+    out: dict[int, str] = {}
+    for i, extraction in zip(wanted, _extract_all(extract_many, inputs), strict=True):
+        hit = next((s for s in extraction.signals if s.type in _HIRING_SIDE), None)
+        if hit is not None:
+            out[i] = f"the text reads as the hiring side's: {hit.type.replace('_', ' ')} ({hit.rule})"
+    return out
 
 
 def _known_roles(prepared: list[_Prepared], role_of: RoleLookup | None) -> list[tuple[str | None, str | None] | None]:
