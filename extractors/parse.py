@@ -569,7 +569,11 @@ _STUB = re.compile(
     r"|(client|program|reader|application|viewer)\s+(does\s*n[o']t|do\s+not|cannot|can'?t|is\s+unable\s+to)\s+"
     r"(support|display|show|render)"
     r"|(this|the)\s+(e-?mail|message)\s+(is|was)\s+(only\s+)?(available|sent|written|formatted)\s+(in|as)\s+html"
-    r"|no\s+(plain[\s-])?text\s+(version|alternative)",
+    r"|no\s+(plain[\s-])?text\s+(version|alternative)"
+    r"|best\s+viewed\s+(in|with|on|using)|html[\s-](capable|compatible|enabled)"
+    r"|(view|read|see|open)\s+(it|this|the\s+(e-?mail|message))?\s*(online|in\s+(a|your)\s+(web\s+)?browser)"
+    r"|(web|online|browser)\s+version|trouble\s+(viewing|reading|seeing)\s+(this|the|it)"
+    r"|(can'?t|cannot|unable\s+to)\s+(see|view|read)\s+(this|the)\s+(e-?mail|message)",
     re.I,
 )
 #: A plain alternative with fewer words than this and a stub phrase is a stub.
@@ -591,6 +595,8 @@ def is_stub(plain: str) -> bool:
     """Is this text/plain part only a pointer to the HTML version?
 
     >>> is_stub("To view this email in your browser, open the HTML version.")
+    True
+    >>> is_stub("This message is best viewed in an HTML-capable email client. View it online: https://x.example/m/1")
     True
     >>> is_stub("Hi Sam, can we talk on Monday? Your HTML skills are great.")
     False

@@ -281,7 +281,16 @@ class _Sentence:
         return "no_neg" not in cue.flags and self._before("NEG", cue, 6)
 
     def hedged(self, cue: _Cue) -> bool:
-        return "no_hedge" not in cue.flags and self._before("HEDGE", cue, 10)
+        if "no_hedge" in cue.flags or not self._before("HEDGE", cue, 10):
+            return False
+        asks = self.by.get("ASK_IF")
+        if not asks:
+            return True
+        # "She asked if she could call you" is a request, not a condition: an "if" that only
+        # reports a question does not hedge what follows it.
+        cs = self.clause_start(cue.start)
+        return any(cs <= h.start < cue.start and cue.start - h.end <= 10
+                   and not any(a.start < h.start < a.end for a in asks) for h in self.by["HEDGE"])
 
     def self_future(self, cue: _Cue) -> bool:
         return "not_self_future" in cue.flags and self._before("SELF_FUTURE", cue, 4)

@@ -356,6 +356,7 @@ GENERIC = {
  "Great, I've booked us in for Thursday at 11am - invite to follow.",
  "This is to confirm your interview on 12 May at 10:30 at our London office.",
  "You're all set for Monday at 3pm with Sarah.",
+ "Something came up, so I've moved our screening call from Wednesday to Thursday 19 March at 11:00am ET.",
 ],
 "postponed": [
  "Unfortunately we need to reschedule your interview due to an unforeseen conflict.",
@@ -368,6 +369,7 @@ GENERIC = {
  "We have temporarily paused hiring for this role.",
  "Due to a hiring freeze, we are unable to proceed with the recruitment at this time.",
  "The requisition is on hold pending a reorganisation.",
+ "The interviews planned for 24 March have been suspended until further notice while the service is reviewed.",
 ],
 "offer": [
  "We are delighted to offer you the position of Senior Engineer.",
@@ -411,6 +413,7 @@ GENERIC = {
 "hiring_manager_direct": [
  "Hi, I'm the hiring manager for the role and wanted to reach out personally.",
  "The hiring manager would like to call you directly tomorrow.",
+ "Marcus, who would be your manager, asked if he could give you a ring himself this week.",
 ],
 }
 

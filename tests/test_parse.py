@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import time
 
 from mailfactory import message
@@ -140,6 +142,16 @@ def test_plain_stub_gives_way_to_the_html_text() -> None:
     p = parse_mail(raw)
     assert p.from_html
     assert "System design with Ben Adler" in p.text and "view this email" not in p.text
+
+
+@pytest.mark.parametrize("stub", [
+    "This message is best viewed in an HTML-capable email client. View it online: https://m.example/1",
+    "Having trouble viewing this email? Open the web version.",
+    "Can't see this message properly? View it in your browser.",
+])
+def test_stubs_in_other_words_give_way_to_the_html_text(stub: str) -> None:
+    p = parse_mail(message(stub, html=SCHEDULE_HTML))
+    assert p.from_html and "System design with Ben Adler" in p.text
 
 
 def test_short_plain_notice_gives_way_to_a_much_longer_html() -> None:
