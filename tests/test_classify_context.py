@@ -123,3 +123,16 @@ def test_slots_and_offers_from_other_worlds_stay_out() -> None:
                  "Dear Sam, we are pleased to offer you a place on the MSc Data Science starting in September.")
     friend = mail("Jess <jess.alvarez88@gmail.com>", "news", "They went with someone else, gutted.")
     assert [is_job for is_job, _ in decide(booking, place, friend)] == [False, False, False]
+
+
+def test_a_reply_in_a_thread_that_began_as_an_agency_blast_is_judged_by_its_own_words() -> None:
+    subject = "RE: URGENT REQUIREMENT - Java Developer (C2C/W2) - Remote"
+    reply = mail("Raj Kumar <raj.kumar@techstaffpro.example>", subject,
+                 "Hi Maya,\n\nI got feedback from the client today. Unfortunately they have decided to go with "
+                 "another candidate who had more Kafka experience.\n\nRegards,\nRaj")
+    blast = mail("Raj Kumar <raj.kumar@techstaffpro.example>", subject[4:],
+                 "Hi,\n\nPlease find the below job description. If interested, reply with your updated resume "
+                 "and expected rate.\n\nRaj")
+    got = list(analyze_many([reply, blast], owner=OWNER))
+    assert got[0].is_job and [s.type for s in got[0].signals] == ["rejection"]
+    assert not got[1].is_job and "agency blast" in got[1].job_reason
