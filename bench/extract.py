@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import logging
 
-    logging.disable(logging.WARNING)  # mail-parser's per-part warnings are not the point here
+    logging.disable(logging.WARNING)  # the parser's per-message notes are not the point here
     from offerwatch.extractors.nlp import get_nlp
     from offerwatch.extractors.signals import ExtractInput, extract_many
 

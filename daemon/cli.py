@@ -104,7 +104,7 @@ def configure_logging(verbose: int, quiet: bool) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     # Libraries stay quiet unless asked: their DEBUG lines can carry message content.
-    for noisy in ("mailparser", "imapclient", "apscheduler", "asyncio"):
+    for noisy in ("imapclient", "apscheduler", "asyncio"):
         logging.getLogger(noisy).setLevel(logging.ERROR if verbose < 3 else logging.DEBUG)
     from offerwatch.daemon.secrets import install_log_redaction
 

@@ -47,30 +47,34 @@ def run_source(ctx: click.Context, source: MailSource, *, store_path: Path | Non
                retry=None):
     """Backfill or sync ``source`` into the database under the writer lock, with progress."""
     from offerwatch.daemon.sync import SyncEngine, assess_applications
-    from offerwatch.extractors.parse import parse_mail
-    from offerwatch.extractors.pipeline import Owner, infer_owner
+    from offerwatch.extractors.pipeline import Owner, owner_from_sample, worker_pool
 
     config = load_config(ctx)
     addresses = tuple(owner) or config.owner_addresses
     if addresses:
         mailbox_owner = Owner.of(addresses)
     else:
-        sample = []
-        for folder in source.folders():
-            for raw in source.messages(folder, 0, None, None):
-                sample.append(parse_mail(raw.data[:65536]))
-                if len(sample) >= 200:
-                    break
-        mailbox_owner = infer_owner(sample)
+        def sample() -> Iterator[bytes]:
+            taken = 0
+            for folder in source.folders():
+                for raw in source.messages(folder, 0, None, None):
+                    yield raw.data[:65536]
+                    taken += 1
+                    if taken >= 200:
+                        return
+
+        mailbox_owner = owner_from_sample(sample())
         log.info("mailbox owner inferred as %s (set [identity] addresses to be explicit)", ", ".join(sorted(mailbox_owner.addresses)) or "unknown")
     path = store_path or database_path(ctx)
     try:
         lock = DatabaseLock(path).acquire()
     except LockedError as err:
         raise click.ClickException(str(err)) from err
+    pool = None
     try:
         store = open_store(ctx, path)
-        engine = SyncEngine(store, mailbox_owner, retry=retry)
+        pool = worker_pool() if backfill else None  # a history is long: parse and classify on every core
+        engine = SyncEngine(store, mailbox_owner, retry=retry, pool=pool)
         with progress_bar(show_progress) as bar:
             task = bar.add_task("reading mail", total=None, rate="")
             started = datetime.now(timezone.utc)
@@ -92,6 +96,8 @@ def run_source(ctx: click.Context, source: MailSource, *, store_path: Path | Non
     except SourceError as err:
         raise click.ClickException(str(err)) from err
     finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
         lock.release()
 
 

@@ -13,13 +13,15 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable, Iterable, Sequence
+from collections import deque
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Protocol, TypeVar
 
 from offerwatch.daemon.sources.base import FolderInfo, MailSource, SourceError
 from offerwatch.extractors.fingerprint import content_fingerprint
-from offerwatch.extractors.pipeline import Owner, analyze_many
+from offerwatch.extractors.pipeline import Owner, Prepared, analyze_many, prepare_many
 from offerwatch.models.domain import Analysis, Direction, RawMessage
 from offerwatch.models.linking import link_message
 from offerwatch.models.store import Store
@@ -27,6 +29,8 @@ from offerwatch.models.store import Store
 log = logging.getLogger(__name__)
 
 DEFAULT_BATCH = 50
+#: Batches parsed ahead by the worker pool while one is written.
+PREFETCH = 2
 
 _T = TypeVar("_T")
 
@@ -75,11 +79,14 @@ class RetryLike(Protocol):
 class SyncEngine:
     """Moves mail from a source into the store. One engine per store and owner."""
 
-    def __init__(self, store: Store, owner: Owner, *, batch_size: int = DEFAULT_BATCH, retry: RetryLike | None = None) -> None:
+    def __init__(self, store: Store, owner: Owner, *, batch_size: int = DEFAULT_BATCH, retry: RetryLike | None = None,
+                 pool: Executor | None = None) -> None:
         self.store = store
         self.owner = owner
         self.batch_size = batch_size
         self.retry = retry
+        #: worker processes that parse and classify (backfill); results are written here, in order
+        self.pool = pool
         self.stop_requested = False  # set from a signal handler; checked between batches
 
     def run(
@@ -217,6 +224,15 @@ class SyncEngine:
     ) -> None:
         seen = self.store.seen_identities(source.account, folder.name, folder.uidvalidity) if backfill else set()
         batch: list[RawMessage] = []
+        # With a pool, the next batches are parsed and classified in worker processes while
+        # this one is written; batches are still written one by one, in order, here.
+        ahead: deque[tuple[list[RawMessage], Future[list[Prepared]]]] = deque()
+
+        def flush(limit: int) -> None:
+            while len(ahead) > limit:
+                done, future = ahead.popleft()
+                self._write(folder, done, fr, report, on_progress, future)
+
         for raw in source.messages(folder, after_uid, since, until):
             if raw.location.identity in seen:
                 fr.skipped_known += 1
@@ -225,18 +241,25 @@ class SyncEngine:
                 continue
             batch.append(raw)
             if len(batch) >= self.batch_size:
-                self._write(folder, batch, fr, report, on_progress)
+                if self.pool is not None:
+                    ahead.append((batch, self.pool.submit(prepare_many, [r.data for r in batch], self.owner, folder.role)))
+                    flush(PREFETCH)
+                else:
+                    self._write(folder, batch, fr, report, on_progress)
                 batch = []
                 if self.stop_requested:
+                    flush(0)
                     report.stopped = True
                     return
+        flush(0)
         if batch:
             self._write(folder, batch, fr, report, on_progress)
 
     def _write(
-        self, folder: FolderInfo, batch: list[RawMessage], fr: FolderReport, report: SyncReport, on_progress: Progress | None
+        self, folder: FolderInfo, batch: list[RawMessage], fr: FolderReport, report: SyncReport, on_progress: Progress | None,
+        prepared: Future[list[Prepared]] | None = None,
     ) -> None:
-        analyses = self._analyze(folder, batch)
+        analyses = self._analyze(folder, batch, prepared)
         items = list(zip((r.location for r in batch), analyses))
         last_uid = max(r.location.uid for r in batch)
         touched = self.store.write_batch(
@@ -253,11 +276,12 @@ class SyncEngine:
         if on_progress:
             on_progress(len(batch))
 
-    def _analyze(self, folder: FolderInfo, batch: list[RawMessage]) -> list[Analysis]:
+    def _analyze(self, folder: FolderInfo, batch: list[RawMessage], prepared: Future[list[Prepared]] | None = None) -> list[Analysis]:
         try:
+            ready = prepared.result() if prepared is not None else None
             return list(analyze_many([r.data for r in batch], owner=self.owner, folder_role=folder.role,
                                      thread_is_job=self.store.is_job_thread, contact_is_job=self.store.is_job_contact,
-                                     role_of=self.store.known_role))
+                                     role_of=self.store.known_role, prepared=ready))
         except Exception:  # noqa: BLE001 - a pipeline bug must not stall the folder; isolate the message
             log.exception("batch analysis failed in folder %s; analysing its messages one by one", folder.name)
         out = []
@@ -265,7 +289,7 @@ class SyncEngine:
             try:
                 out.extend(analyze_many([raw.data], owner=self.owner, folder_role=folder.role,
                                         thread_is_job=self.store.is_job_thread, contact_is_job=self.store.is_job_contact,
-                                     role_of=self.store.known_role))
+                                        role_of=self.store.known_role))
             except Exception as err:  # noqa: BLE001 - recorded as unparseable so the folder moves on
                 log.exception("message %s could not be analysed; recorded as unparseable", raw.location.key)
                 out.append(_unreadable(raw, f"internal error while analysing: {type(err).__name__}"))

@@ -350,6 +350,13 @@ def classify(
             return JobDecision(False, f"bulk mail ({bulk_why}) with job-alert vocabulary")
         return JobDecision(False, f"bulk mail ({bulk_why}): newsletter or marketing")
     score, found = vocab.scored()  # every decision from here on weighs the vocabulary
+    if found.get("blast") and _REPLY.match(subject or ""):
+        # A person answering in a thread that began as an agency blast ("Re: URGENT requirement
+        # - Java dev (C2C)"): the subject is the blast's, the reply is judged by its own words.
+        inner = _Lazy(data, " ".join(f"{(text or '')[:20000]}\n{(signature or '')[:1000]}".split()))
+        if not inner.scored()[1].get("blast"):
+            vocab = inner
+            score, found = vocab.scored()
     receipt = vocab.receipt()
     if found.get("blast") and not recipients:
         return JobDecision(False, f"mass mail to undisclosed recipients ({_short(found, 'blast')})")
@@ -379,6 +386,8 @@ def classify(
     why = _short(found, "non_job") or _short(found, "blast")
     return JobDecision(False, f"no job context (score {score}{'; ' + why if why else ''})", not why and score >= 0)
 
+
+_REPLY = re.compile(r"^\s*(re|aw|sv|antw|rif)\s*:", re.I)
 
 #: Account mail of a career portal or any other site: not about an application (DESIGN.md).
 _ACCOUNT = re.compile(

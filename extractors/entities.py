@@ -232,14 +232,14 @@ _COORDINATOR = re.compile(
     re.I,
 )
 _RECRUITER = re.compile(
-    r"\b(recruit\w*|talent|sourc(?:er|ing)|hr|human\s+resources|people\s+(?:partner|team|operations|ops|&|and)|"
+    r"\b(recruit\w*|talent|sourc(?:er|ing)|resourc(?:er|ing)|hr|human\s+resources|people\s+(?:partner|team|operations|ops|&|and)|"
     r"head\s+of\s+people|people\s*$|chief\s+people|staffing|headhunter|acquisition|hiring\s+team|careers?|"
     r"personalreferent\w*|ressources\s+humaines|rrhh|recrutement|recrutamento|reclutamiento)\b",
     re.I,
 )
 _LEADER = re.compile(
     r"\b(vp|svp|evp|vice[-\s]president|director|directeur|directrice|directora|direktor\w*|diretor\w*|direttore|"
-    r"head\s+of|chief|ceo|cto|cfo|coo|cio|cmo|cpo|cdo|cso|ciso|cro|c-level|founder|co-?founder|founding\s+partner|"
+    r"head\s+of|(?:department|dept\.?|division|faculty|school)\s+head|editor[-\s]in[-\s]chief|chief|ceo|cto|cfo|coo|cio|cmo|cpo|cdo|cso|ciso|cro|c-level|founder|co-?founder|founding\s+partner|"
     r"president|dean|provost|managing\s+partner|geschäftsführer\w*|gründer\w*|fondat\w+|fundador\w*|pdg|"
     r"bereichsleiter\w*|partner(?!\s+(?:manager|success|marketing|programs?))|general\s+counsel|superintendent|"
     r"head\s*teacher|headmaster|headmistress|principal(?!\s+(?:investigator|engineer|scientist|consultant|designer|"
@@ -251,7 +251,8 @@ _MANAGER = re.compile(
     r"\b(manager|management|team\s+lead|tech\s+lead|engineering\s+lead|\w+\s+lead|lead\s+\w+|supervisor|"
     r"(?:department|dept\.?|program|programme)\s+chair|chair\s*,?\s*(?:of\s+)?(?:the\s+)?[\w\s&]*department|"
     r"chair\b(?!\s*,?\s*[\w\s]*committee)|principal\s+investigator|leiter\w*|responsable|gerente|teamleiter\w*|"
-    r"matron|charge\s+nurse|ward\s+sister|sister|head\s+chef|owner|proprietor|foreman|forewoman)\b",
+    r"matron|charge\s+nurse|ward\s+sister|sister|head\s+chef|owner|proprietor|foreman|forewoman|"
+    r"(?:managing|commissioning|executive|features|news|section|deputy)\s+editor|head\s+of\s+\w+\s+department|deputy\s+head)\b",
     re.I,
 )
 _ASSISTANT = re.compile(r"\b(assistant|associate)\s+(to|of)\b", re.I)
@@ -395,7 +396,7 @@ def sender_role(text: str, signature: str) -> tuple[str | None, str | None]:
     """The writer's (title, role) from a self-introduction or the signature; a hiring manager
     or leader introducing themselves wins over a signature title.
 
-    >>> sender_role("Hi Maya, I'm the hiring manager for the role.", "Jo Park\nRecruiter")
+    >>> sender_role("Hi Maya, I'm the hiring manager for the role.", "Jo Park\\nRecruiter")
     ('hiring manager for the role', 'hiring_manager')
     """
     sig_title, sig_role = find_title(signature)

@@ -7,14 +7,17 @@ the daemon stores.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
+from concurrent.futures import Executor
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from offerwatch.extractors.clean import clean_reply
+from offerwatch.extractors.clean import MAX_TEXT_CHARS, clean_reply
 from offerwatch.extractors.fingerprint import content_fingerprint
-from offerwatch.extractors.parse import ParsedMail, parse_mail
+from offerwatch.extractors.parse import ParsedMail, parse_headers_only, parse_mail
 from offerwatch.models.domain import Analysis, Direction
 
 log = logging.getLogger(__name__)
@@ -54,13 +57,29 @@ class _Prepared:
 
 
 def _prepare(raw: bytes, owner: Owner, folder_role: str | None) -> _Prepared:
-    parsed = parse_mail(raw)
+    """Parse and clean one message; each step that fails costs only its own output.
+
+    parse_mail records bad input as problems itself; the guards here are for bugs, so one
+    message that trips one can never stop a backfill or lose the fields already read.
+    """
+    try:
+        parsed = parse_mail(raw)
+    except Exception as err:  # noqa: BLE001 - a parser bug: record it, keep going
+        log.exception("parsing failed on one message; recorded as unparseable")
+        parsed = ParsedMail(content_hash=hashlib.sha256(raw).hexdigest(), parse_failed=True,
+                            problems=[f"internal error while parsing: {type(err).__name__}"])
     problems = list(parsed.problems)
-    cleaned = clean_reply(parsed.text)
-    if cleaned.truncated:
-        problems.append("text longer than the analysis cap; only its start was analysed")
-        log.info("message %s: text cut to the analysis cap", parsed.message_id or "(no id)")
-    return _Prepared(parsed, direction_of(parsed, owner, folder_role), cleaned.text, cleaned.signature, tuple(problems),
+    try:
+        cleaned = clean_reply(parsed.text)
+        text, signature = cleaned.text, cleaned.signature
+        if cleaned.truncated:
+            problems.append("text longer than the analysis cap; only its start was analysed")
+            log.info("message %s: text cut to the analysis cap", parsed.message_id or "(no id)")
+    except Exception as err:  # noqa: BLE001 - a cleaner bug: analyse the text uncleaned
+        log.exception("cleaning failed on message %s; its text is analysed uncleaned", parsed.message_id or "(no id)")
+        problems.append(f"internal error while cleaning: {type(err).__name__}")
+        text, signature = parsed.text[:MAX_TEXT_CHARS], ""
+    return _Prepared(parsed, direction_of(parsed, owner, folder_role), text, signature, tuple(problems),
                      content_fingerprint(raw))
 
 
@@ -82,6 +101,16 @@ _FIRM_NO = ("bulk mail", "owner forwarded", "mass mail", "agency blast", "job bo
             "account mail")
 
 
+#: One message parsed, cleaned and classified without context (see :func:`prepare_many`).
+Prepared = tuple[_Prepared, Any]
+
+
+def prepare_many(raws: Sequence[bytes], owner: Owner = Owner(), folder_role: str | None = None) -> list[Prepared]:
+    """Parse, clean and classify messages, each on its own: the part of the pipeline that
+    needs nothing but the message, so a worker process can run it (see :func:`worker_pool`)."""
+    return [_prepare_and_classify((raw, owner, folder_role)) for raw in raws]
+
+
 def analyze_many(
     raws: Iterable[bytes],
     *,
@@ -90,6 +119,7 @@ def analyze_many(
     thread_is_job: ThreadLookup | None = None,
     contact_is_job: ContactLookup | None = None,
     role_of: RoleLookup | None = None,
+    prepared: Sequence[Prepared] | None = None,
 ) -> Iterator[Analysis]:
     """Like :func:`analyze` for many messages; extraction runs batched through spaCy.
 
@@ -101,37 +131,33 @@ def analyze_many(
     and so is the owner's "Wednesday 09:30 please" to her. ``role_of`` gives the title a sender
     signed with before, so a hiring manager's note signed "Priya" is still hers. Messages of
     this batch count as known once decided, in order.
+
+    ``prepared`` is :func:`prepare_many`'s result for ``raws`` when a worker already made it;
+    the results are the same either way.
     """
-    from offerwatch.extractors.classify import classify, contact_keys
+    from offerwatch.extractors.classify import contact_keys
     from offerwatch.extractors.signals import Extraction, ExtractInput, extract_many
 
     nothing = Extraction((), (), None, None)  # what private mail keeps: no signals, no role
 
-    prepared = [_prepare(raw, owner, folder_role) for raw in raws]
-    decisions = [
-        classify(
-            sender=p.parsed.sender,
-            subject=p.parsed.subject,
-            text=p.text,
-            headers=p.parsed.headers,
-            direction=p.direction,
-            has_calendar=bool(p.parsed.events),
-            recipients=p.parsed.to + p.parsed.cc,
-            signature=p.signature,
-        )
-        if not p.parsed.parse_failed
-        else None
-        for p in prepared
-    ]
+    done = list(prepared) if prepared is not None else prepare_many(list(raws), owner, folder_role)
+    prepared_ = [d[0] for d in done]
+    decisions = [d[1] for d in done]
     # Decide first, in order (thread and contact context come from the messages before),
     # then extract signals from job mail only: most of an inbox is not, and its signals
     # would be thrown away.
+    looks = _second_looks(prepared_, decisions, extract_many)
     job_flags: list[tuple[bool, str]] = []
     batch_job_ids: set[str] = set()
     batch_contacts: set[str] = set()
-    for p, decision in zip(prepared, decisions, strict=True):
+    for i, (p, decision) in enumerate(zip(prepared_, decisions, strict=True)):
         is_job = bool(decision and decision.is_job)
-        reason = decision.reason if decision else "unparseable message: " + "; ".join(p.problems)
+        if decision is not None:
+            reason = decision.reason
+        elif p.parsed.parse_failed:
+            reason = "unparseable message: " + "; ".join(p.problems)
+        else:
+            reason = "not classified (internal error); see the log"
         counterparts = _counterparts(p)
         if decision is not None and not is_job and not reason.startswith(_FIRM_NO):
             thread = ([p.parsed.in_reply_to] if p.parsed.in_reply_to else []) + list(p.parsed.references)
@@ -142,12 +168,14 @@ def analyze_many(
                               or (contact_is_job is not None and contact_is_job(c))), None)
                 if known is not None:
                     is_job, reason = True, f"{known} is in an earlier job conversation (classifier alone: {reason})"
+            if not is_job and i in looks:
+                is_job, reason = True, f"{looks[i]} (classifier alone: {reason})"
         if is_job and p.parsed.message_id:
             batch_job_ids.add(p.parsed.message_id)
         if is_job:
             batch_contacts.update(k for c in counterparts for k in contact_keys(c))
         job_flags.append((is_job, reason))
-    job_prepared = [p for p, (is_job, _) in zip(prepared, job_flags, strict=True) if is_job]
+    job_prepared = [p for p, (is_job, _) in zip(prepared_, job_flags, strict=True) if is_job]
     inputs = [
         ExtractInput(
             text=p.text,
@@ -160,8 +188,8 @@ def analyze_many(
         )
         for p, known in zip(job_prepared, _known_roles(job_prepared, role_of), strict=True)
     ]
-    extractions = extract_many(inputs)
-    for p, (is_job, reason) in zip(prepared, job_flags, strict=True):
+    extractions = iter(_extract_all(extract_many, inputs))
+    for p, (is_job, reason) in zip(prepared_, job_flags, strict=True):
         extraction = next(extractions) if is_job else nothing
         yield Analysis(
             message_id=p.parsed.message_id,
@@ -191,6 +219,48 @@ def analyze_many(
         )
 
 
+#: Signals only the hiring side's mail carries. Found in a message whose vocabulary left it
+#: undecided, they make it job mail: "We will not take you to the next step of the process"
+#: and "we've gone with someone who had more sector experience" hold no job word. Slots and
+#: offers are not among them: a booking, a draft night and "a place on the MSc" have those too.
+_HIRING_SIDE = frozenset({"rejection", "other_process_inquiry", "role_on_hold", "salary_reconfirm"})
+
+
+def _second_looks(prepared: list[_Prepared], decisions: list[Any], extract_many: Callable[..., Iterator[Any]]) -> dict[int, str]:
+    """Messages the classifier could not place for want of job words, read once more for what
+    the hiring side says: index -> the reason they are job mail after all.
+
+    Only incoming mail from someone at an organisation (not free mail, not a forward) whose
+    text spoke neither for another world nor for bulk mail is read, so a friend's news or a
+    shop's order update never gets here; the extra extraction costs a few messages a batch.
+    """
+    from offerwatch.extractors.classify import load_data
+    from offerwatch.extractors.signals import ExtractInput
+
+    freemail = load_data().freemail
+    wanted: list[int] = []
+    for i, (p, d) in enumerate(zip(prepared, decisions, strict=True)):
+        sender = p.parsed.sender.email.lower() if p.parsed.sender else ""
+        if (d is None or d.is_job or not d.open_to_context or not d.reason.startswith("no job context")
+                or p.direction is not Direction.IN or "@" not in sender or sender.rpartition("@")[2] in freemail
+                or _FORWARD.match(p.parsed.subject or "")):
+            continue
+        wanted.append(i)
+    if not wanted:
+        return {}
+    inputs = [
+        ExtractInput(text=prepared[i].text, signature=prepared[i].signature, subject=prepared[i].parsed.subject,
+                     sender=prepared[i].parsed.sender, direction=Direction.IN, events=tuple(prepared[i].parsed.events))
+        for i in wanted
+    ]
+    out: dict[int, str] = {}
+    for i, extraction in zip(wanted, _extract_all(extract_many, inputs), strict=True):
+        hit = next((s for s in extraction.signals if s.type in _HIRING_SIDE), None)
+        if hit is not None:
+            out[i] = f"the text reads as the hiring side's: {hit.type.replace('_', ' ')} ({hit.rule})"
+    return out
+
+
 def _known_roles(prepared: list[_Prepared], role_of: RoleLookup | None) -> list[tuple[str | None, str | None] | None]:
     """For each incoming message, the (title, role) its sender signed with in earlier mail of this
     batch or of the store: titles live in signatures, and a short reply is signed "Priya"."""
@@ -214,11 +284,124 @@ def _known_roles(prepared: list[_Prepared], role_of: RoleLookup | None) -> list[
 _FORWARD = re.compile(r"^\s*(?:fwd?|fw|wg|tr|rv)\s*:", re.I)
 
 
+def _prepare_and_classify(job: tuple[bytes, Owner, str | None]) -> tuple[_Prepared, Any]:
+    """Parse, clean and classify one message without context: the part of the pipeline that
+    needs nothing but the message, so it can run in a worker process."""
+    from offerwatch.extractors.classify import classify
+
+    raw, owner, folder_role = job
+    p = _prepare(raw, owner, folder_role)
+    return p, _classify(classify, p)
+
+
+def worker_pool(workers: int | None = None) -> Executor | None:
+    """A process pool for :func:`analyze_many` (a worker per core; None on a single core).
+
+    Workers fork from this process (the classifier data and parser are already imported),
+    and never load spaCy: extraction of the few job messages stays in the caller.
+    """
+    import multiprocessing
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    n = workers if workers is not None else (os.cpu_count() or 1)
+    if n < 2:
+        return None  # one core: the pool would only add copying
+    methods = multiprocessing.get_all_start_methods()
+    ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    return ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_start_worker, initargs=(os.getpid(),))
+
+
+def _start_worker(parent: int) -> None:
+    """Load the classifier data once, and end this worker when the process that started the
+    pool is gone (a backfill killed with kill -9 would otherwise leave its workers behind,
+    waiting on a queue nobody writes to)."""
+    import os
+    import threading
+    import time
+
+    from offerwatch.extractors.classify import load_data
+
+    load_data()
+
+    def watch() -> None:
+        while True:
+            time.sleep(0.5)
+            try:
+                os.kill(parent, 0)
+            except ProcessLookupError:
+                os._exit(0)
+            except PermissionError:
+                pass  # alive, and someone else's: keep going
+
+    threading.Thread(target=watch, name="offerwatch-parent-watch", daemon=True).start()
+
+
 def _counterparts(p: _Prepared) -> list[str]:
     """Whom the owner corresponds with in a message: its sender, or the recipients of their own mail."""
     if p.direction is Direction.OUT:
         return [a.email.lower() for a in (p.parsed.to + p.parsed.cc)[:10] if a.email]
     return [p.parsed.sender.email.lower()] if p.parsed.sender is not None and p.parsed.sender.email else []
+
+
+def _classify(classify: Callable[..., Any], p: _Prepared) -> Any:
+    """The classifier's decision, or None for an unparseable message or a classifier bug."""
+    if p.parsed.parse_failed:
+        return None
+    try:
+        return classify(
+            sender=p.parsed.sender,
+            subject=p.parsed.subject,
+            text=p.text,
+            headers=p.parsed.headers,
+            direction=p.direction,
+            has_calendar=bool(p.parsed.events),
+            recipients=p.parsed.to + p.parsed.cc,
+            signature=p.signature,
+        )
+    except Exception:  # noqa: BLE001 - one message's classifier bug must not stop the batch
+        log.exception("classifying message %s failed; stored as not job mail", p.parsed.message_id or "(no id)")
+        return None
+
+
+def _extract_all(extract_many: Callable[..., Iterator[Any]], inputs: list[Any]) -> list[Any]:
+    """Extractions for a batch; when the batch fails, message by message, and a message
+    that still fails gets none (it keeps its headers, text and classification).
+
+    The batch runs in a spaCy memory zone: every string, lexeme and tokenizer-cache entry
+    the batch adds is freed when it ends. Without it a long-running daemon keeps every
+    distinct token it ever saw (12,000 hostile mails: 85,000 strings, +110 MB). Extractions
+    hold plain Python values only, so nothing of the zone is used after it.
+    """
+    from offerwatch.extractors.nlp import get_nlp
+    from offerwatch.extractors.signals import Extraction
+
+    with get_nlp().memory_zone():
+        try:
+            return list(extract_many(inputs))
+        except Exception:  # noqa: BLE001 - isolate the message that breaks the batch
+            log.exception("signal extraction failed for a batch of %d; retrying one by one", len(inputs))
+        out = []
+        for inp in inputs:
+            try:
+                out.extend(extract_many([inp]))
+            except Exception:  # noqa: BLE001 - no signals for this one message
+                log.exception("signal extraction failed for one message; no signals recorded for it")
+                out.append(Extraction((), (), None, None))
+        return out
+
+
+def owner_from_sample(raws: Iterable[bytes]) -> Owner:
+    """:func:`infer_owner` over the headers of ``raws``; a message whose headers cannot be
+    read is logged and left out of the sample, never an error (an import must not abort
+    on one broken mail before it has begun)."""
+    sample = []
+    for raw in raws:
+        try:
+            sample.append(parse_headers_only(raw))
+        except Exception:  # noqa: BLE001 - a parser bug on one sampled message
+            log.exception("one message left out of the owner sample: its headers could not be read")
+    return infer_owner(sample)
 
 
 def infer_owner(headers_of: Sequence[ParsedMail]) -> Owner:

@@ -28,6 +28,7 @@ from typing import Any
 
 from offerwatch.extractors import entities
 from offerwatch.extractors import nlp as _nlp  # no spaCy import until get_nlp()
+from offerwatch.extractors.tokenguard import break_runs
 from offerwatch.models.domain import Address, CalendarEvent, Direction, Salary, Signal
 
 log = logging.getLogger(__name__)
@@ -280,7 +281,16 @@ class _Sentence:
         return "no_neg" not in cue.flags and self._before("NEG", cue, 6)
 
     def hedged(self, cue: _Cue) -> bool:
-        return "no_hedge" not in cue.flags and self._before("HEDGE", cue, 10)
+        if "no_hedge" in cue.flags or not self._before("HEDGE", cue, 10):
+            return False
+        asks = self.by.get("ASK_IF")
+        if not asks:
+            return True
+        # "She asked if she could call you" is a request, not a condition: an "if" that only
+        # reports a question does not hedge what follows it.
+        cs = self.clause_start(cue.start)
+        return any(cs <= h.start < cue.start and cue.start - h.end <= 10
+                   and not any(a.start < h.start < a.end for a in asks) for h in self.by["HEDGE"])
 
     def self_future(self, cue: _Cue) -> bool:
         return "not_self_future" in cue.flags and self._before("SELF_FUTURE", cue, 4)
@@ -938,7 +948,9 @@ def _prepare(inp: ExtractInput) -> tuple[str, list[int] | None]:
     if len(raw) > MAX_CHARS:
         log.info("text of %d characters cut to %d for analysis", len(raw), MAX_CHARS)
         raw = raw[:MAX_CHARS]
-    return normalize(raw)
+    text, index = normalize(raw)
+    # long punctuation runs make spaCy's tokenizer quadratic; one-for-one, so index holds
+    return break_runs(text), index
 
 
 def extract(
@@ -999,7 +1011,7 @@ def _run_batch(nlp: Any, batch: list[ExtractInput]) -> Iterator[Extraction]:
             doc = next(docs)
             for ev in inp.events:
                 calendar_text = _calendar_text(ev)
-                summaries.append((ev, nlp(normalize(calendar_text)[0]) if calendar_text else None))
+                summaries.append((ev, nlp(break_runs(normalize(calendar_text)[0])) if calendar_text else None))
         try:
             yield _finish(doc, inp, prepared[i][0], prepared[i][1], summaries)
         except Exception:  # one bad message must not stop a backfill

@@ -124,8 +124,23 @@ class Reading:
 _NOTHING = Reading()
 
 
+#: A slot moved: "I've moved our call from Wednesday (at 10) to Thursday 19 March at 11:00": the
+#: old time is no second option and "Wednesday to Thursday" no range of opening days.
+_MOVED_FROM = re.compile(
+    r"\b(?:mov|resched|shift|chang|push|brought|bring|switch|swap)\w*\b[^.?!]{0,60}?\b(from\s+[^,;.?!]{1,40}?)\s+to\s+",
+    re.I,
+)
+
+
 def read(sentence: str) -> Reading:
-    """:func:`find_slot` and :func:`offers_options` in one pass over the sentence."""
+    """:func:`find_slot` and :func:`offers_options` in one pass over the sentence.
+
+    >>> read("I've moved our call from Wednesday to Thursday 19 March at 11:00am.").slot is not None
+    True
+    """
+    moved = _MOVED_FROM.search(sentence)
+    if moved:
+        sentence = sentence[: moved.start(1)] + " " * (moved.end(1) - moved.start(1)) + sentence[moved.end(1):]
     clocks = _clocks(sentence)
     if not clocks and "?" not in sentence:
         return _NOTHING  # neither a slot nor a choice asked about

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 
@@ -150,17 +150,65 @@ class Signal:
 
 
 @dataclass(frozen=True)
+class Attendee(Address):
+    """A calendar participant (ORGANIZER or ATTENDEE): address, display name (CN), ROLE and
+    PARTSTAT as the invitation writes them.
+
+    Example: ``Attendee("Priya Shah (VP Engineering)", "priya@acme.example", "REQ-PARTICIPANT",
+    "NEEDS-ACTION")``. ``role`` is one of RFC 5545's CHAIR, REQ-PARTICIPANT, OPT-PARTICIPANT,
+    NON-PARTICIPANT, or "" when the invitation does not say.
+    """
+
+    role: str = ""
+    status: str = ""
+
+
+@dataclass(frozen=True)
 class CalendarEvent:
-    """An event from a text/calendar part (METHOD REQUEST/CANCEL) or a confirmed time."""
+    """An event from a text/calendar part (METHOD REQUEST/CANCEL) or a confirmed time.
+
+    ``start``/``end`` are aware datetimes, or plain ``date`` values for an all-day event
+    (a day wherever the reader lives; ``end`` is then the day after, as RFC 5545 has it).
+    An event with DURATION instead of DTEND gets ``end = start + duration``.
+    ``summary``, ``description``, the organizer's and the attendees' names and roles are
+    what the invitation tells a reader: detection reads them like the mail's text.
+    """
 
     uid: str
     method: str  # REQUEST | CANCEL | PUBLISH | TEXT
     summary: str
-    start: datetime | None
-    end: datetime | None
+    start: datetime | date | None
+    end: datetime | date | None
     organizer: Address | None
-    attendees: tuple[Address, ...] = ()
+    attendees: tuple[Address, ...] = ()  # Attendee values when read from a calendar part
     sequence: int = 0
+    description: str = ""
+
+    @property
+    def all_day(self) -> bool:
+        return isinstance(self.start, date) and not isinstance(self.start, datetime)
+
+    def reader_text(self) -> str:
+        """The invitation as a reader sees it in a calendar client, one item per line.
+
+        >>> ev = CalendarEvent("u", "REQUEST", "Panel interview", None, None,
+        ...                    Attendee("Jo Recruiter", "jo@acme.example"),
+        ...                    (Attendee("Priya Shah (VP Engineering)", "p@acme.example", "REQ-PARTICIPANT"),),
+        ...                    description="Meet the team.")
+        >>> print(ev.reader_text())
+        Panel interview
+        Meet the team.
+        Organizer: Jo Recruiter
+        Attendee: Priya Shah (VP Engineering) (REQ-PARTICIPANT)
+        """
+        lines = [self.summary, self.description]
+        if self.organizer is not None and self.organizer.name:
+            lines.append(f"Organizer: {self.organizer.name}")
+        for a in self.attendees:
+            if a.name:
+                role = getattr(a, "role", "")
+                lines.append(f"Attendee: {a.name} ({role})" if role else f"Attendee: {a.name}")
+        return "\n".join(line for line in lines if line)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ classifier's reason): no body, subject or sender of private mail is stored.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import itertools
 import json
@@ -842,14 +843,7 @@ class Store:
         writes nothing to a table with NOT NULL columns (sqlite-utils issues 538 and 610): after
         one full disk, every message would be lost.
         """
-        cols = list(row)
-        names = ", ".join(f'"{c}"' for c in cols)
-        updates = ", ".join(f'"{c}" = excluded."{c}"' for c in cols if c != pk)
-        self.db.execute(
-            f'INSERT INTO "{table}" ({names}) VALUES ({", ".join("?" * len(cols))}) '
-            f'ON CONFLICT("{pk}") DO UPDATE SET {updates}',
-            [row[c] for c in cols],
-        )
+        self.db.execute(_upsert_sql(table, pk, tuple(row)), list(row.values()))
 
     def _replace_message_facts(self, key: str, app_id: int | None, a: Analysis, now: str) -> None:
         """Signals, events and salaries of one message, replaced as a whole (idempotent)."""
@@ -935,6 +929,17 @@ def _same_content(row: dict[str, Any], a: Analysis) -> bool:
     if row.get("content_hash") and a.content_hash:
         return bool(row["content_hash"] == a.content_hash)
     return True
+
+
+@functools.lru_cache(maxsize=16)
+def _upsert_sql(table: str, pk: str, columns: tuple[str, ...]) -> str:
+    """An insert-or-update of ``columns`` (other columns of an existing row are kept), as
+    sqlite-utils' ``upsert`` does, written once per column set: ``upsert`` inspects the
+    table on every call, which was 75% of the time a backfill spent storing messages."""
+    names = ", ".join(f'"{c}"' for c in columns)
+    updates = ", ".join(f'"{c}" = excluded."{c}"' for c in columns if c != pk)
+    marks = ", ".join("?" * len(columns))
+    return f'INSERT INTO "{table}" ({names}) VALUES ({marks}) ON CONFLICT("{pk}") DO UPDATE SET {updates}'
 
 
 def _statements(script: str) -> list[str]:

@@ -224,13 +224,23 @@ def _order(m: _Msg) -> tuple[int, datetime, int]:
 # -- interviews ------------------------------------------------------------------------------
 
 
-def _entity_start(entities: Iterable[dict[str, Any]]) -> datetime | None:
+def _day_only(value: Any) -> date | None:
+    """An all-day event's stored start ("2026-10-12"): a day wherever the owner lives."""
+    if isinstance(value, str) and len(value) == 10:
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _entity_start(entities: Iterable[dict[str, Any]]) -> datetime | date | None:
     for ent in entities:
         for holder in (ent, ent.get("interview") if isinstance(ent.get("interview"), dict) else None):
             if not isinstance(holder, dict):
                 continue
             for k in ("start", "when", "datetime", "at", "interview_start"):
-                d = _dt(holder.get(k)) if isinstance(holder.get(k), str) else None
+                d = _day_only(holder.get(k)) or (_dt(holder.get(k)) if isinstance(holder.get(k), str) else None)
                 if d is not None:
                     return d
     return None
@@ -250,23 +260,31 @@ def interviews_of(store: Store, app_id: int, msgs: list[_Msg], tz: tzinfo) -> li
         if uid not in latest or rank >= latest[uid][0]:
             latest[uid] = (rank, e)
     for _uid, (_rank, e) in latest.items():
-        start = _dt(e["start"])
-        if start is None:
+        all_day = _day_only(e["start"])
+        start = None if all_day else _dt(e["start"])
+        if all_day is not None:
+            day, end = all_day, None
+        elif start is not None:
+            day, end = local_date(start, tz), _dt(e["end"])
+        else:
             continue
         try:
             attendees = tuple(json.loads(e["attendees"] or "[]"))
         except ValueError:
             attendees = ()
         out.append(Interview(
-            local_date(start, tz), start, _dt(e["end"]), e["message_key"], "invite", e["summary"] or "calendar invitation",
-            attendees, "cancelled by calendar" if str(e["method"]).upper() == "CANCEL" else "",
+            day, start, end, e["message_key"], "invite", e["summary"] or "calendar invitation", attendees,
+            "cancelled by calendar" if str(e["method"]).upper() == "CANCEL" else "",
         ))
     # 2. confirmed times written in a confirmation
     for m in msgs:
         if not (m.incoming and m.date and "interview_scheduled" in m.types):
             continue
-        start = _entity_start(m.entities)
-        if start is None:
+        when = _entity_start(m.entities)
+        start = when if isinstance(when, datetime) else None
+        if isinstance(when, date) and not isinstance(when, datetime):
+            day = when
+        elif start is None:
             found = interview_times(m.text, m.date, tz)
             if found:
                 start = found[0].at or datetime.combine(found[0].day, time(12, 0), tz)

@@ -99,3 +99,40 @@ def test_other_worlds_with_job_words_are_not_job_mail() -> None:
                    "Kelly Marsh has been made a conditional offer of employment and has given your name\n"
                    "as a referee. Please complete the reference form.")
     assert [d[0] for d in decide(rental, physical, referee)] == [False, False, False]
+
+
+def test_a_decision_with_no_job_word_is_job_mail_once_read() -> None:
+    """The vocabulary leaves "we will not take you to the next step" undecided; what the hiring
+    side says decides it, and the reason names the signal that did."""
+    note = mail("Dev Patel <dev.patel@quarryline.example>", "Re: next steps",
+                "Sam,\n\nThanks for completing the exercise. We will not take you to the next step of the process.\n\nDev")
+    agency = mail("Gail Morrison <gail@clearwater-search.example>", "Re: the client",
+                  "Hi Sam,\n\nI've heard back and sadly they've gone with someone who had more sector experience.\n\nGail")
+    analyses = list(analyze_many([note, agency], owner=OWNER))
+    for a in analyses:
+        assert a.is_job and "reads as the hiring side's: rejection" in a.job_reason
+        assert [s.type for s in a.signals] == ["rejection"]
+
+
+def test_slots_and_offers_from_other_worlds_stay_out() -> None:
+    """A booking confirmed for a time, a draft night and "a place on the MSc" have slots and
+    offers, not a hiring side's words: a second reading must not make them job mail."""
+    booking = mail("Harbour Lanes <bookings@harbourlanes.example>", "See you Saturday",
+                   "Hi Sam, your lane is confirmed for Saturday 14 March at 7:30pm. See you then!")
+    place = mail("Admissions <admissions@pennine-uni.example>", "Your place",
+                 "Dear Sam, we are pleased to offer you a place on the MSc Data Science starting in September.")
+    friend = mail("Jess <jess.alvarez88@gmail.com>", "news", "They went with someone else, gutted.")
+    assert [is_job for is_job, _ in decide(booking, place, friend)] == [False, False, False]
+
+
+def test_a_reply_in_a_thread_that_began_as_an_agency_blast_is_judged_by_its_own_words() -> None:
+    subject = "RE: URGENT REQUIREMENT - Java Developer (C2C/W2) - Remote"
+    reply = mail("Raj Kumar <raj.kumar@techstaffpro.example>", subject,
+                 "Hi Maya,\n\nI got feedback from the client today. Unfortunately they have decided to go with "
+                 "another candidate who had more Kafka experience.\n\nRegards,\nRaj")
+    blast = mail("Raj Kumar <raj.kumar@techstaffpro.example>", subject[4:],
+                 "Hi,\n\nPlease find the below job description. If interested, reply with your updated resume "
+                 "and expected rate.\n\nRaj")
+    got = list(analyze_many([reply, blast], owner=OWNER))
+    assert got[0].is_job and [s.type for s in got[0].signals] == ["rejection"]
+    assert not got[1].is_job and "agency blast" in got[1].job_reason

@@ -305,6 +305,8 @@ REJECTIONS = [
     'We will not take you to the next step of the process.',
     'We have decided to close this role.',
     'The role has been cancelled.',
+    'I wanted to let you know that we will be considering other applicants for the Product Designer role.',
+    'The panel has decided to focus on candidates whose experience is closer to the brief.',
 ]
 NOT_REJECTIONS = [
     'Thank you for your application; we will be in touch if you are shortlisted.',
@@ -315,6 +317,7 @@ NOT_REJECTIONS = [
     'Unfortunately the role is on hold until the new budget is approved.',
     'There is no need to reschedule.',
     "Please don't hesitate to reach out if you have questions.",
+    'We are still considering other applicants and will be in touch next week.',
 ]
 
 
@@ -337,6 +340,7 @@ GENERIC = {
  "This is an automated message to let you know we've received your application.",
  "Thanks for your interest in Acme! Your application is now under review by our recruiting team.",
  "We appreciate you taking the time to apply. Our hiring team is reviewing your application.",
+ "Your application for Customer Success Manager is currently being reviewed.",
 ],
 "interview_request": [
  "We would like to invite you to an interview. Please let us know your availability for next week.",
@@ -352,6 +356,7 @@ GENERIC = {
  "Great, I've booked us in for Thursday at 11am - invite to follow.",
  "This is to confirm your interview on 12 May at 10:30 at our London office.",
  "You're all set for Monday at 3pm with Sarah.",
+ "Something came up, so I've moved our screening call from Wednesday to Thursday 19 March at 11:00am ET.",
 ],
 "postponed": [
  "Unfortunately we need to reschedule your interview due to an unforeseen conflict.",
@@ -364,6 +369,7 @@ GENERIC = {
  "We have temporarily paused hiring for this role.",
  "Due to a hiring freeze, we are unable to proceed with the recruitment at this time.",
  "The requisition is on hold pending a reorganisation.",
+ "The interviews planned for 24 March have been suspended until further notice while the service is reviewed.",
 ],
 "offer": [
  "We are delighted to offer you the position of Senior Engineer.",
@@ -392,6 +398,7 @@ GENERIC = {
  "We'd like to move quickly and can skip the technical assessment.",
  "Given your timeline, we'll fast-track you to the final round.",
  "We can expedite the process and make a decision this week.",
+ "Could you do the next round tomorrow or Thursday? Keen to keep the momentum going.",
 ],
 "senior_leader_interview": [
  "The next step is a conversation with our CEO, Jane Doe.",
@@ -406,6 +413,7 @@ GENERIC = {
 "hiring_manager_direct": [
  "Hi, I'm the hiring manager for the role and wanted to reach out personally.",
  "The hiring manager would like to call you directly tomorrow.",
+ "Marcus, who would be your manager, asked if he could give you a ring himself this week.",
 ],
 }
 

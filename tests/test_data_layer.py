@@ -168,3 +168,30 @@ def test_assessment_is_incremental_with_a_full_pass_each_day(monkeypatch: pytest
     assess_applications(store, {2}, now=day1.replace(day=2))  # a new day: everything again
     assess_applications(store, {2}, now=day1.replace(day=2, hour=12), full=True)  # before a digest
     assert calls == [None, [1, 3], None, None]
+
+
+def test_backfill_with_a_worker_pool_stores_exactly_what_a_serial_run_does(tmp_path: Path) -> None:
+    from offerwatch.daemon.sources.local import open_local_source
+    from offerwatch.daemon.sync import SyncEngine
+    from offerwatch.extractors.pipeline import Owner, worker_pool
+
+    corpus = Path(__file__).parent.parent.parent / "shared" / "corpus" / "dev"
+    if not corpus.is_dir():
+        pytest.skip("no dev corpus at ../shared/corpus/dev")
+    owner = Owner.of(["maya.lindqvist@gmail.com"])
+    pool = worker_pool(2)
+    assert pool is not None
+    snapshots = []
+    try:
+        for p in (None, pool):
+            with Store.open(tmp_path / f"{'pool' if p else 'serial'}.db") as store:
+                SyncEngine(store, owner, pool=p, batch_size=16).run(open_local_source(corpus), backfill=True)
+                snapshots.append((
+                    store.rows("SELECT key, is_job, job_reason, application_id FROM messages ORDER BY key"),
+                    store.rows("SELECT message_key, type, rule, evidence FROM signals ORDER BY message_key, type"),
+                    store.rows("SELECT account, name, last_uid FROM folders"),
+                ))
+    finally:
+        pool.shutdown()
+    assert snapshots[0] == snapshots[1]
+    assert len(snapshots[0][1]) > 100

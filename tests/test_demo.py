@@ -89,6 +89,29 @@ def _big_mbox(path: Path, copies: int) -> int:
     return n
 
 
+def _no_orphan_workers(parent: int, wait: float = 10.0) -> None:
+    """The backfill's worker processes end with it (they read from pipes the dead parent held)."""
+    import os
+
+    def children() -> list[str]:
+        found = []
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    stat = Path(f"/proc/{entry}/stat").read_text().split()
+                    cmd = Path(f"/proc/{entry}/cmdline").read_bytes()
+                except OSError:
+                    continue
+                if b"offerwatch" in cmd or b"multiprocessing" in cmd:
+                    found.append(f"{entry} ppid {stat[3]}: {cmd[:80]!r}")
+        return [f for f in found if f"ppid {parent}:" in f or ("ppid 1:" in f and "multiprocessing" in f)]
+
+    deadline = time.monotonic() + wait
+    while children() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert children() == []
+
+
 @pytest.mark.parametrize("kill_after", [50, 300])
 def test_backfill_killed_midway_then_rerun_equals_clean_run(tmp_path: Path, kill_after: int) -> None:
     source = tmp_path / "big.mbox"
@@ -115,6 +138,7 @@ def test_backfill_killed_midway_then_rerun_equals_clean_run(tmp_path: Path, kill
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
     assert kill_after <= partial < total, "the kill must land mid-backfill for this test to mean anything"
+    _no_orphan_workers(proc.pid)
     subprocess.run([*exe, "--db", str(crash_db), *cmd], check=True, capture_output=True, timeout=300)
     clean, crashed = _snapshot(clean_db), _snapshot(crash_db)
     assert crashed["messages"] == clean["messages"]

@@ -48,6 +48,8 @@ def test_not_salaries(text: str) -> None:
         ("Co-founder & CEO", "leader"), ("Director of Data Engineering", "leader"), ("Head of Engineering", "leader"),
         ("Geschäftsführer", "leader"), ("Engineering Manager, Data Platform", "hiring_manager"),
         ("Chair, Computer Science Department", "hiring_manager"), ("Professor of Statistics", None),
+        ("Resourcer", "recruiter"), ("Department Head, Mathematics", "leader"), ("Editor-in-Chief", "leader"),
+        ("Managing Editor", "hiring_manager"), ("Copy Editor", None), ("Deputy Head", "hiring_manager"),
     ],
 )
 def test_title_roles(title: str, role: str | None) -> None:

@@ -153,7 +153,7 @@ def test_backfill_killed_then_rerun_equals_a_clean_run(
 
 @pytest.mark.parametrize(
     "how",
-    ["plain: cut mid-FETCH of bodies, twice", "plain: cut mid-FETCH of BODYSTRUCTURE", "tls: reset mid-stream"],
+    ["plain: cut mid-FETCH of bodies, twice", "plain: cut mid-FETCH of sizes and dates", "tls: reset mid-stream"],
 )
 def test_connection_cut_mid_fetch_is_retried_without_loss_or_duplicates(
     tmp_path: Path, dovecot: DovecotServer, user: DovecotUser, how: str
@@ -170,8 +170,8 @@ def test_connection_cut_mid_fetch_is_retried_without_loss_or_duplicates(
         cut = make_cli(tmp_path, dovecot, user, "cut", port=proxy.port, tls="implicit" if tls else "none", extra=extra)
         if how.startswith("plain: cut mid-FETCH of bodies"):
             proxy.cut_after(20_000, after_request=b"BODY.PEEK[]", times=2)
-        elif "BODYSTRUCTURE" in how:
-            proxy.cut_after(2_000, after_request=b"BODYSTRUCTURE")
+        elif "sizes and dates" in how:
+            proxy.cut_after(2_000, after_request=b"RFC822.SIZE")
         else:
             proxy.cut_after(60_000, reset=True)
         res = ok(cut("-v", "sync", "--no-progress"))

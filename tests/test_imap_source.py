@@ -268,6 +268,37 @@ def test_large_message_is_capped_and_keeps_its_text(
     fetches = [rest for name, rest in recorder.commands() if name == "FETCH"]
     whole = [f for f in fetches if "BODY.PEEK[]" in f]
     assert whole and all(str(uids[1]) not in f.split(" ", 1)[0].split(",") for f in whole)
+    # The structure, parsed in Python, is asked only of the message read part by part.
+    structures = [f.split(" ", 1)[0] for f in fetches if "BODYSTRUCTURE" in f]
+    assert structures == [str(uids[1])]
+    recorder.assert_read_only()
+
+
+def test_huge_header_block_is_fetched_capped_and_the_body_kept(
+    dovecot: DovecotServer, user: DovecotUser, recorder: CommandRecorder
+) -> None:
+    """A 3 MB header (thousands of Received lines, Content-Type last) is read only up to
+    the header cap, and the multipart body is still found and read."""
+    big = big_offer_mail(attachment_bytes=64 * 1024)
+    head, _, body = big.partition(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    mime = [ln for ln in lines if ln.lower().startswith((b"content-type", b"mime-version", b"content-transfer"))]
+    other = [ln for ln in lines if ln not in mime]
+    filler = [b"Received: from relay%d.example by mx.example; Mon, 5 Oct 2026 09:00:00 +0000" % i for i in range(40_000)]
+    huge = b"\r\n".join(other + filler + mime) + b"\r\n\r\n" + body
+    assert len(huge) > 3 * 1024 * 1024
+    uid = user.append("INBOX", huge)
+    cap = 1024 * 1024
+    with make_source(dovecot, user, client_factory=recorder.factory, max_message_bytes=cap) as src:
+        (got,) = read_all(src, inbox(src))
+    assert got.location.uid == uid and got.truncated and len(got.data) < cap
+    parsed = email.message_from_bytes(got.data, policy=email.policy.default)
+    assert parsed["Subject"] == "Your offer letter"
+    plain = parsed.get_body(preferencelist=("plain",))
+    assert plain is not None and "pleased to offer you the role" in plain.get_content()
+    assert [p.get_filename() for p in parsed.iter_attachments()] == ["Offer_Letter.pdf"]
+    fetches = " ".join(rest for name, rest in recorder.commands() if name == "FETCH")
+    assert "BODY.PEEK[HEADER]<0." in fetches and "BODY.PEEK[HEADER] " not in fetches
     recorder.assert_read_only()
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -31,6 +32,7 @@ from test_imap_source import CommandRecorder
 
 from offerwatch.daemon.cli import cli
 from offerwatch.daemon.commands import demo_mailbox
+from offerwatch.daemon.health import lock_holder
 from offerwatch.models.store import Store
 
 pytestmark = pytest.mark.integration
@@ -376,10 +378,15 @@ def test_a_second_backfill_while_one_runs_gets_a_clear_message(
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
     )
     try:
+        # Freeze the first as soon as it holds the lock: with the pool a backfill of this mailbox
+        # can finish between two commands (waiting for its first rows was already too late on CI),
+        # and then the test would prove nothing.
         deadline = time.monotonic() + 60
-        while count_rows(db) == 0 and first.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.02)
+        while lock_holder(db) != first.pid and first.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.005)
+        os.kill(first.pid, signal.SIGSTOP)
         assert first.poll() is None, "the first backfill ended before the second could start"
+        assert lock_holder(db) == first.pid, "the first backfill released its lock before it was frozen"
         second = subprocess_cli(config, db, "backfill", "--account", ACCOUNT, "--no-progress", password=user.password)
         assert first.poll() is None, "the first backfill ended while the second ran: the test proves nothing"
         assert second.returncode == 1
@@ -390,7 +397,8 @@ def test_a_second_backfill_while_one_runs_gets_a_clear_message(
         assert first.poll() is None, "the first backfill ended while the third ran: the test proves nothing"
         assert third.returncode == 1 and "another offerwatch process" in third.stderr
     finally:
-        first.kill()  # its data is not the point here (the kill tests are in test_imap_faults)
+        first.kill()  # a stopped process dies of SIGKILL too; its data is not the point here (the
+        # kill tests are in test_imap_faults)
         first.wait(timeout=30)
     after = subprocess_cli(config, db, "sync", "--no-progress", password=user.password)
     assert after.returncode == 0, after.stderr  # a dead holder leaves no stale lock behind

@@ -81,6 +81,10 @@ def test_general_wording(text: str, expected: str) -> None:
         ("I'll send you a few options for next week tomorrow.", "interview_request"),
         ("Thanks for letting me know about your other offer's deadline.", "other_process_inquiry"),
         ("I'd skip the formalities and just say hello.", "expedite"),
+        # ATS footers and test invitations read from HTML: not an invite sent, not an interview
+        ("Having trouble? Visit the help centre. This invitation was sent on behalf of Acme Bank.", "interview_scheduled"),
+        ("As part of the selection process we invite you to complete the following online assessments.",
+         "interview_request"),
     ],
 )
 def test_negation_hedging_and_retrospect(text: str, absent: str) -> None:

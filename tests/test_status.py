@@ -6,9 +6,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 from click.testing import CliRunner
 
 from offerwatch.daemon.cli import cli
+from offerwatch.daemon.digest.deliver import record_skipped
 from offerwatch.daemon.service import mark_folder_synced
 from offerwatch.models.store import Store
 
@@ -29,6 +33,9 @@ def test_healthy_status_exits_0_and_names_never_synced_accounts(tmp_path: Path) 
     config, db = _setup(tmp_path)
     with Store.open(db) as store:
         mark_folder_synced(store, "personal", "INBOX", "2026-11-02T07:00:00+00:00")
+        # Today's digest is done, so the next one is tomorrow's at 07:30 whatever the time
+        # of day the test runs (after 07:30 with none sent, "next" would be now).
+        record_skipped(store, datetime.now(ZoneInfo("Europe/Berlin")).date(), "file")
     res = CliRunner().invoke(cli, ["--config", str(config), "status"])
     assert res.exit_code == 0, res.output
     assert "personal / INBOX" in res.output and "ok" in res.output

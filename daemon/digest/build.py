@@ -784,13 +784,23 @@ def _quiet(
     return items
 
 
+def _on_or_after(ts: Any, day: date, tz: tzinfo) -> bool:
+    """Is ``ts`` on ``day`` or later, locally? An undated row is not, and neither is a date
+    at the edge of the calendar (``datetime.min`` west of UTC overflowed)."""
+    parsed = _parse(ts)
+    if parsed is None:
+        return False
+    try:
+        return parsed.astimezone(tz).date() >= day
+    except (OverflowError, ValueError):
+        return parsed.date() >= day
+
+
 def _is_hot(ctx: _Context, app: AppRef, signals: Sequence[Mapping[str, Any]], messages: Sequence[Mapping[str, Any]]) -> bool:
     """Worth a timeline strip: recent activity and a good outlook or strong positive signals."""
     first = ctx.today - timedelta(days=ctx.limits.timeline_days - 1)
-    recent = [s for s in signals if (_parse(s.get("at")) or datetime.min.replace(tzinfo=timezone.utc)).astimezone(ctx.tz).date() >= first]
-    active = recent or any(
-        (_parse(m.get("date")) or datetime.min.replace(tzinfo=timezone.utc)).astimezone(ctx.tz).date() >= first for m in messages
-    )
+    recent = [s for s in signals if _on_or_after(s.get("at"), first, ctx.tz)]
+    active = recent or any(_on_or_after(m.get("date"), first, ctx.tz) for m in messages)
     if not active:
         return False
     return app.outlook >= 60 or app.stage in ("final", "offer") or sum(max(0, int(s["polarity"])) for s in recent) >= 2

@@ -1,0 +1,154 @@
+"""Hostile headers and bodies cost bounded time and degrade field by field: analyze never
+raises, and a real recruiter mail with one broken part keeps everything else."""
+
+from __future__ import annotations
+
+import base64
+import mailbox
+import time
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from offerwatch.daemon.cli import cli
+from offerwatch.extractors.parse import MAX_MIME_FIELD_BYTES, parse_mail
+from offerwatch.extractors.pipeline import analyze
+from offerwatch.models.store import Store
+
+BODY = (
+    b"Hi Sam,\r\n\r\nThank you for your time last week. We are pleased to offer you the Senior Engineer "
+    b"role at Acme, with a base salary of $180,000.\r\n\r\nBest,\r\nJo\r\n"
+)
+
+
+def recruiter_mail(*, subject: bytes = b"Your offer from Acme", sender: bytes = b"Jo Recruiter <jo@acme.example>",
+                   extra: bytes = b"", body: bytes = BODY, content_type: bytes = b"text/plain; charset=utf-8") -> bytes:
+    return (
+        b"From: " + sender + b"\r\nTo: Sam <sam@example.net>\r\nSubject: " + subject + b"\r\n"
+        b"Date: Mon, 5 Oct 2026 09:00:00 +0000\r\nMessage-ID: <offer-1@acme.example>\r\n" + extra
+        + b"MIME-Version: 1.0\r\nContent-Type: " + content_type + b"\r\n\r\n" + body
+    )
+
+
+def _keeps_the_offer(raw: bytes) -> None:
+    a = analyze(raw)
+    assert not a.parse_failed, a.problems
+    assert a.message_id == "<offer-1@acme.example>"
+    assert "pleased to offer you" in a.text
+    assert a.is_job and "offer" in {s.type for s in a.signals}
+
+
+def test_broken_base64_word_in_subject_keeps_subject_sender_body_and_signals() -> None:
+    """HeaderParseError from the stdlib decoder: the subject is read best effort."""
+    raw = recruiter_mail(subject=b"Your offer =?utf-8?b?QUFBQ?= from Acme")
+    _keeps_the_offer(raw)
+    a = analyze(raw)
+    assert a.subject.startswith("Your offer") and a.subject.endswith("from Acme")
+    assert a.sender is not None and a.sender.email == "jo@acme.example" and a.sender.name == "Jo Recruiter"
+
+
+def test_broken_word_as_the_whole_subject() -> None:
+    p = parse_mail(recruiter_mail(subject=b"=?utf-8?b?QUFBQ?="))
+    assert p.subject and not p.parse_failed and p.sender is not None
+
+
+def test_non_ascii_charset_name_in_an_encoded_word() -> None:
+    """CharsetError from email.header.make_header."""
+    raw = recruiter_mail(subject="=?utf-\u00e98?q?Your_offer?=".encode())
+    _keeps_the_offer(raw)
+    assert "Your offer" in analyze(raw).subject
+
+
+def test_thousand_nested_comments_in_from_and_to() -> None:
+    """RecursionError in the stdlib address parser: the bare address is still read."""
+    raw = recruiter_mail(sender=b"(" * 1000 + b"jo@acme.example", extra=b"Cc: " + b"(" * 1000 + b"\r\n")
+    _keeps_the_offer(raw)
+    a = analyze(raw)
+    assert a.sender is not None and a.sender.email == "jo@acme.example"
+    assert a.subject == "Your offer from Acme"
+
+
+def test_tzid_longer_than_a_file_name_costs_the_calendar_part_only() -> None:
+    """OSError ENAMETOOLONG from icalendar's zone lookup."""
+    ics = (
+        b"BEGIN:VCALENDAR\r\nMETHOD:REQUEST\r\nBEGIN:VEVENT\r\nUID:x@acme.example\r\n"
+        b"DTSTART;TZID=" + b"A" * 300 + b":20261012T150000\r\nSUMMARY:Interview\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    body = (
+        b"--B\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + BODY + b"\r\n"
+        b"--B\r\nContent-Type: text/calendar; method=REQUEST\r\n\r\n" + ics + b"\r\n--B--\r\n"
+    )
+    raw = recruiter_mail(content_type=b'multipart/mixed; boundary="B"', body=body)
+    _keeps_the_offer(raw)
+    assert any("calendar part unreadable" in p for p in analyze(raw).problems)
+
+
+def test_subject_of_forty_thousand_encoded_words_is_cut_before_decoding() -> None:
+    subject = b" ".join([b"=?utf-8?q?ab?="] * 40_000)  # on one line: the stdlib took seconds
+    started = time.perf_counter()
+    p = parse_mail(recruiter_mail(subject=subject))
+    assert time.perf_counter() - started < 1.0
+    assert p.subject.startswith("abab") and len(p.subject) <= 1000
+
+
+def test_huge_content_type_is_cut_and_the_body_still_read() -> None:
+    params = b"; x=y" * 200_000  # 1 MB of parameters: seconds in the stdlib's parameter split
+    raw = recruiter_mail(content_type=b"text/plain; charset=utf-8" + params)
+    started = time.perf_counter()
+    p = parse_mail(raw)
+    assert time.perf_counter() - started < 1.0
+    assert "pleased to offer" in p.text
+    assert len(params) > 100 * MAX_MIME_FIELD_BYTES
+
+
+def test_punycode_charset_is_not_decoded_with_the_quadratic_codec() -> None:
+    body = base64.encodebytes(b"x-" + b"9" * 200_000)
+    started = time.perf_counter()
+    p = parse_mail(recruiter_mail(content_type=b"text/plain; charset=punycode",
+                                  extra=b"Content-Transfer-Encoding: base64\r\n", body=body))
+    assert time.perf_counter() - started < 1.0
+    assert p.text.startswith("x-999")
+
+
+def test_attachments_keep_name_type_and_size_without_their_bodies_decoded() -> None:
+    pdf = b"%PDF-1.4 " + bytes(range(256)) * 400
+    encoded = base64.encodebytes(pdf)
+    body = (
+        b"--B\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + BODY + b"\r\n"
+        b"--B\r\nContent-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n"
+        b"Content-Disposition: attachment; filename=\"Offer Letter \xc3\xa9.pdf\"\r\n\r\n" + encoded + b"\r\n"
+        b"--B\r\nContent-Type: image/png\r\nContent-ID: <logo@acme>\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+        + base64.encodebytes(b"\x89PNG" + bytes(100)) + b"\r\n--B--\r\n"
+    )
+    p = parse_mail(recruiter_mail(content_type=b'multipart/mixed; boundary="B"', body=body))
+    assert [(a["filename"], a["content_type"]) for a in p.attachments] == [
+        ("Offer Letter é.pdf", "application/pdf"),  # raw UTF-8 in the name, as a mail client shows it
+        ("<logo@acme>", "image/png"),
+    ]
+    assert abs(p.attachments[0]["size"] - len(pdf)) <= 3
+    assert "PDF" not in p.text and "pleased to offer" in p.text
+
+
+def test_raw_utf8_headers_are_read_as_utf8() -> None:
+    raw = recruiter_mail(subject="Entrevista para el puesto de ingeniería".encode(), sender="José Núñez <jose@acme.example>".encode())
+    p = parse_mail(raw)
+    assert p.subject == "Entrevista para el puesto de ingeniería"
+    assert p.sender is not None and p.sender.name == "José Núñez"
+
+
+def test_takeout_import_without_owner_survives_a_broken_message(tmp_path: Path) -> None:
+    """`backfill --source` samples messages to infer the owner; a truncated encoded word
+    in one of them used to abort the whole import, on every retry."""
+    box = mailbox.mbox(tmp_path / "takeout.mbox")
+    box.add(recruiter_mail())
+    box.add(recruiter_mail(subject=b"=?utf-8?b?QUFBQ?=").replace(b"<offer-1@", b"<offer-2@"))
+    box.add(recruiter_mail(sender=b"(" * 1000 + b"jo@acme.example").replace(b"<offer-1@", b"<offer-3@"))
+    box.flush()
+    box.close()
+    db = tmp_path / "o.db"
+    res = CliRunner().invoke(cli, ["--db", str(db), "backfill", "--source", str(tmp_path / "takeout.mbox"), "--no-progress"])
+    assert res.exit_code == 0, res.output
+    with Store.open(db) as s:
+        rows = s.rows("SELECT key, subject, is_job FROM messages ORDER BY key")
+    assert [r["key"] for r in rows] == ["<offer-1@acme.example>", "<offer-2@acme.example>", "<offer-3@acme.example>"]
+    assert all(r["is_job"] for r in rows)
