@@ -291,6 +291,8 @@ def classify(
     ...          has_calendar=False, recipients=()).reason
     'ATS sender domain greenhouse-mail.io'
     """
+    if is_own_digest(headers):
+        return JobDecision(False, "offerwatch's own digest: never read back as mail", False)
     data = load_data()
     email = (sender.email if sender else "").lower()
     name = (sender.name if sender else "").lower()
@@ -385,6 +387,25 @@ def classify(
         return JobDecision(True, f"personal mail with job vocabulary ({_short(found, 'strong') or _short(found, 'weak')})")
     why = _short(found, "non_job") or _short(found, "blast")
     return JobDecision(False, f"no job context (score {score}{'; ' + why if why else ''})", not why and score >= 0)
+
+
+#: The Message-ID offerwatch gives a digest (daemon/digest/render.py ``make_message_id``).
+_DIGEST_ID = re.compile(r"^\s*<ow\.\d{4}-\d{2}-\d{2}\.[0-9a-f]{12}@[^>]*>\s*$")
+
+
+def is_own_digest(headers: Mapping[str, str]) -> bool:
+    """Is this a digest offerwatch wrote? Sent by SMTP to the user it lands in INBOX or Sent,
+    the folders read by default; read back as mail it would become an application named
+    after its date, with interviews and salary figures quoted from other mail.
+
+    >>> is_own_digest({"x-offerwatch-digest": "2026-12-05"})
+    True
+    >>> is_own_digest({"message-id": "<ow.2026-12-05.0123456789ab@example.org>"})
+    True
+    >>> is_own_digest({"message-id": "<CAF=abc@mail.gmail.com>"})
+    False
+    """
+    return bool(headers.get("x-offerwatch-digest")) or bool(_DIGEST_ID.match(headers.get("message-id", "") or ""))
 
 
 _REPLY = re.compile(r"^\s*(re|aw|sv|antw|rif)\s*:", re.I)

@@ -326,7 +326,7 @@ _KEPT_HEADERS = (
     "list-unsubscribe", "list-id", "precedence", "auto-submitted", "x-mailer", "reply-to",
     "x-gm-thrid", "x-auto-response-suppress", "feedback-id", "x-campaign", "x-mailgun-tag",
     "x-sg-eid", "x-ms-exchange-generated-message-source", "sender", "return-path",
-    "delivered-to", "x-original-to", "thread-topic", "x-autoreply", "x-autorespond",
+    "delivered-to", "x-original-to", "thread-topic", "x-autoreply", "x-autorespond", "x-offerwatch-digest",
 )
 _WANTED = frozenset(_KEPT_HEADERS) | {"subject", "from", "to", "cc", "date", "message-id", "in-reply-to", "references"}
 

@@ -98,7 +98,7 @@ RoleLookup = Callable[[str], "tuple[str | None, str | None] | None"]
 
 #: Decisions that context must not overturn: bulk mail, private forwards, a friend's own news.
 _FIRM_NO = ("bulk mail", "owner forwarded", "mass mail", "agency blast", "job board notification", "private mail",
-            "account mail")
+            "account mail", "offerwatch's own digest")
 
 
 #: One message parsed, cleaned and classified without context (see :func:`prepare_many`).
@@ -353,7 +353,7 @@ def _classify(classify: Callable[..., Any], p: _Prepared) -> Any:
             sender=p.parsed.sender,
             subject=p.parsed.subject,
             text=p.text,
-            headers=p.parsed.headers,
+            headers={**p.parsed.headers, "message-id": p.parsed.message_id or ""},
             direction=p.direction,
             has_calendar=bool(p.parsed.events),
             recipients=p.parsed.to + p.parsed.cc,
