@@ -570,15 +570,23 @@ def assess(
 def _assess_one(store: Store, app: Mapping[str, Any], now: datetime, cfg: AssessConfig, tz: tzinfo) -> None:
     app_id = int(app["id"])
     res = _analyse(store, app, now, cfg, tz)
+    # A derived signal recomputed unchanged keeps the created_at it was first stored with: the
+    # digest shows a signal as new once, by created_at, and every ingest recomputes them all.
+    first_seen = {
+        (r["message_key"], r["type"], r["rule"], r["at"]): r["created_at"]
+        for r in store.rows("SELECT message_key, type, rule, at, created_at FROM signals WHERE application_id = ? AND derived = 1",
+                            [app_id])
+    }
     store.db.execute("DELETE FROM signals WHERE application_id = ? AND derived = 1", [app_id])
-    created = utcnow()
+    now_created = utcnow()
     for d in res.derived:
+        at = d.at.astimezone(timezone.utc).isoformat(timespec="seconds") if d.at else None
+        created = first_seen.get((d.message_key, d.type, d.rule, at), now_created)
         store.db.execute(
             'INSERT OR REPLACE INTO signals(message_key, application_id, type, polarity, strength, evidence, start, "end", rule, '
             "label, entities, derived, at, created_at) VALUES (?, ?, ?, ?, ?, ?, NULL, NULL, ?, ?, ?, 1, ?, ?)",
             [d.message_key, app_id, d.type, POLARITY.get(d.type, 0), round(d.strength, 3), d.evidence, d.rule,
-             _RULE_LABELS.get(d.rule, d.rule), json.dumps(d.entities, default=str),
-             d.at.astimezone(timezone.utc).isoformat(timespec="seconds") if d.at else None, created],
+             _RULE_LABELS.get(d.rule, d.rule), json.dumps(d.entities, default=str), at, created],
         )
     dates = {m.key: m.date for m in res.msgs}
     scored = []
@@ -598,7 +606,7 @@ def _assess_one(store: Store, app: Mapping[str, Any], now: datetime, cfg: Assess
         "UPDATE applications SET stage = ?, stage_reason = ?, outlook = ?, outlook_explanation = ?, first_contact = ?, "
         "last_contact = ?, last_from = ?, ball = ?, waiting_until = ?, updated_at = ? WHERE id = ?",
         [res.stage, res.stage_reason[:300], value, json.dumps(explanation, ensure_ascii=False), iso(res.first), iso(res.last),
-         res.last_from, res.ball, res.waiting_until.isoformat() if res.waiting_until else None, created, app_id],
+         res.last_from, res.ball, res.waiting_until.isoformat() if res.waiting_until else None, now_created, app_id],
     )
 
 

@@ -357,6 +357,18 @@ def test_assess_is_idempotent_and_touches_only_derived_rows(store: Store) -> Non
     assert sum(1 for s in first[0] if s["rule"].startswith("test.")) == 3
 
 
+def test_a_derived_signal_recomputed_unchanged_keeps_when_it_was_first_seen(store: Store) -> None:
+    """The digest shows a signal as new once, by created_at; every ingest re-assesses."""
+    _owner_last(store)
+    assess(store, now=at("2026-08-14 08:00"), config=CFG)
+    first = store.rows("SELECT type, created_at FROM signals WHERE derived = 1 ORDER BY type")
+    assert [r["type"] for r in first] == ["silence"]
+    store.db.execute("UPDATE signals SET created_at = '2026-08-14T08:00:00+00:00' WHERE derived = 1")
+    assess(store, now=at("2026-08-14 12:00"), config=CFG)
+    again = store.rows("SELECT type, created_at FROM signals WHERE derived = 1 ORDER BY type")
+    assert again == [{"type": "silence", "created_at": "2026-08-14T08:00:00+00:00"}]
+
+
 def test_timeline_lists_messages_interviews_and_derived(store: Store) -> None:
     put(store,
         confirmed("c", "2026-07-17 10:00", "Monday, July 20, 2026, 11:00 AM - 11:30 AM PDT"),
