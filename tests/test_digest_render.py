@@ -180,3 +180,15 @@ def test_terminal_prints_mail_text_literally(hostile) -> None:
     assert "[bold red]We are pleased to offer[/] [link=https://evil.example]you[/link]" in out
     assert "Needs your attention" in out and "Pipeline" in out and "Going quiet" in out
     assert "What to do:" in out and "You stated $160k–$170k a year" in out
+
+
+def test_a_chosen_start_is_not_called_the_last_digest(tmp_path) -> None:
+    """``digest --since`` when no digest was ever sent: the header names the day asked for."""
+    from datetime import timedelta
+
+    store, _ = sample_store(tmp_path / "s.db")
+    d = build_digest(store, now=NOW, tz=TZ, since=NOW - timedelta(days=30))
+    for part in (render_html(d), render_text(d)):
+        assert "Since your last digest" not in part
+        assert "Since Sun 1 Nov" in part
+    assert "The last 7 days" in render_text(build_digest(store, now=NOW, tz=TZ))

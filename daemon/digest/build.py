@@ -250,6 +250,8 @@ class Digest:
     signal_count: int  # new signals in the period
     subject: str
     limits: Limits = field(default_factory=Limits)
+    #: the period starts where the user asked (``--since``), not at a digest sent before
+    since_chosen: bool = False
 
     @property
     def empty(self) -> bool:
@@ -475,6 +477,7 @@ def build_digest(
         period_start=start.astimezone(tz),
         period_end=local_now,
         first=first,
+        since_chosen=since is not None,
         actions=shown_actions,
         actions_more=len(actions) - len(shown_actions),
         new_signals=new_signals,

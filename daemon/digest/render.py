@@ -117,7 +117,8 @@ def _context(d: Digest, message_id: str, link_label: str | None) -> dict[str, An
     if link_label is None:
         link_label = "Open in Gmail" if first_link and first_link.startswith("https://mail.google.com/") else "Open message"
     open_apps = len(d.pipeline) + d.pipeline_more
-    since = "The last 7 days" if d.first else f"Since your last digest ({day_label(d.period_start)})"
+    since = ("The last 7 days" if d.first else f"Since {day_label(d.period_start)}" if d.since_chosen
+             else f"Since your last digest ({day_label(d.period_start)})")
     period_note = f"{since} · {open_apps} open application{'s' if open_apps != 1 else ''}"
     top = [a for a in d.actions if a.open][:2]
     preheader = "; ".join(f"{a.app.company}: {a.title}" for a in top) or headline(d)
