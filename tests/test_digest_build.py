@@ -68,13 +68,24 @@ def test_actions_carry_the_seed_advice(sample) -> None:
     assert [a.kind for a in d.actions if a.open] == ["salary", "hiring_manager", "other_processes"]
 
 
-def test_an_answered_request_is_shown_as_handled_and_not_counted(sample) -> None:
+def test_an_answered_request_is_not_shown_and_the_count_is_the_cards_shown(sample) -> None:
+    """Issue 11: "1 to act on" over three cards, two of them answered, contradicted itself."""
     store, _ = sample
     write(store, [message("Kestrel Payments", at(11, 28, 9), direction=Direction.OUT)])
     d = build_digest(store, now=NOW, tz=TZ)
-    handled = [a for a in d.actions if not a.open]
-    assert [(a.app.company, a.kind, a.replied_on) for a in handled] == [("Kestrel Payments", "other_processes", "Sat 28 Nov")]
-    assert d.to_act_on == 2 and d.actions[-1] is handled[0]
+    assert "Kestrel Payments" not in {a.app.company for a in d.actions}
+    assert all(a.open for a in d.actions) and d.to_act_on == len(d.actions) == 2
+
+
+def test_an_ask_before_a_hold_or_older_than_three_weeks_is_no_longer_open(sample) -> None:
+    """Issue 11: the demo's first card asked to reply promptly about a role on hold since."""
+    store, _ = sample
+    write(store, [message("Kestrel Payments", at(11, 29, 9), [("role_on_hold", "The role is on hold for now.")])])
+    d = build_digest(store, now=NOW, tz=TZ)
+    assert "Kestrel Payments" not in {a.app.company for a in d.actions}
+    assert d.to_act_on == len(d.actions)
+    later = build_digest(store, now=NOW + timedelta(days=30), tz=TZ, since=NOW - timedelta(days=10))
+    assert later.actions == () and later.to_act_on == 0
 
 
 def test_a_later_request_supersedes_an_earlier_one(sample) -> None:

@@ -133,6 +133,8 @@ class Limits:
     timelines: int = 6
     evidence_chars: int = 280
     timeline_days: int = 28
+    #: an ask older than this many days is no longer shown as one to act on
+    ask_days: int = 21
 
 
 @dataclass(frozen=True)
@@ -195,7 +197,9 @@ class Action:
 
     @property
     def open(self) -> bool:
-        return self.replied_on is None
+        """Still to act on: not answered yet; a salary caution holds until the offer comes,
+        answered or not (a new figure written in the reply is exactly what it warns about)."""
+        return self.replied_on is None or self.kind == "salary"
 
 
 @dataclass(frozen=True)
@@ -414,10 +418,23 @@ def build_digest(
         a = apps[app_id]
         return not a.get("closed") and str(a.get("stage") or "") not in CLOSED_STAGES
 
-    # 1. actions
+    # 1. actions: an ask is open until the user answered it, the application moved on (a hold,
+    # a rejection or an offer after it) or it is older than limits.ask_days; only open asks
+    # are shown, so the header's "N to act on" counts exactly the cards below it
+    moved_on: dict[int, list[tuple[datetime, str]]] = defaultdict(list)
+    for s in all_signals:
+        when = _parse(s.get("at"))
+        if s["type"] in _MOVED_ON and when is not None and not s.get("dismissed"):
+            moved_on[int(s["application_id"])].append((when, str(s["type"])))
     actions = _actions(ctx, in_period, refs, is_open, messages, salary_jump_percent)
-    open_actions = [a for a in actions if a.open]
-    shown_actions = tuple(actions[: limits.actions])
+    oldest = now - timedelta(days=limits.ask_days)
+    open_actions = [
+        a for a in actions
+        if a.open and (a.signal.at is None or a.signal.at >= oldest)
+        and not any(when > a.signal.at and kind != a.signal.type
+                    for when, kind in moved_on.get(a.app.id, ()) if a.signal.at is not None)
+    ]
+    shown_actions = tuple(open_actions[: limits.actions])
 
     # 2. new signals per application
     by_app: dict[int, list[dict[str, Any]]] = defaultdict(list)
@@ -479,7 +496,7 @@ def build_digest(
         first=first,
         since_chosen=since is not None,
         actions=shown_actions,
-        actions_more=len(actions) - len(shown_actions),
+        actions_more=len(open_actions) - len(shown_actions),
         new_signals=new_signals,
         new_signals_more=len(groups) - len(new_signals),
         quiet=tuple(quiet[: limits.quiet]),
@@ -619,6 +636,10 @@ def _in_period(s: Mapping[str, Any], start: datetime, end: datetime) -> bool:
     return bool(created and created >= start and at >= start - timedelta(days=3) and at <= end)
 
 
+#: Signals after which an earlier ask is moot: the application moved on.
+_MOVED_ON = frozenset({"role_on_hold", "rejection", "offer"})
+
+
 def _actions(
     ctx: _Context,
     signals: Iterable[Mapping[str, Any]],
@@ -632,8 +653,8 @@ def _actions(
     for s in signals:
         rule = ACTION_RULES.get(str(s["type"]))
         app_id = int(s["application_id"])
-        if rule is None or app_id not in refs or not is_open(app_id):
-            continue
+        if rule is None or app_id not in refs or not is_open(app_id) or s.get("derived"):
+            continue  # a card quotes what the recruiter wrote, never a sentence offerwatch made
         key = (app_id, rule.kind)
         if key not in latest or (s.get("at") or "") >= (latest[key].get("at") or ""):
             latest[key] = s
