@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from digest_data import (
+    add_silence,
     LONG,
     NOW,
     TZ,
@@ -297,3 +298,14 @@ def test_trim_and_clean_text() -> None:
     # the whole escape sequence goes, not only its ESC (issue 15: one function for every output)
     assert clean_text("a\u202eevil\u202c b\x00c\x1b[31m  d\n\te") == "aevil b c d e"
     assert clean_text(None) == ""
+
+
+def test_the_trend_follows_the_latest_news_not_the_sum_of_the_period(sample) -> None:
+    """Issue 11: good news in the first weeks and silence since read "Ghosted" and "▲ warming"."""
+    store, _ = sample
+    ids = write(store, [message("Lindenhall", at(11, 20, 9), [("interview_request", "Could you send times?"),
+                                                             ("other_process_inquiry", "Interviewing elsewhere?")]),
+                        message("Lindenhall", at(11, 21, 9), [("keep_warm", "Still deciding, thanks for your patience.")])])
+    add_silence(store, ids["Lindenhall"], at(11, 30, 9), "No word from them for 7 business days.")
+    rows = {r.app.company: r for r in build_digest(store, now=NOW, tz=TZ, since=at(11, 15)).pipeline}
+    assert rows["Lindenhall"].trend == "down"

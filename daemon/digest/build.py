@@ -460,9 +460,14 @@ def build_digest(
     quiet = _quiet(ctx, all_signals, refs, is_open, messages, silence_business_days)
 
     # 4. pipeline
-    period_polarity: dict[int, int] = defaultdict(int)
+    # The trend is the direction of the latest news, not the period's sum: five good signals
+    # in September and silence since is cooling, never "warming" beside "Ghosted".
+    period_polarity: dict[int, int] = {}
+    latest_at: dict[int, str] = {}
     for s in in_period:
-        period_polarity[int(s["application_id"])] += int(s["polarity"])
+        pol, app_id, when = int(s["polarity"]), int(s["application_id"]), str(s.get("at") or "")
+        if pol and when >= latest_at.get(app_id, ""):
+            latest_at[app_id], period_polarity[app_id] = when, pol
     open_ids = [i for i in apps if is_open(i)]
     open_ids.sort(key=lambda i: (refs[i].outlook, _last_contact(apps[i], messages.get(i, [])) or ""), reverse=True)
     pipeline = []
