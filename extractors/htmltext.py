@@ -54,6 +54,8 @@ class _Converter(HTMLParser):
             self.out.append("\n")
         if tag == "li" and not self._hidden:
             self.out.append("- ")
+        elif tag in ("td", "th") and not self._hidden and self.out and not self.out[-1].endswith(("\n", "\t")):
+            self.out.append("\t")  # cells side by side, as a browser shows them: "Type<td>Panel" is two words
 
     def handle_endtag(self, tag: str) -> None:
         if tag in _VOID:

@@ -382,6 +382,7 @@ GENERIC = {
  "Just a quick note to say we haven't forgotten about you; the team is still deciding.",
  "We're waiting on final feedback from the hiring manager and will be in touch by Friday.",
  "Thank you for your patience - the decision is taking a little longer than expected.",
+ "We've still got two candidates to see on Monday, so we won't be able to make decisions until after then.",
 ],
 "other_process_inquiry": [
  "Are you interviewing with any other companies at the moment?",
@@ -409,6 +410,8 @@ GENERIC = {
  "We'd like to invite you to a panel interview with three members of the team.",
  "The next stage is an onsite interview at our office.",
  "You've been invited to the final round.",
+ "You have been invited to attend a competency-based interview before a board for the above competition.",
+ "The hiring manager wants to get you in for a final chat with their Head of Engineering this week.",
 ],
 "hiring_manager_direct": [
  "Hi, I'm the hiring manager for the role and wanted to reach out personally.",

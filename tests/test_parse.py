@@ -171,3 +171,11 @@ def test_a_plain_part_that_mentions_html_is_not_a_stub() -> None:
     plain = "Hi Sam, we loved your HTML and CSS exercise. Could we set up a call on Monday?"
     p = parse_mail(message(plain, html="<p>" + plain + "</p>"))
     assert not p.from_html and "Could we set up a call" in p.text
+
+
+def test_table_cells_are_separate_words() -> None:
+    """An ATS booking table: "Type<td>Panel interview" must not read "TypePanel interview"."""
+    html = ("<table><tr><td><b>Type</b></td><td>Panel interview with presentation</td></tr>"
+            "<tr><td><b>Date</b></td><td>Thursday 8 October 2026</td></tr></table>")
+    p = parse_mail(message("", html=html))
+    assert "Type Panel interview" in p.text and "Date Thursday 8 October" in p.text
