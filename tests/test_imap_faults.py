@@ -80,11 +80,11 @@ def make_cli(tmp_path: Path, server: DovecotServer, user: DovecotUser, name: str
 
 @pytest.fixture(scope="module")
 def big_mailbox(dovecot: DovecotServer, tmp_path_factory: pytest.TempPathFactory) -> tuple[DovecotUser, Path, Path, int]:
-    """3 copies of the demo mailbox (105 in INBOX, 39 in Sent) and the database a clean,
+    """3 copies of the demo mailbox (108 in INBOX, 39 in Sent) and the database a clean,
     uninterrupted ``offerwatch backfill --account`` makes of it."""
     user = dovecot.create_user()
     counts = load_demo(user, copies=3)
-    assert counts == {"INBOX": 105, "Sent": 39}
+    assert counts == {"INBOX": 108, "Sent": 39}
     directory = tmp_path_factory.mktemp("killed")
     config = write_config(directory / "config.toml", dovecot, user)
     clean = directory / "clean.db"
@@ -107,14 +107,14 @@ def _inbox_done(db: Path, inbox: int) -> bool:
     return bool(row) and row[0] >= inbox
 
 
-#: Where the kill lands, as a condition on the crash database (INBOX holds 105 messages).
+#: Where the kill lands, as a condition on the crash database (INBOX holds 108 messages).
 KILL_POINTS: dict[str, Callable[[Path], bool]] = {
     # the database exists, nothing is committed yet: connected, counting, first batch in flight
     "before the first batch": lambda db: db.exists(),
     # one batch of 50 committed, the next in flight
     "in the middle of INBOX": lambda db: count_rows(db) >= 50,
     # INBOX committed to its end, Sent not yet
-    "between INBOX and Sent": lambda db: _inbox_done(db, 105),
+    "between INBOX and Sent": lambda db: _inbox_done(db, 108),
 }
 
 
