@@ -455,16 +455,25 @@ def _register_components() -> None:
     _registered = True
 
 
-_lemma_tables: dict[str, Any] = {}
+_lemma_tables: dict[str, dict[str, str]] = {}
 
 
-def lemma_table() -> Any:
-    """spacy-lookups-data's English ``lemma_lookup`` table (loaded once per process)."""
+def lemma_table() -> dict[str, str]:
+    """English lookup lemmas of lower-case forms (loaded once per process).
+
+    The lower-case entries of spacy-lookups-data's English ``lemma_lookup`` table, shipped in
+    ``extractors/data`` (186 KB) instead of depending on that 103 MB package for one table; see
+    ``extractors/data/LICENSE-lemma-lookup.txt`` and ``tests/data/make_lemma_data.py``. A form
+    that is absent is its own lemma, so ``table.get(form, form)`` is the lemma.
+    """
     table = _lemma_tables.get("en")
     if table is None:
-        from spacy.lookups import load_lookups
+        import gzip
+        from importlib import resources
 
-        table = _lemma_tables["en"] = load_lookups("en", ["lemma_lookup"]).get_table("lemma_lookup")
+        data = resources.files("offerwatch.extractors").joinpath("data", "en_lemma_lookup.tsv.gz").read_bytes()
+        table = dict(line.split("\t", 1) for line in gzip.decompress(data).decode("utf-8").splitlines())
+        _lemma_tables["en"] = table
     return table
 
 

@@ -24,6 +24,13 @@ def test_wheel_installs_and_runs_demo(tmp_path: Path) -> None:
     assert any(n.startswith("offerwatch/daemon/demo_mailbox/") and n.endswith(".eml") for n in names)
     assert any(n.startswith("offerwatch/extractors/patterns/") for n in names)
     assert any(n.startswith("offerwatch/daemon/templates/") for n in names)
+    # The lemma table that replaced spacy-lookups-data, with its licence notice (PEP 639 metadata too).
+    assert "offerwatch/extractors/data/en_lemma_lookup.tsv.gz" in names
+    assert "offerwatch/extractors/data/LICENSE-lemma-lookup.txt" in names
+    assert any(n.endswith(".dist-info/licenses/extractors/data/LICENSE-lemma-lookup.txt") for n in names)
+    meta = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
+    assert "License-Expression: MIT" in meta
+    assert "spacy-lookups-data" not in meta and "mail-parser-reply" not in meta
     # Every subpackage in the tree is in the wheel (an explicit package list can forget one).
     for init in REPO.glob("*/**/__init__.py"):
         top = init.relative_to(REPO).parts[0]
