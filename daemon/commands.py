@@ -103,17 +103,22 @@ def run_source(ctx: click.Context, source: MailSource, *, store_path: Path | Non
 
 def assess_config_from(config):
     """The timeline's settings from the user's config: [detection] plus the digest's time zone."""
+    from offerwatch.daemon.config import ConfigError
     from offerwatch.models.calendar_days import holidays_from_config
     from offerwatch.models.timeline import AssessConfig
 
     det = config.detection
-    names = [h for h in det.holidays if not h[:1].isdigit()]
-    dates = [h for h in det.holidays if h[:1].isdigit()]
+    names = [h for h in det.holidays if not h.strip()[:1].isdigit()]
+    dates = [h for h in det.holidays if h.strip()[:1].isdigit()]
+    try:
+        holidays = holidays_from_config(names, dates)
+    except ValueError as err:  # a Config built in code: a file's entries are checked when it is loaded
+        raise ConfigError(config.source, [f"detection.holidays: {err}"]) from None
     kwargs = dict(
         silence_business_days=det.silence_business_days,
         salary_jump_percent=det.salary_jump_percent,
         half_life_days=det.half_life_days,
-        holidays=holidays_from_config(names, dates),
+        holidays=holidays,
         timezone=config.digest.timezone or None,
     )
     if det.weights:

@@ -213,6 +213,20 @@ def _clock(v: str) -> str | None:
     return None if re.fullmatch(r"([01]?\d|2[0-3]):[0-5]\d", v) else f"expected a time of day as HH:MM, got {v!r}"
 
 
+def _holiday_problem(entry: str) -> str | None:
+    """What is wrong with one ``[detection] holidays`` entry: a date or a calendar code."""
+    from offerwatch.models.calendar_days import parse_holiday_calendar, parse_holiday_date
+
+    try:
+        if entry.strip()[:1].isdigit():
+            parse_holiday_date(entry)
+        else:
+            parse_holiday_calendar(entry)
+    except ValueError as err:
+        return str(err)
+    return None
+
+
 _ACCOUNT_KEYS = {
     "name", "host", "port", "tls", "allow_insecure", "ca_file", "username", "auth", "password_command",
     "password_env", "token_command", "folders", "addresses", "timeout_seconds",
@@ -290,8 +304,9 @@ def parse_config(data: Mapping[str, Any], source: str = "(config)") -> Config:
             weights[k] = float(v)
     holidays = c.strings(det, "holidays", "detection.")
     for h in holidays:
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", h) and h != "US":
-            c.problems.append(f"detection.holidays: {h!r} is neither a date as YYYY-MM-DD nor a calendar name (\"US\")")
+        problem = _holiday_problem(h)
+        if problem:
+            c.problems.append(f"detection.holidays: {problem}")
     detection = DetectionConfig(
         silence_business_days=c.get(det, "silence_business_days", "detection.", int, 7,
                                     lambda v: None if 1 <= v <= 90 else f"expected 1 to 90 business days, got {v}"),
