@@ -174,11 +174,33 @@ def company_words(name: str) -> tuple[str, ...]:
 
 @lru_cache(maxsize=16384)
 def registrable_domain(email: str) -> str:
-    domain = email.rsplit("@", 1)[-1].lower().strip(". >")
-    parts = domain.split(".")
-    if len(parts) >= 3 and parts[-2] in ("co", "com", "org", "net", "ac", "gov", "edu") and len(parts[-1]) == 2:
-        return ".".join(parts[-3:])
-    return ".".join(parts[-2:])
+    """The domain a company registered, from an address or ``"x@" + domain``.
+
+    One label under the public suffix, by the Public Suffix List that publicsuffixlist ships
+    (no download at run time): ``mail.acme.ne.jp`` -> ``acme.ne.jp``, ``rh.travail.gouv.fr`` ->
+    ``travail.gouv.fr``, ``hr.tbs-sct.gc.ca`` -> ``tbs-sct.gc.ca``. A domain that is itself a
+    public suffix or a single label (``localhost``) is returned as it is.
+
+    >>> registrable_domain("jo@careers.acme.co.uk")
+    'acme.co.uk'
+    """
+    return _registrable(email.rsplit("@", 1)[-1].lower().strip(". >"))
+
+
+@lru_cache(maxsize=65536)
+def _registrable(domain: str) -> str:
+    domain = ".".join(label for label in domain.split(".") if label)
+    if domain.startswith("[") or domain.replace(".", "").isdigit():  # an address literal or IPv4: no suffix
+        return domain
+    return _suffix_list().privatesuffix(domain) or domain
+
+
+@lru_cache(maxsize=1)
+def _suffix_list() -> Any:
+    """The bundled Public Suffix List, parsed once (about 50 ms) and only when linking needs it."""
+    from publicsuffixlist import PublicSuffixList
+
+    return PublicSuffixList()
 
 
 @lru_cache(maxsize=8192)
