@@ -244,3 +244,37 @@ def test_keyring_requested_without_a_keyring_says_what_to_do(tmp_path: Path, mon
     text = " ".join(res.output.split())
     assert "no system keyring is available" in text and "--secret-store command" in text
     assert not (tmp_path / "c.toml").exists()
+
+
+NASTY = ["pass show \x7f", 'quote " and \\ backslash', "tab\tand\nnewline", "\x00\x01\x1f\u2028\u2029", "ümlaut ✓ 𝄞",
+         "'single' '''triple'''", '"""', "# not a comment", "[not.a.table]", "key = value"]
+
+
+@pytest.mark.parametrize("value", NASTY)
+def test_any_answer_gives_a_valid_config_that_reads_back(value: str) -> None:
+    """Regression: the config was written with json.dumps, which leaves \\x7f raw: an invalid TOML file."""
+    from offerwatch.daemon.config import parse_config
+    from offerwatch.daemon.firstrun import Answers, render_config
+
+    for store, extra in (("command", {"password_command": value}), ("env", {"password_env": value})):
+        a = Answers(address="me@corp.example", name=value, host=value, ca_file=value, username=value, secret_store=store,
+                    folders=[value, "INBOX"], database=value, timezone="UTC", channel="smtp", smtp_host=value, **extra)
+        data = tomllib.loads(render_config(a))
+        acct = data["accounts"][0]
+        assert acct["name"] == acct["host"] == acct["username"] == acct["ca_file"] == value
+        assert acct["folders"] == [value, "INBOX"] and data["storage"]["database"] == value
+        assert acct.get("password_command", acct.get("password_env")) == value
+        assert data["digest"]["smtp"]["host"] == value
+    a = Answers(address="me@corp.example", host="h", channel="file", digest_file=value, auth="xoauth2", token_command=value)
+    data = tomllib.loads(render_config(a))
+    assert data["digest"]["file"]["path"] == value and data["accounts"][0]["token_command"] == value
+    parse_config(data)  # the types are what the config reader expects
+
+
+def test_non_interactive_init_with_a_delete_character_in_an_answer(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    res = CliRunner().invoke(cli, ["--config", str(config), "init", "-y", "--address", "me@corp.example", "--host", "mail.corp.example",
+                                   "--password-command", "pass show mail\x7f", "--skip-login-test", "--no-backfill",
+                                   "--timezone", "UTC"])
+    assert res.exit_code == 0, res.output
+    assert load_config(config, required=True).accounts[0].password_command == "pass show mail\x7f"
