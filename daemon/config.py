@@ -116,13 +116,24 @@ class Config:
     digest: DigestConfig = DigestConfig()
     schedule: ScheduleConfig = ScheduleConfig()
     source: str = "(defaults)"
+    #: The config file that was looked for and did not exist (the defaults are in use).
+    missing_file: str = ""
 
     def account(self, name: str) -> AccountConfig:
         for acc in self.accounts:
             if acc.name == name:
                 return acc
-        known = ", ".join(a.name for a in self.accounts) or "none configured"
+        if not self.accounts:
+            raise ConfigError(self.source, [self.no_accounts()])
+        known = ", ".join(a.name for a in self.accounts)
         raise ConfigError(self.source, [f"no account named {name!r} (accounts: {known})"])
+
+    def no_accounts(self) -> str:
+        """What to tell a user whose command needs an account and there is none."""
+        if self.missing_file:
+            return f"no config file at {self.missing_file} (create one with `offerwatch init`)"
+        return (f"no accounts in {self.source}: add an [[accounts]] table (see config.example.toml) "
+                "or run `offerwatch init`")
 
     @property
     def owner_addresses(self) -> tuple[str, ...]:
@@ -395,7 +406,7 @@ def load_config(path: str | os.PathLike[str] | None, *, required: bool = False) 
     if not p.exists():
         if required or path:
             raise ConfigError(str(p), ["file not found: create one with `offerwatch init` or copy config.example.toml"])
-        return Config()
+        return Config(missing_file=str(p))
     try:
         with open(p, "rb") as f:
             problem = unsafe_permissions(os.fstat(f.fileno()), p)

@@ -22,8 +22,12 @@ if TYPE_CHECKING:  # imported lazily: `offerwatch --help` must not pay for rich 
 
 @dataclass
 class AppContext:
+    """The global options (given before or after the command) and what they load."""
+
     config_path: str | None
     db_path: str | None
+    verbose: int = 0
+    quiet: bool = False  # -q: errors only, no progress bar
     _config: Config | None = None
 
     @cached_property

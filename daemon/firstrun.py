@@ -85,8 +85,11 @@ def preset_for(address: str) -> Preset:
 
 
 def guess_host(address: str) -> str:
+    """``imap.<domain>``; a domain without a dot (``localhost``, an intranet name) is the host itself."""
     domain = address.rpartition("@")[2].lower().strip()
-    return f"imap.{domain}" if domain else ""
+    if not domain or "." not in domain:
+        return domain
+    return f"imap.{domain}"
 
 
 def keyring_problem() -> str | None:

@@ -12,6 +12,7 @@ classifier's reason): no body, subject or sender of private mail is stored.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import functools
 import hashlib
 import itertools
@@ -459,12 +460,14 @@ class Store:
             db.execute("PRAGMA foreign_keys=ON")
             db.execute("PRAGMA busy_timeout=30000")
         except sqlite3.DatabaseError as err:
+            if (p.exists() and not os.access(p, os.W_OK)) or not os.access(p.parent, os.W_OK):
+                raise StoreError(unwritable_database(p, PermissionError(errno.EACCES, "permission denied"))) from err
             fault = storage_fault(err, p)
             if fault is not None:
                 raise fault from err
             raise StoreError(f"cannot open database {p}: {err}; check the path given with --db or [storage] database") from err
         except OSError as err:
-            raise StoreError(f"cannot create database {p}: {err.strerror}; check the folder's permissions") from err
+            raise StoreError(unwritable_database(p, err)) from err
         store = cls(db, p)
         try:
             store._migrate()
@@ -956,6 +959,24 @@ def _statements(script: str) -> list[str]:
     if pending.strip(" \n;"):
         out.append(pending.strip().rstrip(";").strip())
     return out
+
+
+def unwritable_database(path: Path, err: OSError) -> str:
+    """One line saying why the database (or its lock) cannot be written at ``path``, and what to do.
+
+    >>> unwritable_database(Path("/etc/passwd/x.db"), NotADirectoryError(20, "Not a directory"))
+    'cannot use /etc/passwd/x.db as the database: /etc/passwd is not a folder; give --db or [storage] database a path in a folder you can write'
+    """
+    folder = next((f for f in path.parents if f.exists()), path.parent)
+    if not folder.is_dir() or isinstance(err, (NotADirectoryError, FileExistsError)):
+        why = f"{folder} is not a folder"
+    elif err.errno == errno.EROFS:
+        why = f"{folder} is on a read-only file system"
+    elif isinstance(err, PermissionError):
+        why = f"no permission to write in {folder}" if folder != path else f"no permission to write {path}"
+    else:
+        why = (err.strerror or str(err)).lower()
+    return f"cannot use {path} as the database: {why}; give --db or [storage] database a path in a folder you can write"
 
 
 def _check_sqlite_header(path: Path) -> None:

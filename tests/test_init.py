@@ -278,3 +278,67 @@ def test_non_interactive_init_with_a_delete_character_in_an_answer(tmp_path: Pat
                                    "--timezone", "UTC"])
     assert res.exit_code == 0, res.output
     assert load_config(config, required=True).accounts[0].password_command == "pass show mail\x7f"
+
+
+@pytest.mark.integration
+def test_untrusted_certificate_asks_for_the_ca_file_and_keeps_every_answer(dovecot: DovecotServer, tmp_path: Path) -> None:
+    """Regression: an untrusted certificate ended init with "nothing was written", every answer lost."""
+    user = dovecot.create_user()
+    config = tmp_path / "config.toml"
+    t = Terminal([sys.executable, "-m", "offerwatch.daemon.cli", "--config", str(config), "init", "--no-backfill"],
+                 _env(tmp_path))
+    t.expect(r"Your email address:")
+    t.send("sam@localhost")  # an address without a dot in the domain is an address
+    t.expect(r"IMAP server \[localhost\]:")
+    t.send("127.0.0.1")
+    t.expect(r"Encryption \(implicit, starttls, none\) \[implicit\]:")
+    t.send("")
+    t.expect(r"IMAP port \[993\]:")
+    t.send(str(dovecot.imaps_port))
+    t.expect(r"Login name \[sam@localhost\]:")
+    t.send(user.name)
+    t.expect(r"A short name for this account \[localhost\]:")
+    t.send("lab")
+    t.expect(r"Sign-in method \(password, xoauth2\) \[password\]:")
+    t.send("")
+    t.expect(r"Where should the password come from \(keyring, command, env\) \[command\]:")
+    t.send("")
+    t.expect(r"Command that prints the password:")
+    t.send(f"echo {user.password}")
+    t.expect(r"certificate is not\s+trusted")
+    t.expect(r"CA certificate file that signed the server's certificate \(empty to stop\):")
+    t.send(str(tmp_path / "missing.pem"))
+    t.expect(r"is not a readable file")
+    t.expect(r"CA certificate file .*:")
+    t.send(str(dovecot.ca_file))
+    t.expect(r"login OK")
+    t.expect(r"Folders to read.*:")
+    t.send("")
+    t.expect(r"Daily digest time \(HH:MM\) \[07:30\]:")
+    t.send("")
+    t.expect(r"Time zone \[.*\]:")
+    t.send("UTC")
+    prompt = t.expect(r"Deliver the digest by [^\n]*\[smtp\]:")
+    # Each choice is named once, with what it does: no second "(smtp, imap, file)" list.
+    assert prompt == "Deliver the digest by smtp (mail it to you), imap (put it in a folder) or file [smtp]:"
+    t.send("file")
+    t.expect(r"next: `offerwatch check`")
+    assert t.wait() == 0, t.buffer
+    cfg = load_config(config, required=True)
+    acct = cfg.account("lab")
+    assert (acct.host, acct.port, acct.username, acct.ca_file) == ("127.0.0.1", dovecot.imaps_port, user.name,
+                                                                   str(dovecot.ca_file.resolve()))
+    assert cfg.identity_addresses == ("sam@localhost",)
+
+
+def test_non_interactive_init_accepts_an_address_at_localhost(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    res = CliRunner().invoke(cli, ["--config", str(config), "init", "-y", "--address", "me@localhost", "--password-command",
+                                   "cat pw", "--skip-login-test", "--no-backfill", "--timezone", "UTC"])
+    assert res.exit_code == 0, res.output
+    cfg = load_config(config, required=True)
+    assert cfg.accounts[0].host == "localhost" and cfg.digest.smtp.host == "localhost"
+    for bad in ("me", "me@", "@localhost", "me@@x", "me@x..y", "me@.x", "me @x"):
+        res = CliRunner().invoke(cli, ["--config", str(tmp_path / "d.toml"), "init", "-y", "--address", bad,
+                                       "--skip-login-test", "--no-backfill"])
+        assert res.exit_code == 2 and "is not an email address" in res.output, (bad, res.output)
