@@ -144,14 +144,23 @@ def _hits(v: _Vocab, text: str, low: str) -> list[str]:
         if lits is not None and not any(x in low for x in lits):
             continue
         m = pat.search(text)
-        if m:  # the whole words around the match: "reschedul" in a pattern shows as "rescheduling"
-            start, end = m.start(), m.end()
-            while start > 0 and text[start - 1].isalnum():
-                start -= 1
-            while end < len(text) and text[end].isalnum():
-                end += 1
-            out.append(text[start:end])
+        if m:
+            out.append(matched_words(text, m))
     return out
+
+
+def matched_words(text: str, m: re.Match[str]) -> str:
+    """The whole words around a match: "reschedul" in a pattern shows as "rescheduling".
+
+    >>> matched_words("We must reschedule.", re.search("reschedul", "We must reschedule."))
+    'reschedule'
+    """
+    start, end = m.start(), m.end()
+    while start > 0 and text[start - 1].isalnum():
+        start -= 1
+    while end < len(text) and text[end].isalnum():
+        end += 1
+    return text[start:end]
 
 
 def required_literal(source: str) -> tuple[str, ...] | None:
