@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import logging
 import sys
+import weakref
 from datetime import date, datetime
 
 import click
@@ -81,7 +82,8 @@ def _storage_fault(err: BaseException, ctx: click.Context) -> Exception | None:
     from offerwatch.models.store import storage_fault
 
     app = app_context(ctx)
-    path = app.db_path or (app._config.database if app._config is not None else None)
+    loaded = app.loaded_config
+    path = app.db_path or (loaded.database if loaded is not None else None)
     for candidate in (err, err.__cause__):
         if candidate is not None:
             fault = storage_fault(candidate, path)
@@ -109,9 +111,10 @@ def _late_path(ctx: click.Context, param: click.Parameter, value: str | None) ->
         from offerwatch.daemon.context import app_context
 
         app = app_context(ctx)
-        setattr(app, param.name or "", value)
         if param.name == "config_path":
-            app._config = None  # noqa: SLF001 - a config loaded before the option was seen is stale
+            app.use_config_path(value)  # a config loaded before the option was seen is stale
+        else:
+            app.db_path = value
 
 
 def _late_verbosity(ctx: click.Context, param: click.Parameter, value: int | bool) -> None:
@@ -126,11 +129,15 @@ def _late_verbosity(ctx: click.Context, param: click.Parameter, value: int | boo
         configure_logging(app.verbose, app.quiet)
 
 
+#: Commands add_global_options has already given the options (a command can be reached twice).
+_WITH_GLOBALS: weakref.WeakSet[click.Command] = weakref.WeakSet()
+
+
 def add_global_options(command: click.Command) -> None:
     """Give ``command`` (and a group's subcommands) the global options; idempotent."""
-    if getattr(command, "_offerwatch_globals", False):
+    if command in _WITH_GLOBALS:
         return
-    command._offerwatch_globals = True  # type: ignore[attr-defined]
+    _WITH_GLOBALS.add(command)
     if isinstance(command, click.Group):
         for sub in command.commands.values():
             add_global_options(sub)

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -120,13 +120,13 @@ def assess_config_from(config):
         holidays = holidays_from_config(names, dates)
     except ValueError as err:  # a Config built in code: a file's entries are checked when it is loaded
         raise ConfigError(config.source, [f"detection.holidays: {err}"]) from None
-    kwargs = dict(
-        silence_business_days=det.silence_business_days,
-        salary_jump_percent=det.salary_jump_percent,
-        half_life_days=det.half_life_days,
-        holidays=holidays,
-        timezone=config.digest.timezone or None,
-    )
+    kwargs: dict[str, Any] = {
+        "silence_business_days": det.silence_business_days,
+        "salary_jump_percent": det.salary_jump_percent,
+        "half_life_days": det.half_life_days,
+        "holidays": holidays,
+        "timezone": config.digest.timezone or None,
+    }
     if det.weights:
         defaults = dict(AssessConfig().weights)
         defaults.update(det.weights)
@@ -167,7 +167,7 @@ def demo(ctx: click.Context, keep: bool) -> None:
     source = open_local_source(demo_mailbox())
     source.account = "demo"
     out = console(ctx)
-    out.print(f"[bold]offerwatch demo[/] — reading the sample mailbox ({len(source._files)} messages) into {path}")
+    out.print(f"[bold]offerwatch demo[/] — reading the sample mailbox ({sum(source.count(f, 0, None, None) or 0 for f in source.folders())} messages) into {path}")
     store, report = run_source(ctx, source, store_path=path, backfill=True, replay=True)
     try:
         # The sample mailbox is months old: the digest covers all of it, as of its newest mail.
@@ -462,7 +462,8 @@ def config_check(ctx: click.Context, path: Path | None) -> None:
     from offerwatch.daemon.config import ConfigError
     from offerwatch.daemon.config import load_config as load
 
-    target = path or (Path(app_context(ctx).config_path) if app_context(ctx).config_path else None)
+    given = app_context(ctx).config_path
+    target = path or (Path(given) if given else None)
     try:
         cfg = load(target, required=True)
     except ConfigError as err:

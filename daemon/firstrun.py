@@ -165,11 +165,11 @@ def _section(table: dict[str, Any], *notes: str) -> str:
 
 def render_config(a: Answers) -> str:
     """The config file for ``a``: tables by tomli-w, with comments that say where secrets are."""
-    parts = [
+    parts = [(
         "# offerwatch configuration, written by `offerwatch init`.\n"
         "# Every option is documented in config.example.toml; check this file with `offerwatch config check`.\n"
-        "# No password is stored here: see password_command / password_env / the system keyring below.\n",
-    ]
+        "# No password is stored here: see password_command / password_env / the system keyring below.\n"
+    )]
     if a.database:
         parts.append(_section({"storage": {"database": a.database}}))
     parts.append(_section({"identity": {"addresses": [a.address]}}))

@@ -12,6 +12,7 @@ import os
 import sys
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -199,8 +200,8 @@ def status_command(ctx: click.Context, as_json: bool, max_age: float | None) -> 
     last = dg["last"]
     if last:
         when = f", sent {ago(last.get('sent_at'), now)}" if last.get("sent_at") else ""
-        err = f" — {last['error']}" if last.get("error") else ""
-        out.print(f"last: {last['for_date']} {last['status']} via {last.get('channel') or dg['channel']}{when}{err}")
+        error_note = f" — {last['error']}" if last.get("error") else ""
+        out.print(f"last: {last['for_date']} {last['status']} via {last.get('channel') or dg['channel']}{when}{error_note}")
     else:
         out.print("last: none yet")
     out.print(f"next: {dg['next']} via {dg['channel']}")
@@ -256,8 +257,13 @@ def _spec(ctx: click.Context, platform: str | None):
         raise click.ClickException(str(err)) from err
 
 
+def _given(password: str) -> Callable[[], str]:
+    """A secret provider for a password typed at the prompt."""
+    return lambda: password
+
+
 def _run_steps(steps, runner) -> tuple[bool, list[str]]:
-    notes = []
+    notes: list[str] = []
     for argv, must in steps:
         code, output = runner(argv)
         if code != 0:
@@ -632,7 +638,7 @@ def _init(ctx: click.Context, *, address: str | None, provider: str | None, name
     if can_read and ask.confirm(backfill, f"Read the last 90 days of mail now (since {since})?", default=True):
         from offerwatch.daemon.commands import backfill as backfill_command
 
-        app.config_path, app._config = str(path), None
+        app.use_config_path(str(path))
         ctx.invoke(backfill_command, account=a.name, since=since.isoformat(), source_path=None, until=None,
                    folders=(), owner=(), no_progress=not sys.stderr.isatty())
     out.print("next: `offerwatch check` to see what will be read, `offerwatch service install` to run it in the "
@@ -658,8 +664,7 @@ def _login_test(ctx: click.Context, a: Any, password: str | None, ask: _Asker) -
                              password_env=a.password_env if a.secret_store == "env" else "",
                              token_command=a.token_command)
         if password is not None:
-            typed = password
-            secret: Any = lambda: typed  # noqa: E731
+            secret: Any = _given(password)
         else:
             from offerwatch.daemon.imap_cli import account_source
 

@@ -309,7 +309,8 @@ def load_patterns(directory: Path = PATTERN_DIR) -> PatternSet:
             if not isinstance(pid, str) or not pid:
                 problems.append(f"{where}: 'id' must be a non-empty string")
                 continue
-            if label not in MESSAGE_SIGNAL_TYPES and label not in CUE_LABELS and label not in classes:
+            if not isinstance(label, str) or (
+                    label not in MESSAGE_SIGNAL_TYPES and label not in CUE_LABELS and label not in classes):
                 problems.append(f"{where}: unknown label {label!r}")
                 continue
             flags = obj.get("flags", [])
@@ -488,6 +489,7 @@ def set_lexeme_norms(nlp: Language) -> None:
     ("n't" -> "not") so that every token's NORM is its lexeme's.
     """
     from spacy.attrs import NORM
+    from spacy.tokenizer import Tokenizer
 
     table = lemma_table()
 
@@ -498,10 +500,11 @@ def set_lexeme_norms(nlp: Language) -> None:
         low = text.lower()
         return table.get(low, low)
 
-    nlp.vocab.lex_attr_getters[NORM] = norm
+    nlp.vocab.lex_attr_getters[NORM] = norm  # type: ignore[attr-defined]  # in spaCy's Vocab, missing from its stub
     for lex in nlp.vocab:
         lex.norm_ = norm(lex.orth_)
     tok = nlp.tokenizer
+    assert isinstance(tok, Tokenizer)  # Language types it as any callable
     tok.rules = {k: [{a: v for a, v in t.items() if a not in (NORM, "NORM")} for t in toks] for k, toks in tok.rules.items()}
 
 
@@ -681,7 +684,11 @@ class CueMatcher:
                 self.kinds[nlp.vocab.strings[name]] = (_MARK, bits)
 
     def add_rules(self, nlp: Language, rules: tuple[Rule, ...]) -> None:
+        from spacy.tokenizer import Tokenizer
+
         strings = nlp.vocab.strings
+        tokenizer = nlp.tokenizer
+        assert isinstance(tokenizer, Tokenizer)  # Language types it as any callable
         for n, rule in enumerate(rules):
             self.rules.append(rule)
             if rule.not_between:
@@ -702,7 +709,7 @@ class CueMatcher:
                 # list of their Docs (about 5 KB each) held 180 MB at once for 38,000 phrases;
                 # the freed memory stayed with the process. Adding under one key extends it.
                 matcher = self.phrase[rule.attr]
-                for phrase_doc in nlp.tokenizer.pipe(phrases):
+                for phrase_doc in tokenizer.pipe(phrases):
                     matcher.add(f"{role}{n}", [phrase_doc])
                 self.kinds[strings[f"{role}{n}"]] = (kind, n)
         self.has_shape = len(self.phrase["SHAPE"]) > 0

@@ -413,7 +413,7 @@ def named_date(text: str, sent: datetime, default_tz: tzinfo) -> FoundTime | Non
     for m in re.finditer(r"\b(?:by|on|until|before|after|the\s+week\s+of)\s+(?:the\s+)?(\d{1,2})(?:st|nd|rd|th)\b", low):
         day = int(m.group(1))
         d = None
-        for k in range(0, 3):
+        for k in range(3):
             month = (ref.month - 1 + k) % 12 + 1
             year = ref.year + (ref.month - 1 + k) // 12
             try:
@@ -428,7 +428,7 @@ def named_date(text: str, sent: datetime, default_tz: tzinfo) -> FoundTime | Non
                 d = _end_of_week(d)
             found.append((d, m.group(0)))
     for m in re.finditer(r"\b(by|on|until|before|after|the\s+week\s+of|back\s+on|out\s+until)\s+(?:next\s+)?(?:the\s+)?" + _MONTH_RE + r"\s+\d", low):
-        for start, _end, d in _dates_in(low[m.start():m.end() + 8], ref):
+        for _start, _end, d in _dates_in(low[m.start():m.end() + 8], ref):
             if d > ref:
                 if "week of" in m.group(0):
                     d = _end_of_week(d)

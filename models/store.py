@@ -388,8 +388,8 @@ def _v5(db: sqlite_utils.Database) -> None:
         db.execute(statement)
     # Full-text search kept in sync by triggers (sqlite-utils writes them); porter stemming so
     # "interview" finds "interviewing"
-    db["messages"].enable_fts(["subject", "text"], create_triggers=True, tokenize="porter", replace=True)
-    db["signals"].enable_fts(["evidence"], create_triggers=True, tokenize="porter", replace=True)
+    db.table("messages").enable_fts(["subject", "text"], create_triggers=True, tokenize="porter", replace=True)
+    db.table("signals").enable_fts(["evidence"], create_triggers=True, tokenize="porter", replace=True)
 
 
 #: Identity that a hostile mail cannot take over: a Message-ID names a message together with its
@@ -870,14 +870,14 @@ class Store:
                           str(e.organizer) if e.organizer else None, json.dumps([str(x) for x in e.attendees]),
                           min(max(int(e.sequence or 0), 0), 2**31 - 1)]),
             )
-        for s in a.salaries:
-            if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in (s.min, s.max)):
+        for sal in a.salaries:
+            if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in (sal.min, sal.max)):
                 log.info("message %s: a salary figure that is not a finite number was dropped", key)
                 continue
             self.db.execute(
                 "INSERT OR IGNORE INTO salaries(message_key, application_id, direction, min, max, currency, period, text, date) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                storable([key, app_id, a.direction.value, s.min, s.max, s.currency, s.period, s.text, at]),
+                storable([key, app_id, a.direction.value, sal.min, sal.max, sal.currency, sal.period, sal.text, at]),
             )
 
     # -- applications --------------------------------------------------------------------
@@ -893,7 +893,7 @@ class Store:
         """Run a read query and return dict rows (for commands and the digest)."""
         cur = self.db.execute(sql, params)
         names = [d[0] for d in cur.description or ()]
-        return [dict(zip(names, r)) for r in cur.fetchall()]
+        return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 
     def applications(self, include_closed: bool = True) -> list[dict[str, Any]]:
         where = "" if include_closed else "WHERE closed = 0"

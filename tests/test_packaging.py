@@ -55,3 +55,19 @@ def test_wheel_installs_and_runs_demo(tmp_path: Path) -> None:
                          capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr[-2000:]
     assert "What to do" in res.stdout
+
+
+def test_ci_runs_pinned_ruff_and_mypy_over_the_package() -> None:
+    """CI fails on a lint or type error, with the versions the code was last checked by, and
+    mypy sees the package under its installed names (not each folder as an untyped module)."""
+    import tomllib
+
+    ci = (REPO / ".ci" / "run").read_text()
+    assert ".venv/bin/ruff check ." in ci and ".venv/bin/mypy" in ci
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())
+    test_extra = project["project"]["optional-dependencies"]["test"]
+    assert any(r.startswith("ruff==") for r in test_extra) and any(r.startswith("mypy==") for r in test_extra)
+    assert project["tool"]["mypy"]["packages"] == ["offerwatch"]
+    links = REPO / ".ci" / "typecheck" / "offerwatch"
+    for part in ("daemon", "models", "extractors"):
+        assert (links / part).resolve() == (REPO / part).resolve()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime, timezone
-from zoneinfo import ZoneInfo
+from typing import Any
 
 import pytest
 
@@ -374,8 +374,11 @@ def test_assess_is_idempotent_and_touches_only_derived_rows(store: Store) -> Non
         msg("p2", sender=S, subject=f"Re: {SUBJ}", date=at("2026-07-30 16:00"), signals=("postponed",)))
     now = at("2026-11-12 09:00")
     assess(store, now=now, config=CFG)
-    snap = lambda: (store.rows("SELECT type, message_key, strength, evidence, at, rule FROM signals ORDER BY type, message_key, rule"),
-                    store.rows("SELECT stage, outlook, outlook_explanation, first_contact, last_contact, last_from, ball FROM applications"))
+
+    def snap() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        return (store.rows("SELECT type, message_key, strength, evidence, at, rule FROM signals ORDER BY type, message_key, rule"),
+                store.rows("SELECT stage, outlook, outlook_explanation, first_contact, last_contact, last_from, ball FROM applications"))
+
     first = snap()
     assess(store, now=now, config=CFG)
     assess(store, [1], now=now, config=CFG)
