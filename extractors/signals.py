@@ -105,7 +105,7 @@ _ITEM_START = re.compile(r"[-*•>#\d]\s|[-*•>]|\d+[.)]|[A-Za-z][.)]\s")
 
 
 def unwrap(text: str) -> str:
-    """Replace the line breaks of hard-wrapped prose (72-column mail) with spaces, one for one.
+    r"""Replace the line breaks of hard-wrapped prose (72-column mail) with spaces, one for one.
 
     "I'm very pleased to\noffer you the post" must match "pleased to offer" and stay one clause;
     short lines (addresses, "Date:" blocks, signatures, lists) keep their breaks.
