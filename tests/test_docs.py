@@ -94,3 +94,20 @@ def test_default_paths_agree_in_readme_example_config_and_code(monkeypatch: pyte
         assert "<database folder>/digests/offerwatch-YYYY-MM-DD.html" in doc
         assert f'"{SMTP_KEYRING_KEY}"' in doc or f"`{SMTP_KEYRING_KEY}`" in doc
     assert "smtp:<username>" not in example
+
+
+def test_architecture_page_names_only_what_exists() -> None:
+    """docs/architecture.md maps every step to its module and tests: each path it names exists,
+    every module of the package is on it, and the README points newcomers to it."""
+    import re
+
+    text = (REPO / "docs" / "architecture.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"`((?:daemon|models|extractors|tests|bench|\.ci)/[\w./-]+)`", text))
+    assert len(named) > 60
+    missing = sorted(p for p in named if not (REPO / p).exists())
+    assert not missing, f"docs/architecture.md names paths that do not exist: {missing}"
+    modules = {str(p.relative_to(REPO)) for d in ("daemon", "models", "extractors") for p in (REPO / d).rglob("*.py")
+               if p.name != "__init__.py"}
+    unnamed = sorted(modules - named)
+    assert not unnamed, f"modules missing from docs/architecture.md: {unnamed}"
+    assert "docs/architecture.md" in (REPO / "README.md").read_text(encoding="utf-8")
