@@ -891,9 +891,7 @@ class Store:
 
     def rows(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
         """Run a read query and return dict rows (for commands and the digest)."""
-        cur = self.db.execute(sql, params)
-        names = [d[0] for d in cur.description or ()]
-        return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+        return list(self.db.query(sql, params))
 
     def applications(self, include_closed: bool = True) -> list[dict[str, Any]]:
         where = "" if include_closed else "WHERE closed = 0"
@@ -916,10 +914,8 @@ class Store:
         return self.rows(sql + " ORDER BY s.at, s.id", params)
 
     def counts(self) -> dict[str, int]:
-        out = {}
-        for table in ("messages", "applications", "signals", "events", "digests"):
-            out[table] = int(self.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
-        out["job_messages"] = int(self.db.execute("SELECT count(*) FROM messages WHERE is_job = 1").fetchone()[0])
+        out = {table: self.db.table(table).count for table in ("messages", "applications", "signals", "events", "digests")}
+        out["job_messages"] = self.db.table("messages").count_where("is_job = 1")
         return out
 
 
@@ -947,7 +943,12 @@ def _upsert_sql(table: str, pk: str, columns: tuple[str, ...]) -> str:
 
 def _statements(script: str) -> list[str]:
     """The statements of a migration script, split where SQLite says one is complete (a ";"
-    inside a string or a trigger body does not end a statement)."""
+    inside a string or a trigger body does not end a statement).
+
+    >>> _statements("CREATE TABLE t (x TEXT DEFAULT 'a;b'); "
+    ...             "CREATE TRIGGER g AFTER INSERT ON t BEGIN UPDATE t SET x = 'c'; END;")
+    ["CREATE TABLE t (x TEXT DEFAULT 'a;b')", "CREATE TRIGGER g AFTER INSERT ON t BEGIN UPDATE t SET x = 'c'; END"]
+    """
     out: list[str] = []
     pending = ""
     for piece in script.split(";"):
