@@ -265,9 +265,11 @@ def test_any_answer_gives_a_valid_config_that_reads_back(value: str) -> None:
         assert acct["folders"] == [value, "INBOX"] and data["storage"]["database"] == value
         assert acct.get("password_command", acct.get("password_env")) == value
         assert data["digest"]["smtp"]["host"] == value
-    a = Answers(address="me@corp.example", host="h", channel="file", digest_file=value, auth="xoauth2", token_command=value)
+    # a digest file's name must end in what it holds (.html, .txt, .eml): the odd part is before it
+    a = Answers(address="me@corp.example", host="h", channel="file", digest_file=value + ".html", auth="xoauth2",
+                token_command=value)
     data = tomllib.loads(render_config(a))
-    assert data["digest"]["file"]["path"] == value and data["accounts"][0]["token_command"] == value
+    assert data["digest"]["file"]["path"] == value + ".html" and data["accounts"][0]["token_command"] == value
     parse_config(data)  # the types are what the config reader expects
 
 
