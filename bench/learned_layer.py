@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     took = time.perf_counter() - t0
     report = evaluate(held)
     rules = {p["file"]: (set(p["signals"]), p["job"]) for p in report["predictions"]}
-    probs = {r["file"]: (doc.cats if r["incoming"] else {}) for r, doc in zip(test_rows, nlp.pipe(r["text"] for r in test_rows))}
+    probs = {r["file"]: (doc.cats if r["incoming"] else {}) for r, doc in zip(test_rows, nlp.pipe(r["text"] for r in test_rows), strict=True)}
 
     print(f"held out: {held} ({len(test_rows)} messages); trained on {len(train_rows)} messages of "
           f"{len(train_dirs)} corpora, {args.arch}, {args.epochs} epochs, {took:.0f} s")

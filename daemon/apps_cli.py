@@ -27,7 +27,7 @@ def _assess_config(ctx: click.Context) -> AssessConfig:
         from offerwatch.daemon.commands import _assess_config as from_config
         from offerwatch.daemon.context import load_config
 
-        return from_config(load_config(ctx))  # type: ignore[no-any-return]
+        return from_config(load_config(ctx))
     except Exception:  # noqa: BLE001 - no config (or an old one) must not block a correction
         return AssessConfig()
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import logging
 import sys
+import weakref
 from datetime import date, datetime
 
 import click
@@ -50,6 +51,7 @@ class LazyGroup(click.Group):
             command = getattr(importlib.import_module(module), attr)
             if not isinstance(command, click.Command):
                 raise TypeError(f"{LAZY_COMMANDS[cmd_name][0]} is not a click command")
+            add_global_options(command)
             return command
         return super().get_command(ctx, cmd_name)
 
@@ -80,7 +82,8 @@ def _storage_fault(err: BaseException, ctx: click.Context) -> Exception | None:
     from offerwatch.models.store import storage_fault
 
     app = app_context(ctx)
-    path = app.db_path or (app._config.database if app._config is not None else None)
+    loaded = app.loaded_config
+    path = app.db_path or (loaded.database if loaded is not None else None)
     for candidate in (err, err.__cause__):
         if candidate is not None:
             fault = storage_fault(candidate, path)
@@ -96,8 +99,65 @@ def _available(target: str) -> bool:
     return find_spec(target.split(":")[0]) is not None
 
 
+# -- the global options, also accepted after the command ------------------------------------
+#
+# `offerwatch demo --db x.db` is how people type; click only knows a group's options before the
+# command. So every command (and every subcommand of a group) also gets --config, --db, -v and
+# -q; their callbacks write to the same AppContext the group's options fill.
+
+
+def _late_path(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        from offerwatch.daemon.context import app_context
+
+        app = app_context(ctx)
+        if param.name == "config_path":
+            app.use_config_path(value)  # a config loaded before the option was seen is stale
+        else:
+            app.db_path = value
+
+
+def _late_verbosity(ctx: click.Context, param: click.Parameter, value: int | bool) -> None:
+    if value:
+        from offerwatch.daemon.context import app_context
+
+        app = app_context(ctx)
+        if param.name == "quiet":
+            app.quiet = True
+        else:
+            app.verbose += int(value)
+        configure_logging(app.verbose, app.quiet)
+
+
+#: Commands add_global_options has already given the options (a command can be reached twice).
+_WITH_GLOBALS: weakref.WeakSet[click.Command] = weakref.WeakSet()
+
+
+def add_global_options(command: click.Command) -> None:
+    """Give ``command`` (and a group's subcommands) the global options; idempotent."""
+    if command in _WITH_GLOBALS:
+        return
+    _WITH_GLOBALS.add(command)
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            add_global_options(sub)
+    taken = {opt for p in command.params for opt in getattr(p, "opts", [])}
+    late = [
+        click.Option(["--config", "config_path"], metavar="PATH", expose_value=False, callback=_late_path,
+                     help="Config file (as the global --config)."),
+        click.Option(["--db", "db_path"], metavar="PATH", expose_value=False, callback=_late_path,
+                     help="Database file (as the global --db)."),
+        click.Option(["-v", "--verbose"], count=True, expose_value=False, callback=_late_verbosity,
+                     help="More log output (as the global -v)."),
+        click.Option(["-q", "--quiet"], is_flag=True, expose_value=False, callback=_late_verbosity,
+                     help="Only errors; no progress bar (as the global -q)."),
+    ]
+    command.params.extend(o for o in late if not taken & set(o.opts))
+
+
 def configure_logging(verbose: int, quiet: bool) -> None:
-    level = logging.WARNING if quiet else (logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING)
+    """stderr logging: warnings by default, -v info, -vv debug; -q errors only."""
+    level = logging.ERROR if quiet else (logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%Y-%m-%dT%H:%M:%S"))
     root = logging.getLogger()
@@ -116,13 +176,14 @@ def configure_logging(verbose: int, quiet: bool) -> None:
               help="Config file (default: the platform's config dir, e.g. ~/.config/offerwatch/config.toml).")
 @click.option("--db", "db_path", metavar="PATH", envvar="OFFERWATCH_DB", help="Database file; overrides [storage] database.")
 @click.option("-v", "--verbose", count=True, help="More log output on stderr (-vv for debug).")
-@click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors on stderr.")
+@click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr; no progress bar.")
 @click.version_option(package_name="offerwatch")
 @click.pass_context
 def cli(ctx: click.Context, config_path: str | None, db_path: str | None, verbose: int, quiet: bool) -> None:
     """offerwatch: recruiter signals from your mailbox, an application timeline, a daily digest.
 
     Everything stays on this machine. Start with `offerwatch demo`, which needs no account.
+    The options below also work after the command (`offerwatch demo --db demo.db`).
 
     \b
     Examples:
@@ -134,7 +195,7 @@ def cli(ctx: click.Context, config_path: str | None, db_path: str | None, verbos
     from offerwatch.daemon.context import AppContext
 
     configure_logging(verbose, quiet)
-    ctx.obj = AppContext(config_path, db_path)
+    ctx.obj = AppContext(config_path, db_path, verbose=verbose, quiet=quiet)
 
 
 def parse_day(value: str | None, option: str) -> date | None:

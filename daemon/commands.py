@@ -6,8 +6,10 @@ parses options, shows progress and turns library errors into messages that say w
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
+import shutil
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -15,6 +17,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
+from typing import Any, BinaryIO
 
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -38,7 +41,8 @@ def progress_bar(enabled: bool = True) -> Iterator[Progress]:
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
         TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
     )
-    with Progress(*columns, console=click.get_current_context().obj.err_console, disable=not enabled, transient=False) as bar:
+    app = app_context(click.get_current_context())
+    with Progress(*columns, console=app.err_console, disable=not enabled or app.quiet, transient=False) as bar:
         yield bar
 
 
@@ -65,10 +69,12 @@ def run_source(ctx: click.Context, source: MailSource, *, store_path: Path | Non
 
         mailbox_owner = owner_from_sample(sample())
         log.info("mailbox owner inferred as %s (set [identity] addresses to be explicit)", ", ".join(sorted(mailbox_owner.addresses)) or "unknown")
+    from offerwatch.models.store import StoreError
+
     path = store_path or database_path(ctx)
     try:
         lock = DatabaseLock(path).acquire()
-    except LockedError as err:
+    except (LockedError, StoreError) as err:
         raise click.ClickException(str(err)) from err
     pool = None
     try:
@@ -103,19 +109,24 @@ def run_source(ctx: click.Context, source: MailSource, *, store_path: Path | Non
 
 def assess_config_from(config):
     """The timeline's settings from the user's config: [detection] plus the digest's time zone."""
+    from offerwatch.daemon.config import ConfigError
     from offerwatch.models.calendar_days import holidays_from_config
     from offerwatch.models.timeline import AssessConfig
 
     det = config.detection
-    names = [h for h in det.holidays if not h[:1].isdigit()]
-    dates = [h for h in det.holidays if h[:1].isdigit()]
-    kwargs = dict(
-        silence_business_days=det.silence_business_days,
-        salary_jump_percent=det.salary_jump_percent,
-        half_life_days=det.half_life_days,
-        holidays=holidays_from_config(names, dates),
-        timezone=config.digest.timezone or None,
-    )
+    names = [h for h in det.holidays if not h.strip()[:1].isdigit()]
+    dates = [h for h in det.holidays if h.strip()[:1].isdigit()]
+    try:
+        holidays = holidays_from_config(names, dates)
+    except ValueError as err:  # a Config built in code: a file's entries are checked when it is loaded
+        raise ConfigError(config.source, [f"detection.holidays: {err}"]) from None
+    kwargs: dict[str, Any] = {
+        "silence_business_days": det.silence_business_days,
+        "salary_jump_percent": det.salary_jump_percent,
+        "half_life_days": det.half_life_days,
+        "holidays": holidays,
+        "timezone": config.digest.timezone or None,
+    }
     if det.weights:
         defaults = dict(AssessConfig().weights)
         defaults.update(det.weights)
@@ -156,7 +167,7 @@ def demo(ctx: click.Context, keep: bool) -> None:
     source = open_local_source(demo_mailbox())
     source.account = "demo"
     out = console(ctx)
-    out.print(f"[bold]offerwatch demo[/] — reading the sample mailbox ({len(source._files)} messages) into {path}")
+    out.print(f"[bold]offerwatch demo[/] — reading the sample mailbox ({sum(source.count(f, 0, None, None) or 0 for f in source.folders())} messages) into {path}")
     store, report = run_source(ctx, source, store_path=path, backfill=True, replay=True)
     try:
         # The sample mailbox is months old: the digest covers all of it, as of its newest mail.
@@ -243,32 +254,93 @@ def _print_report(ctx: click.Context, report) -> None:
 
 # -- scan -------------------------------------------------------------------------------------
 
+SCAN_MAX_BYTES = 8 * 1024 * 1024
+
+
 @click.command()
 @click.argument("file", type=click.File("rb"))
 @click.option("--owner", multiple=True, metavar="EMAIL", help="Your address(es): decides whether the message is outgoing.")
-@click.option("--json", "as_json", is_flag=True, help="Print the analysis as JSON.")
+@click.option("--all", "scan_all", is_flag=True, help="With an mbox: scan every message, not only the first.")
+@click.option("--json", "as_json", is_flag=True, help="Print the analysis as JSON (a list with --all).")
 @click.pass_context
-def scan(ctx: click.Context, file, owner: tuple[str, ...], as_json: bool) -> None:
+def scan(ctx: click.Context, file: BinaryIO, owner: tuple[str, ...], scan_all: bool, as_json: bool) -> None:
     """Show what the pipeline sees in one message and why (FILE or - for stdin).
+
+    FILE is one message (.eml); an mbox is read too: its first message, or every one with
+    --all. The direction (in: from them, out: yours) depends on knowing your address: give
+    --owner or set [identity] addresses.
 
     \b
     Examples:
       offerwatch scan message.eml
       cat message.eml | offerwatch scan -
+      offerwatch scan ~/Takeout/Mail/All.mbox --all --owner me@example.com
     """
     from offerwatch.daemon.report import analysis_dict, print_analysis
     from offerwatch.extractors.pipeline import Owner, analyze
 
-    raw = file.read(8 * 1024 * 1024 + 1)
-    if len(raw) > 8 * 1024 * 1024:
-        log.warning("input larger than 8 MiB: only the first 8 MiB are read")
-        raw = raw[: 8 * 1024 * 1024]
     addresses = owner or load_config(ctx).owner_addresses
-    analysis = analyze(raw, owner=Owner.of(addresses))
+    out = console(ctx)
+    found: list[dict[str, object]] = []
+    with _scan_inputs(file, scan_all) as (raws, total, note):
+        if note and not as_json:
+            app_context(ctx).err_console.print(note)
+        for i, raw in enumerate(raws, start=1):
+            if len(raw) > SCAN_MAX_BYTES:
+                log.warning("message larger than 8 MiB: only the first 8 MiB are read")
+                raw = raw[:SCAN_MAX_BYTES]
+            analysis = analyze(raw, owner=Owner.of(addresses))
+            if as_json:
+                found.append(analysis_dict(analysis))
+                continue
+            if total > 1:
+                out.rule(f"message {i} of {total}", align="left")
+            print_analysis(analysis, out, owner_known=bool(addresses))
     if as_json:
-        click.echo(json.dumps(analysis_dict(analysis), indent=2, default=str, ensure_ascii=False))
-    else:
-        print_analysis(analysis, console(ctx))
+        click.echo(json.dumps(found if scan_all else found[0], indent=2, default=str, ensure_ascii=False))
+
+
+@contextmanager
+def _scan_inputs(file: BinaryIO, scan_all: bool) -> Iterator[tuple[Iterator[bytes], int, str]]:
+    """The message(s) to scan in ``file``, how many are shown, and a note on what an mbox holds.
+
+    Messages of an mbox are read one at a time, so ``--all`` on a large export stays small.
+    """
+    head = file.read(5)
+    if head != b"From ":
+        yield iter([head + file.read(SCAN_MAX_BYTES + 1 - len(head))]), 1, ""
+        return
+    from offerwatch.daemon.sources.local import MboxSource
+
+    name = getattr(file, "name", "")
+    shown = name if name and name != "<stdin>" else "standard input"
+    with tempfile.TemporaryDirectory(prefix="offerwatch-scan-") as tmp:
+        if name and name != "<stdin>" and Path(name).is_file():
+            path = Path(name)
+        else:  # standard input: the mailbox module reads files
+            path = Path(tmp) / "stdin.mbox"
+            with open(path, "wb") as f:
+                f.write(head)
+                shutil.copyfileobj(file, f)
+        try:
+            source = MboxSource(path)
+        except SourceError as err:
+            raise click.ClickException(str(err)) from err
+        try:
+            (folder,) = source.folders()
+            total = source.count(folder, 0, None, None) or 0
+            if not total:
+                raise click.ClickException(f"{shown} is an mbox without a message")
+            if total == 1:
+                note = f"{shown} is an mbox of 1 message"
+            elif scan_all:
+                note = f"{shown} is an mbox of {total} messages: scanning all of them"
+            else:
+                note = f"{shown} is an mbox of {total} messages: scanning the first; use --all for every one"
+            raws = (m.data for m in source.messages(folder, 0, None, None))
+            yield (raws if scan_all else itertools.islice(raws, 1)), (total if scan_all else 1), note
+        finally:
+            source.close()
 
 
 # -- eval -------------------------------------------------------------------------------------
@@ -324,6 +396,8 @@ def signals_command(ctx: click.Context, app_id: int | None, types: tuple[str, ..
         if t not in known:
             raise click.BadParameter(f"{t!r} is not a signal type (one of: {', '.join(sorted(known))})", param_hint="--type")
     with open_store(ctx) as store:
+        if app_id is not None and not store.rows("SELECT 1 FROM applications WHERE id = ?", [app_id]):
+            raise click.ClickException(f"there is no application #{app_id}: `offerwatch apps` lists them")
         rows = store.signals(app_id, types or None)
     if as_json:
         for r in rows:
@@ -365,7 +439,13 @@ def search_command(ctx: click.Context, query: str, limit: int, as_json: bool) ->
 
 @click.group("config")
 def config_group() -> None:
-    """Inspect and validate the configuration."""
+    """Inspect and validate the configuration.
+
+    \b
+    Examples:
+      offerwatch config check
+      offerwatch --config ~/mail/ow.toml config check
+    """
 
 
 @config_group.command("check")
@@ -382,7 +462,8 @@ def config_check(ctx: click.Context, path: Path | None) -> None:
     from offerwatch.daemon.config import ConfigError
     from offerwatch.daemon.config import load_config as load
 
-    target = path or (Path(app_context(ctx).config_path) if app_context(ctx).config_path else None)
+    given = app_context(ctx).config_path
+    target = path or (Path(given) if given else None)
     try:
         cfg = load(target, required=True)
     except ConfigError as err:

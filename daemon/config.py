@@ -116,13 +116,24 @@ class Config:
     digest: DigestConfig = DigestConfig()
     schedule: ScheduleConfig = ScheduleConfig()
     source: str = "(defaults)"
+    #: The config file that was looked for and did not exist (the defaults are in use).
+    missing_file: str = ""
 
     def account(self, name: str) -> AccountConfig:
         for acc in self.accounts:
             if acc.name == name:
                 return acc
-        known = ", ".join(a.name for a in self.accounts) or "none configured"
+        if not self.accounts:
+            raise ConfigError(self.source, [self.no_accounts()])
+        known = ", ".join(a.name for a in self.accounts)
         raise ConfigError(self.source, [f"no account named {name!r} (accounts: {known})"])
+
+    def no_accounts(self) -> str:
+        """What to tell a user whose command needs an account and there is none."""
+        if self.missing_file:
+            return f"no config file at {self.missing_file} (create one with `offerwatch init`)"
+        return (f"no accounts in {self.source}: add an [[accounts]] table (see config.example.toml) "
+                "or run `offerwatch init`")
 
     @property
     def owner_addresses(self) -> tuple[str, ...]:
@@ -213,6 +224,20 @@ def _clock(v: str) -> str | None:
     return None if re.fullmatch(r"([01]?\d|2[0-3]):[0-5]\d", v) else f"expected a time of day as HH:MM, got {v!r}"
 
 
+def _holiday_problem(entry: str) -> str | None:
+    """What is wrong with one ``[detection] holidays`` entry: a date or a calendar code."""
+    from offerwatch.models.calendar_days import parse_holiday_calendar, parse_holiday_date
+
+    try:
+        if entry.strip()[:1].isdigit():
+            parse_holiday_date(entry)
+        else:
+            parse_holiday_calendar(entry)
+    except ValueError as err:
+        return str(err)
+    return None
+
+
 _ACCOUNT_KEYS = {
     "name", "host", "port", "tls", "allow_insecure", "ca_file", "username", "auth", "password_command",
     "password_env", "token_command", "folders", "addresses", "timeout_seconds",
@@ -290,8 +315,9 @@ def parse_config(data: Mapping[str, Any], source: str = "(config)") -> Config:
             weights[k] = float(v)
     holidays = c.strings(det, "holidays", "detection.")
     for h in holidays:
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", h) and h != "US":
-            c.problems.append(f"detection.holidays: {h!r} is neither a date as YYYY-MM-DD nor a calendar name (\"US\")")
+        problem = _holiday_problem(h)
+        if problem:
+            c.problems.append(f"detection.holidays: {problem}")
     detection = DetectionConfig(
         silence_business_days=c.get(det, "silence_business_days", "detection.", int, 7,
                                     lambda v: None if 1 <= v <= 90 else f"expected 1 to 90 business days, got {v}"),
@@ -380,7 +406,7 @@ def load_config(path: str | os.PathLike[str] | None, *, required: bool = False) 
     if not p.exists():
         if required or path:
             raise ConfigError(str(p), ["file not found: create one with `offerwatch init` or copy config.example.toml"])
-        return Config()
+        return Config(missing_file=str(p))
     try:
         with open(p, "rb") as f:
             problem = unsafe_permissions(os.fstat(f.fileno()), p)

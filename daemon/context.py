@@ -22,9 +22,34 @@ if TYPE_CHECKING:  # imported lazily: `offerwatch --help` must not pay for rich 
 
 @dataclass
 class AppContext:
+    """The global options (given before or after the command) and what they load."""
+
     config_path: str | None
     db_path: str | None
+    verbose: int = 0
+    quiet: bool = False  # -q: errors only, no progress bar
     _config: Config | None = None
+
+    def use_config_path(self, path: str | None) -> None:
+        """Read the config from ``path`` from now on; one loaded before is stale."""
+        self.config_path, self._config = path, None
+
+    @property
+    def loaded_config(self) -> Config | None:
+        """The config if a command has loaded it already (no file is read here)."""
+        return self._config
+
+    def load_config(self) -> Config:
+        """The validated config, read once; a ConfigError becomes a click error listing every problem."""
+        from offerwatch.daemon.config import ConfigError
+        from offerwatch.daemon.config import load_config as read_config
+
+        if self._config is None:
+            try:
+                self._config = read_config(self.config_path)
+            except ConfigError as err:
+                raise click.ClickException(str(err)) from err
+        return self._config
 
     @cached_property
     def console(self) -> Console:
@@ -49,16 +74,7 @@ def app_context(ctx: click.Context) -> AppContext:
 
 def load_config(ctx: click.Context) -> Config:
     """The validated config; a ConfigError becomes a click error listing every problem."""
-    from offerwatch.daemon.config import ConfigError
-    from offerwatch.daemon.config import load_config as _load_config
-
-    app = app_context(ctx)
-    if app._config is None:
-        try:
-            app._config = _load_config(app.config_path)
-        except ConfigError as err:
-            raise click.ClickException(str(err)) from err
-    return app._config
+    return app_context(ctx).load_config()
 
 
 def database_path(ctx: click.Context) -> Path:

@@ -76,9 +76,8 @@ def evaluate(folder: Path, *, owner: Iterable[str] = ()) -> dict[str, Any]:
     never = datetime.max.replace(tzinfo=timezone.utc)
     order = sorted(range(len(raws)), key=lambda i: (parsed[i].date or never, labels[i].file))
     in_date_order = list(analyze_many([raws[i] for i in order], owner=mailbox_owner))
-    analyses = [None] * len(raws)
-    for i, a in zip(order, in_date_order, strict=True):
-        analyses[i] = a
+    by_index = dict(zip(order, in_date_order, strict=True))
+    analyses = [by_index[i] for i in range(len(raws))]
 
     job_tp = job_fp = job_fn = 0
     counts = {t: [0, 0, 0] for t in sorted(MESSAGE_SIGNAL_TYPES)}
@@ -86,7 +85,7 @@ def evaluate(folder: Path, *, owner: Iterable[str] = ()) -> dict[str, Any]:
     confusion = []
     for label, a in zip(labels, analyses, strict=True):
         predicted = {s.type for s in a.signals} & MESSAGE_SIGNAL_TYPES
-        evidence = {}
+        evidence: dict[str, str] = {}
         for s in a.signals:
             evidence.setdefault(s.type, s.evidence)
         predictions.append({

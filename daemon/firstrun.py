@@ -10,10 +10,10 @@ Example::
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -85,8 +85,11 @@ def preset_for(address: str) -> Preset:
 
 
 def guess_host(address: str) -> str:
+    """``imap.<domain>``; a domain without a dot (``localhost``, an intranet name) is the host itself."""
     domain = address.rpartition("@")[2].lower().strip()
-    return f"imap.{domain}" if domain else ""
+    if not domain or "." not in domain:
+        return domain
+    return f"imap.{domain}"
 
 
 def keyring_problem() -> str | None:
@@ -142,73 +145,72 @@ class Answers:
     poll_minutes: float = 10.0
 
 
-def _s(value: str) -> str:
-    """A TOML basic string (JSON's escapes are valid TOML)."""
-    return json.dumps(value, ensure_ascii=False)
-
-
-
-def _connection_lines(host: str, port: int, tls: str, ca_file: str | None) -> list[str]:
+def _connection(host: str, port: int, tls: str, ca_file: str | None) -> dict[str, Any]:
     """The server block an IMAP account and the SMTP digest channel share."""
-    lines = [f"host = {_s(host)}", f"port = {port}", f"tls = {_s(tls)}"]
+    block: dict[str, Any] = {"host": host, "port": port, "tls": tls}
     if tls == "none":
-        lines.append("allow_insecure = true")
+        block["allow_insecure"] = True
     if ca_file:
-        lines.append(f"ca_file = {_s(ca_file)}")
-    return lines
+        block["ca_file"] = ca_file
+    return block
+
+
+def _section(table: dict[str, Any], *notes: str) -> str:
+    """One TOML table written by tomli-w (every string escaped as TOML wants it, ``\\x7f``
+    included), followed by comment lines. Notes never hold an answer: a comment cannot escape."""
+    import tomli_w
+
+    return tomli_w.dumps(table) + "".join(f"# {n}\n" for n in notes)
+
 
 def render_config(a: Answers) -> str:
-    lines = [
-        "# offerwatch configuration, written by `offerwatch init`.",
-        "# Every option is documented in config.example.toml; check this file with `offerwatch config check`.",
-        "# No password is stored here: see password_command / password_env / the system keyring below.",
-        "",
-    ]
+    """The config file for ``a``: tables by tomli-w, with comments that say where secrets are."""
+    parts = [(
+        "# offerwatch configuration, written by `offerwatch init`.\n"
+        "# Every option is documented in config.example.toml; check this file with `offerwatch config check`.\n"
+        "# No password is stored here: see password_command / password_env / the system keyring below.\n"
+    )]
     if a.database:
-        lines += ["[storage]", f"database = {_s(a.database)}", ""]
-    lines += ["[identity]", f"addresses = [{_s(a.address)}]", ""]
-    lines += [
-        "[[accounts]]",
-        f"name = {_s(a.name)}",
-        *_connection_lines(a.host, a.port, a.tls, a.ca_file),
-    ]
-    lines += [f"username = {_s(a.username or a.address)}", f"auth = {_s(a.auth)}"]
+        parts.append(_section({"storage": {"database": a.database}}))
+    parts.append(_section({"identity": {"addresses": [a.address]}}))
+    account: dict[str, Any] = {"name": a.name, **_connection(a.host, a.port, a.tls, a.ca_file),
+                               "username": a.username or a.address, "auth": a.auth}
+    notes = []
     if a.auth == "xoauth2":
-        lines.append(f"token_command = {_s(a.token_command)}")
+        account["token_command"] = a.token_command
     elif a.secret_store == "command":
-        lines.append(f"password_command = {_s(a.password_command)}")
+        account["password_command"] = a.password_command
     elif a.secret_store == "env":
-        lines.append(f"password_env = {_s(a.password_env)}")
+        account["password_env"] = a.password_env
     else:
-        lines.append(f"# password: in the system keyring (service \"offerwatch\", key {_s(a.name)})")
+        notes.append('password: in the system keyring (service "offerwatch", key: this account\'s name)')
     if a.folders:
-        lines.append("folders = [" + ", ".join(_s(f) for f in a.folders) + "]")
+        account["folders"] = list(a.folders)
     else:
-        lines.append("# folders: INBOX and the Sent folder (set folders = [...] to choose)")
-    lines.append("")
-    lines += ["[digest]", f"time = {_s(a.digest_time)}"]
+        notes.append("folders: INBOX and the Sent folder (set folders = [...] to choose)")
+    parts.append(_section({"accounts": [account]}, *notes))
+    digest: dict[str, Any] = {"time": a.digest_time}
     if a.timezone:
-        lines.append(f"timezone = {_s(a.timezone)}")
-    lines.append(f"channel = {_s(a.channel)}")
+        digest["timezone"] = a.timezone
+    digest["channel"] = a.channel
+    notes = []
     if a.channel == "smtp":
-        lines += [
-            "",
-            "[digest.smtp]",
-            *_connection_lines(a.smtp_host, a.smtp_port, a.smtp_tls, a.smtp_ca_file),
-        ]
-        lines += [f"username = {_s(a.username or a.address)}", f"to = {_s(a.address)}"]
+        smtp: dict[str, Any] = {**_connection(a.smtp_host, a.smtp_port, a.smtp_tls, a.smtp_ca_file),
+                                "username": a.username or a.address, "to": a.address}
         if a.auth != "xoauth2" and a.secret_store == "command":
-            lines.append(f"password_command = {_s(a.password_command)}")
+            smtp["password_command"] = a.password_command
         elif a.auth != "xoauth2" and a.secret_store == "env":
-            lines.append(f"password_env = {_s(a.password_env)}")
+            smtp["password_env"] = a.password_env
         else:
-            lines.append("# password: the keyring entry \"digest.smtp\", else the account's (same username)")
+            notes.append('password: the keyring entry "digest.smtp", else the account\'s (same username)')
+        digest["smtp"] = smtp
     elif a.channel == "imap":
-        lines += ["", "[digest.imap]", f"account = {_s(a.name)}", 'folder = "offerwatch"']
+        digest["imap"] = {"account": a.name, "folder": "offerwatch"}
     elif a.digest_file:
-        lines += ["", "[digest.file]", f"path = {_s(a.digest_file)}"]
-    lines += ["", "[schedule]", f"poll_minutes = {a.poll_minutes:g}", ""]
-    return "\n".join(lines)
+        digest["file"] = {"path": a.digest_file}
+    parts.append(_section({"digest": digest}, *notes))
+    parts.append(_section({"schedule": {"poll_minutes": a.poll_minutes}}))
+    return "\n".join(parts)
 
 
 def write_config(path: Path, text: str) -> None:

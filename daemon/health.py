@@ -83,7 +83,14 @@ def collect_status(store: Any, config: Config, database: Path, *, now: datetime 
         next_at = f"unknown ({err})"
 
     counts = dict(store.counts())
-    counts["open_applications"] = int(store.rows("SELECT count(*) AS n FROM applications WHERE closed = 0")[0]["n"])
+    # Open as the digest counts it: not closed by the user and not at a final stage (a rejection).
+    from offerwatch.daemon.digest.build import CLOSED_STAGES
+
+    finals = sorted(CLOSED_STAGES)
+    counts["open_applications"] = int(store.rows(
+        f"SELECT count(*) AS n FROM applications WHERE closed = 0 AND coalesce(stage, '') NOT IN ({','.join('?' * len(finals))})",
+        finals,
+    )[0]["n"])
 
     state = read_state(database) or {}
     pid = lock_holder(database)

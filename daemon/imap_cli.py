@@ -41,6 +41,8 @@ def open_account_source(ctx: click.Context, name: str, folders: Sequence[str] | 
     from offerwatch.daemon.sources.base import SourceError
 
     config = load_config(ctx)
+    if not config.accounts:
+        raise click.ClickException(config.no_accounts())
     try:
         acct = config.account(name)
         return account_source(acct, folders=folders)
@@ -52,9 +54,7 @@ def _accounts(config: Config, names: Sequence[str]) -> list[AccountConfig]:
     from offerwatch.daemon.config import ConfigError
 
     if not config.accounts:
-        raise click.ClickException(
-            f"no accounts in {config.source}: run `offerwatch init` or add an [[accounts]] table (see config.example.toml)"
-        )
+        raise click.ClickException(config.no_accounts())
     try:
         return [config.account(n) for n in names] if names else list(config.accounts)
     except ConfigError as err:

@@ -29,7 +29,9 @@ class LockedError(Exception):
 
 
 class DatabaseLock:
-    """``flock`` on ``<database>`` + :attr:`SUFFIX`; ``None`` (an in-memory database) locks nothing."""
+    """``flock`` on ``<database>`` + :attr:`SUFFIX`; ``None`` (an in-memory database) locks nothing.
+    :meth:`acquire` raises ``LockedError`` when another process holds it and ``StoreError`` (one
+    line, what to do) when the folder is not writable."""
 
     SUFFIX = ".lock"
     #: What the holder is doing, for the message a second process gets.
@@ -43,8 +45,15 @@ class DatabaseLock:
         """Take the lock, waiting up to ``wait`` seconds for its holder; :class:`LockedError` after."""
         if self.path is None:  # in-memory database: nobody else can see it
             return self
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        database = str(self.path)[: -len(self.SUFFIX)]
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        except OSError as err:  # the lock sits beside the database: the same place must be writable
+            from offerwatch.models.store import StoreError, storage_fault, unwritable_database
+
+            fault = storage_fault(err, database)  # a full disk says so
+            raise (fault or StoreError(unwritable_database(Path(database), err))) from err
         deadline = time.monotonic() + wait
         while True:
             try:
@@ -59,7 +68,6 @@ class DatabaseLock:
                     continue
                 holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "unknown"
                 os.close(fd)
-                database = str(self.path)[: -len(self.SUFFIX)]
                 raise LockedError(
                     f"another offerwatch process (PID {holder}) is {self.DOING} {database}; "
                     "wait for it to finish or stop it (`offerwatch service status`), then try again"

@@ -47,11 +47,18 @@ def analysis_dict(a: Analysis) -> dict[str, Any]:
     return d
 
 
-def print_analysis(a: Analysis, console: Console) -> None:
-    """`offerwatch scan`: the decision, why, and each signal with its sentence and rule."""
+def print_analysis(a: Analysis, console: Console, *, owner_known: bool = True) -> None:
+    """`offerwatch scan`: the decision in words, each signal with its sentences, each rule once.
+
+    ``owner_known``: whether any address of the user was given; without one, nothing can read
+    as the user's own mail, so an incoming verdict comes with a hint to pass ``--owner``.
+    """
     sender = show(a.sender) if a.sender else "(no sender)"
     console.print(f"[bold]{show(a.subject) or '(no subject)'}[/]")
     console.print(f"from {sender}  date {a.date.isoformat() if a.date else '(no date)'}  direction {a.direction.value}")
+    if a.direction.value == "in" and not owner_known:
+        console.print("[yellow]note:[/] read as mail from them, since no address of yours is known; if you wrote it, "
+                      "give --owner YOUR@ADDRESS (or set \\[identity] addresses in the config)")
     verdict = "[green]job mail[/]" if a.is_job else "[dim]not job mail[/]"
     console.print(f"{verdict} — {show(a.job_reason)}")
     if a.sender_role or a.sender_title:
@@ -59,12 +66,18 @@ def print_analysis(a: Analysis, console: Console) -> None:
     for p in a.problems:
         console.print(f"[yellow]note:[/] {show(p)}")
     if a.signals:
-        table = Table(show_lines=True)
-        for col in ("signal", "evidence", "rule", "entities"):
-            table.add_column(col)
+        # One row per signal type and rule: a rule that fired on several sentences is shown once.
+        rows: dict[tuple[str, str], list[Any]] = {}
         for s in a.signals:
-            table.add_row(show(s.type), escape(_trim(s.evidence, 300)), f"{show(s.rule)}\n{show(s.label)}",
-                          show(json.dumps(s.entities, default=str)) if s.entities else "")
+            rows.setdefault((s.type, s.rule), []).append(s)
+        table = Table(show_lines=True)
+        for col in ("signal", "evidence", "why (rule)", "entities"):
+            table.add_column(col)
+        for (kind, rule), sigs in rows.items():
+            evidence = "\n".join(dict.fromkeys(escape(_trim(s.evidence, 300)) for s in sigs))
+            entities = [show(json.dumps(s.entities, default=str)) for s in sigs if s.entities]
+            why = show(sigs[0].label or rule) + (f"\n[dim]{show(rule)}[/]" if sigs[0].label and sigs[0].label != rule else "")
+            table.add_row(show(kind), evidence, why, "\n".join(dict.fromkeys(entities)))
         console.print(table)
     elif a.is_job:
         console.print("no signals in the newest text")

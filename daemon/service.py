@@ -371,7 +371,7 @@ class Service:
         result = PollResult()
         owner = Owner.of(config.owner_addresses)
         if not config.accounts:
-            log.warning("no accounts in %s: nothing to poll (run `offerwatch init`)", config.source)
+            log.warning("nothing to poll: %s", config.no_accounts())
         changed: set[int] = set()
         for acct in config.accounts:
             if self.stop_event.is_set():

@@ -12,6 +12,7 @@ import os
 import sys
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -25,8 +26,8 @@ EX_CONFIG = 78
 
 
 def _root_flags(ctx: click.Context) -> tuple[int, bool]:
-    params = ctx.find_root().params
-    return int(params.get("verbose") or 0), bool(params.get("quiet"))
+    app = app_context(ctx)
+    return app.verbose, app.quiet
 
 
 def _config_path(ctx: click.Context) -> Path:
@@ -75,7 +76,7 @@ def run_command(ctx: click.Context, log_file: str | None, once: bool, poll_secon
     from offerwatch.models.store import Store, StoreError
 
     verbose, quiet = _root_flags(ctx)
-    level = logging.WARNING if quiet else logging.DEBUG if verbose > 1 else logging.INFO
+    level = logging.ERROR if quiet else logging.DEBUG if verbose > 1 else logging.INFO
     configure_service_logging(level, log_file)
     app = app_context(ctx)
     try:
@@ -84,13 +85,12 @@ def run_command(ctx: click.Context, log_file: str | None, once: bool, poll_secon
         click.echo(f"error: {err}", err=True)
         ctx.exit(EX_CONFIG)
     if not config.accounts:
-        click.echo(f"error: no accounts in {config.source}: run `offerwatch init` (or add an [[accounts]] table, "
-                   "see config.example.toml), then start the service again", err=True)
+        click.echo(f"error: {config.no_accounts()}, then start the service again", err=True)
         ctx.exit(EX_CONFIG)
     db = Path(app.db_path).expanduser() if app.db_path else Path(config.database).expanduser()
     try:
         lock = DatabaseLock(db).acquire()
-    except LockedError as err:
+    except (LockedError, StoreError) as err:
         click.echo(f"error: {err}", err=True)
         ctx.exit(1)
     try:
@@ -200,8 +200,8 @@ def status_command(ctx: click.Context, as_json: bool, max_age: float | None) -> 
     last = dg["last"]
     if last:
         when = f", sent {ago(last.get('sent_at'), now)}" if last.get("sent_at") else ""
-        err = f" — {last['error']}" if last.get("error") else ""
-        out.print(f"last: {last['for_date']} {last['status']} via {last.get('channel') or dg['channel']}{when}{err}")
+        error_note = f" — {last['error']}" if last.get("error") else ""
+        out.print(f"last: {last['for_date']} {last['status']} via {last.get('channel') or dg['channel']}{when}{error_note}")
     else:
         out.print("last: none yet")
     out.print(f"next: {dg['next']} via {dg['channel']}")
@@ -257,8 +257,13 @@ def _spec(ctx: click.Context, platform: str | None):
         raise click.ClickException(str(err)) from err
 
 
+def _given(password: str) -> Callable[[], str]:
+    """A secret provider for a password typed at the prompt."""
+    return lambda: password
+
+
 def _run_steps(steps, runner) -> tuple[bool, list[str]]:
-    notes = []
+    notes: list[str] = []
     for argv, must in steps:
         code, output = runner(argv)
         if code != 0:
@@ -292,19 +297,22 @@ def service_install(ctx: click.Context, platform: str | None, dry_run: bool, no_
 
     spec = _spec(ctx, platform)
     out = console(ctx)
+    config_path = _config_path(ctx)
+    missing = f"the service would read {config_path}, which does not exist: run `offerwatch init` first"
     if dry_run:
+        if not config_path.exists():
+            click.echo(f"warning: {missing} (or give --config PATH)", err=True)
         click.echo(f"would write {spec.path}:", err=True)
         click.echo(spec.text, nl=False)
         return
-    config_path = _config_path(ctx)
     if not config_path.exists():
-        raise click.ClickException(f"no config at {config_path}: run `offerwatch init` first (the service needs it)")
+        raise click.ClickException(f"{missing}, or give --config PATH; nothing was installed")
     try:
         config = _load(config_path, required=True)
     except ConfigError as err:
         raise click.ClickException(f"{err}\nfix the config first (`offerwatch config check`), then install again") from err
     if not config.accounts:
-        raise click.ClickException(f"no accounts in {config_path}: run `offerwatch init` first")
+        raise click.ClickException(config.no_accounts())
     try:
         write(spec)
     except OSError as err:
@@ -511,7 +519,8 @@ def _init(ctx: click.Context, *, address: str | None, provider: str | None, name
             raise click.ClickException("left the existing config alone")
 
     address = ask(address, "Your email address", flag="--address").strip()
-    while not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", address):
+    # user@localhost and user@intranet are real addresses: only one @ and no space are required.
+    while not re.fullmatch(r"[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)*", address):
         if not ask.interactive:
             raise click.BadParameter(f"{address!r} is not an email address", param_hint="--address")
         out.print(f"[red]{address!r} does not look like an email address[/]")
@@ -593,11 +602,13 @@ def _init(ctx: click.Context, *, address: str | None, provider: str | None, name
     except (ZoneInfoNotFoundError, ValueError):
         raise click.BadParameter(f"unknown time zone {a.timezone!r} (use a name like Europe/Berlin)", param_hint="--timezone") from None
     channel_default = "smtp" if (preset.smtp_host or preset.key == "generic") and a.auth == "password" else "file"
-    a.channel = ask(digest_channel, "Deliver the digest by (smtp = mail it to you, imap = put it in a folder, file)",
-                    channel_default, flag="--digest-channel", type=click.Choice(["smtp", "imap", "file"]))
+    a.channel = ask(digest_channel, "Deliver the digest by smtp (mail it to you), imap (put it in a folder) or file",
+                    channel_default, flag="--digest-channel", type=click.Choice(["smtp", "imap", "file"]),
+                    show_choices=False)  # the question names each choice once, with what it does
     if a.channel == "smtp":
         domain = address.rpartition("@")[2]
-        a.smtp_host = ask(smtp_host, "SMTP server", preset.smtp_host or f"smtp.{domain}", flag="--smtp-host")
+        a.smtp_host = ask(smtp_host, "SMTP server", preset.smtp_host or (f"smtp.{domain}" if "." in domain else domain),
+                          flag="--smtp-host")
         a.smtp_tls = ask(smtp_tls, "SMTP encryption", preset.smtp_tls, flag="--smtp-tls",
                          type=click.Choice(["implicit", "starttls", "none"]))
         a.smtp_port = ask(smtp_port, "SMTP port", 465 if a.smtp_tls == "implicit" else 587, flag="--smtp-port",
@@ -627,7 +638,7 @@ def _init(ctx: click.Context, *, address: str | None, provider: str | None, name
     if can_read and ask.confirm(backfill, f"Read the last 90 days of mail now (since {since})?", default=True):
         from offerwatch.daemon.commands import backfill as backfill_command
 
-        app.config_path, app._config = str(path), None
+        app.use_config_path(str(path))
         ctx.invoke(backfill_command, account=a.name, since=since.isoformat(), source_path=None, until=None,
                    folders=(), owner=(), no_progress=not sys.stderr.isatty())
     out.print("next: `offerwatch check` to see what will be read, `offerwatch service install` to run it in the "
@@ -635,21 +646,25 @@ def _init(ctx: click.Context, *, address: str | None, provider: str | None, name
 
 
 def _login_test(ctx: click.Context, a: Any, password: str | None, ask: _Asker) -> str | None:
-    """Log in with the answers; show the folders. Interactive: up to 3 tries for a typed password."""
+    """Log in with the answers; show the folders.
+
+    Interactive: up to 3 tries for a typed password, and on an untrusted certificate a question
+    for the CA file (as often as needed), so no answer given so far is lost.
+    """
     from offerwatch.daemon.config import AccountConfig
     from offerwatch.daemon.firstrun import list_all_folders
-    from offerwatch.daemon.sources.imap import ImapError, ImapSource
+    from offerwatch.daemon.sources.imap import ImapError, ImapSource, ImapUntrustedCertificate
 
     out = console(ctx)
-    for attempt in range(3):
+    password_tries = 0
+    while True:
         acct = AccountConfig(name=a.name, host=a.host, username=a.username or a.address, port=a.port, tls=a.tls,
                              allow_insecure=a.tls == "none", ca_file=a.ca_file, auth=a.auth,
                              password_command=a.password_command if a.secret_store == "command" and a.auth == "password" else "",
                              password_env=a.password_env if a.secret_store == "env" else "",
                              token_command=a.token_command)
         if password is not None:
-            typed = password
-            secret: Any = lambda: typed  # noqa: E731
+            secret: Any = _given(password)
         else:
             from offerwatch.daemon.imap_cli import account_source
 
@@ -660,9 +675,18 @@ def _login_test(ctx: click.Context, a: Any, password: str | None, ask: _Asker) -
                                 ca_file=acct.ca_file or None, username=acct.username, auth=acct.auth,  # type: ignore[arg-type]
                                 secret=secret, folders=list(a.folders) or None, timeout=30)
             source.connect()
+        except ImapUntrustedCertificate as err:
+            out.print(f"[red]login failed:[/] {err}")
+            ca_file = _ask_ca_file() if ask.interactive else None
+            if ca_file:
+                a.ca_file = ca_file
+                continue
+            raise click.ClickException("the server's certificate is not trusted; nothing was written. Run `offerwatch init` "
+                                       "again with --ca-file PATH (the CA that signed it), or use --skip-login-test") from err
         except ImapError as err:
             out.print(f"[red]login failed:[/] {err}")
-            if ask.interactive and password is not None and attempt < 2:
+            password_tries += 1
+            if ask.interactive and password is not None and password_tries < 3:
                 password = click.prompt("Password again (not shown)", hide_input=True)
                 continue
             raise click.ClickException("the login test failed (see above); nothing was written. Fix the settings and "
@@ -679,4 +703,16 @@ def _login_test(ctx: click.Context, a: Any, password: str | None, ask: _Asker) -
         finally:
             source.close()
         return password
-    return password
+
+
+def _ask_ca_file() -> str | None:
+    """Ask for the CA certificate that signed the server's; None when the user leaves it empty."""
+    while True:
+        answer = click.prompt("CA certificate file that signed the server's certificate (empty to stop)",
+                              default="", show_default=False).strip()
+        if not answer:
+            return None
+        path = Path(answer).expanduser()
+        if path.is_file() and os.access(path, os.R_OK):
+            return str(path.resolve())
+        click.echo(f"{path} is not a readable file", err=True)

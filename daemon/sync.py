@@ -260,7 +260,7 @@ class SyncEngine:
         prepared: Future[list[Prepared]] | None = None,
     ) -> None:
         analyses = self._analyze(folder, batch, prepared)
-        items = list(zip((r.location for r in batch), analyses))
+        items = list(zip((r.location for r in batch), analyses, strict=True))
         last_uid = max(r.location.uid for r in batch)
         touched = self.store.write_batch(
             batch[0].location.account, folder.name, folder.uidvalidity, items, last_uid=last_uid, linker=link_message
@@ -284,7 +284,7 @@ class SyncEngine:
                                      role_of=self.store.known_role, prepared=ready))
         except Exception:  # noqa: BLE001 - a pipeline bug must not stall the folder; isolate the message
             log.exception("batch analysis failed in folder %s; analysing its messages one by one", folder.name)
-        out = []
+        out: list[Analysis] = []
         for raw in batch:
             try:
                 out.extend(analyze_many([raw.data], owner=self.owner, folder_role=folder.role,

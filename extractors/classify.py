@@ -137,9 +137,30 @@ def _domain_in(domain: str, domains: Sequence[str]) -> str | None:
 
 
 def _hits(v: _Vocab, text: str, low: str) -> list[str]:
-    """Sources of the patterns that match ``text`` (``low`` is ``text.lower()``)."""
-    return [src for pat, src, lits in zip(v.patterns, v.sources, v.literals, strict=True)
-            if (lits is None or any(x in low for x in lits)) and pat.search(text)]
+    """The words each matching pattern found (one per pattern), for a reason a person can read
+    (``low`` is ``text.lower()``: a pattern whose required literal is absent is not run)."""
+    out = []
+    for pat, lits in zip(v.patterns, v.literals, strict=True):
+        if lits is not None and not any(x in low for x in lits):
+            continue
+        m = pat.search(text)
+        if m:
+            out.append(matched_words(text, m))
+    return out
+
+
+def matched_words(text: str, m: re.Match[str]) -> str:
+    """The whole words around a match: "reschedul" in a pattern shows as "rescheduling".
+
+    >>> matched_words("We must reschedule.", re.search("reschedul", "We must reschedule."))
+    'reschedule'
+    """
+    start, end = m.start(), m.end()
+    while start > 0 and text[start - 1].isalnum():
+        start -= 1
+    while end < len(text) and text[end].isalnum():
+        end += 1
+    return text[start:end]
 
 
 def required_literal(source: str) -> tuple[str, ...] | None:
@@ -265,8 +286,9 @@ def _score(data: _Data, text: str, low: str) -> tuple[int, dict[str, list[str]]]
 
 
 def _short(found: dict[str, list[str]], key: str) -> str:
-    xs = found.get(key, [])
-    return ", ".join(re.sub(r"\\b|\(\?:|[()\\?]", "", x)[:30] for x in xs[:3])
+    """Up to three of the words found, quoted, each once: '"recruiter", "other offers"'."""
+    words = dict.fromkeys(" ".join(x.split()).lower()[:40] for x in found.get(key, []))
+    return ", ".join(f'"{w}"' for w in list(words)[:3])
 
 
 def classify(
@@ -386,7 +408,9 @@ def classify(
     if score >= THRESHOLD:
         return JobDecision(True, f"personal mail with job vocabulary ({_short(found, 'strong') or _short(found, 'weak')})")
     why = _short(found, "non_job") or _short(found, "blast")
-    return JobDecision(False, f"no job context (score {score}{'; ' + why if why else ''})", not why and score >= 0)
+    words = _short(found, "strong") or _short(found, "weak")
+    said = f"job words {words} count {max(score, 0)} of the {THRESHOLD} points needed" if words else "no job words"
+    return JobDecision(False, f"no job context ({said}{'; other context: ' + why if why else ''})", not why and score >= 0)
 
 
 #: The Message-ID offerwatch gives a digest (daemon/digest/render.py ``make_message_id``).

@@ -381,7 +381,7 @@ def self_intro_role(text: str) -> tuple[str | None, str | None]:
         if _NOT_A_TITLE.match(title):
             continue  # "I am delighted to offer you ...", "I'm writing to ..."
         # cut the title at a relative clause or conjunction: "the recruiter who owns ..."
-        title = re.split(r"\s+(?:who|that|and\s+(?:i|we|the|this|would|wanted)|for\s+the\s+\w+\s+(?:role|search|position)|here\s+at)\b", title, 1, flags=re.I)[0]
+        title = re.split(r"\s+(?:who|that|and\s+(?:i|we|the|this|would|wanted)|for\s+the\s+\w+\s+(?:role|search|position)|here\s+at)\b", title, maxsplit=1, flags=re.I)[0]
         role = classify_title(title)
         if role is not None and len(title.split()) <= 10:
             return title.strip(), role

@@ -309,7 +309,8 @@ def load_patterns(directory: Path = PATTERN_DIR) -> PatternSet:
             if not isinstance(pid, str) or not pid:
                 problems.append(f"{where}: 'id' must be a non-empty string")
                 continue
-            if label not in MESSAGE_SIGNAL_TYPES and label not in CUE_LABELS and label not in classes:
+            if not isinstance(label, str) or (
+                    label not in MESSAGE_SIGNAL_TYPES and label not in CUE_LABELS and label not in classes):
                 problems.append(f"{where}: unknown label {label!r}")
                 continue
             flags = obj.get("flags", [])
@@ -455,16 +456,25 @@ def _register_components() -> None:
     _registered = True
 
 
-_lemma_tables: dict[str, Any] = {}
+_lemma_tables: dict[str, dict[str, str]] = {}
 
 
-def lemma_table() -> Any:
-    """spacy-lookups-data's English ``lemma_lookup`` table (loaded once per process)."""
+def lemma_table() -> dict[str, str]:
+    """English lookup lemmas of lower-case forms (loaded once per process).
+
+    The lower-case entries of spacy-lookups-data's English ``lemma_lookup`` table, shipped in
+    ``extractors/data`` (186 KB) instead of depending on that 103 MB package for one table; see
+    ``extractors/data/LICENSE-lemma-lookup.txt`` and ``tests/data/make_lemma_data.py``. A form
+    that is absent is its own lemma, so ``table.get(form, form)`` is the lemma.
+    """
     table = _lemma_tables.get("en")
     if table is None:
-        from spacy.lookups import load_lookups
+        import gzip
+        from importlib import resources
 
-        table = _lemma_tables["en"] = load_lookups("en", ["lemma_lookup"]).get_table("lemma_lookup")
+        data = resources.files("offerwatch.extractors").joinpath("data", "en_lemma_lookup.tsv.gz").read_bytes()
+        table = dict(line.split("\t", 1) for line in gzip.decompress(data).decode("utf-8").splitlines())
+        _lemma_tables["en"] = table
     return table
 
 
@@ -479,6 +489,7 @@ def set_lexeme_norms(nlp: Language) -> None:
     ("n't" -> "not") so that every token's NORM is its lexeme's.
     """
     from spacy.attrs import NORM
+    from spacy.tokenizer import Tokenizer
 
     table = lemma_table()
 
@@ -489,10 +500,11 @@ def set_lexeme_norms(nlp: Language) -> None:
         low = text.lower()
         return table.get(low, low)
 
-    nlp.vocab.lex_attr_getters[NORM] = norm
+    nlp.vocab.lex_attr_getters[NORM] = norm  # type: ignore[attr-defined]  # in spaCy's Vocab, missing from its stub
     for lex in nlp.vocab:
         lex.norm_ = norm(lex.orth_)
     tok = nlp.tokenizer
+    assert isinstance(tok, Tokenizer)  # Language types it as any callable
     tok.rules = {k: [{a: v for a, v in t.items() if a not in (NORM, "NORM")} for t in toks] for k, toks in tok.rules.items()}
 
 
@@ -672,7 +684,11 @@ class CueMatcher:
                 self.kinds[nlp.vocab.strings[name]] = (_MARK, bits)
 
     def add_rules(self, nlp: Language, rules: tuple[Rule, ...]) -> None:
+        from spacy.tokenizer import Tokenizer
+
         strings = nlp.vocab.strings
+        tokenizer = nlp.tokenizer
+        assert isinstance(tokenizer, Tokenizer)  # Language types it as any callable
         for n, rule in enumerate(rules):
             self.rules.append(rule)
             if rule.not_between:
@@ -693,7 +709,7 @@ class CueMatcher:
                 # list of their Docs (about 5 KB each) held 180 MB at once for 38,000 phrases;
                 # the freed memory stayed with the process. Adding under one key extends it.
                 matcher = self.phrase[rule.attr]
-                for phrase_doc in nlp.tokenizer.pipe(phrases):
+                for phrase_doc in tokenizer.pipe(phrases):
                     matcher.add(f"{role}{n}", [phrase_doc])
                 self.kinds[strings[f"{role}{n}"]] = (kind, n)
         self.has_shape = len(self.phrase["SHAPE"]) > 0

@@ -354,9 +354,10 @@ def _raw_headers(message: Message) -> dict[str, str]:
 
 
 def _read_headers(message: Message, result: ParsedMail) -> None:
-    raw = _field(result, "block", lambda: _raw_headers(message), {})
+    no_ids: tuple[str, ...] = ()
+    raw = _field(result, "block", lambda: _raw_headers(message), dict[str, str]())
     get = raw.get
-    ids = _field(result, "Message-ID", lambda: _message_ids(_cut_raw(get("message-id", ""), 2000)), ())
+    ids = _field(result, "Message-ID", lambda: _message_ids(_cut_raw(get("message-id", ""), 2000)), no_ids)
     result.message_id = ids[0] if ids else ""
     headers: dict[str, str] = {}
     for name in _KEPT_HEADERS:
@@ -365,14 +366,15 @@ def _read_headers(message: Message, result: ParsedMail) -> None:
             headers[name] = _field(result, name, lambda v=value: decode_mime_header(v, 2000), "")  # type: ignore[misc]
     result.subject = _field(result, "Subject", lambda: decode_mime_header(get("subject", ""), 1000), "")
     headers["subject"] = result.subject
-    froms = _field(result, "From", lambda: parse_addresses(single_line(get("from", ""))), ())
+    no_addresses: tuple[Address, ...] = ()
+    froms = _field(result, "From", lambda: parse_addresses(single_line(get("from", ""))), no_addresses)
     result.sender = froms[0] if froms else None
     result.to = _field(result, "To", lambda: parse_addresses(single_line(get("to", ""))), ())
     result.cc = _field(result, "Cc", lambda: parse_addresses(single_line(get("cc", ""))), ())
     result.date = _field(result, "Date", lambda: parse_date(get("date", "")), None)
-    irt = _field(result, "In-Reply-To", lambda: _message_ids(_cut_raw(get("in-reply-to", ""), 2000)), ())
+    irt = _field(result, "In-Reply-To", lambda: _message_ids(_cut_raw(get("in-reply-to", ""), 2000)), no_ids)
     result.in_reply_to = irt[0] if irt else None
-    refs = _field(result, "References", lambda: _message_ids(_cut_raw(get("references", ""), 64 * 1024)), ())
+    refs = _field(result, "References", lambda: _message_ids(_cut_raw(get("references", ""), 64 * 1024)), no_ids)
     result.references = refs[:100]
     result.headers = headers
 

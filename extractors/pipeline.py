@@ -30,7 +30,7 @@ class Owner:
     addresses: frozenset[str] = frozenset()
 
     def is_owner(self, email: str | None) -> bool:
-        return bool(email) and email.lower() in self.addresses
+        return email is not None and email.lower() in self.addresses
 
     @classmethod
     def of(cls, addresses: Iterable[str]) -> Owner:
@@ -381,7 +381,7 @@ def _extract_all(extract_many: Callable[..., Iterator[Any]], inputs: list[Any]) 
             return list(extract_many(inputs))
         except Exception:  # noqa: BLE001 - isolate the message that breaks the batch
             log.exception("signal extraction failed for a batch of %d; retrying one by one", len(inputs))
-        out = []
+        out: list[Extraction] = []
         for inp in inputs:
             try:
                 out.extend(extract_many([inp]))

@@ -105,7 +105,7 @@ _ITEM_START = re.compile(r"[-*•>#\d]\s|[-*•>]|\d+[.)]|[A-Za-z][.)]\s")
 
 
 def unwrap(text: str) -> str:
-    """Replace the line breaks of hard-wrapped prose (72-column mail) with spaces, one for one.
+    r"""Replace the line breaks of hard-wrapped prose (72-column mail) with spaces, one for one.
 
     "I'm very pleased to\noffer you the post" must match "pleased to offer" and stay one clause;
     short lines (addresses, "Date:" blocks, signatures, lists) keep their breaks.
@@ -119,7 +119,7 @@ def unwrap(text: str) -> str:
     if max(map(len, lines)) < WRAP_LOWER:
         return text
     out = [lines[0]]
-    for prev, nxt in zip(lines, lines[1:]):
+    for prev, nxt in zip(lines, lines[1:], strict=False):
         sep = "\n"
         if len(prev) >= WRAP_LOWER and nxt and prev[-1] not in _ENDS_SENTENCE and not _ITEM_START.match(nxt):
             c = nxt[0]
@@ -845,11 +845,11 @@ def _finish(
             if moved:
                 b.add(Signal("postponed", evidence, ev_start, ev_end, "calendar.updated", describe("calendar.updated"), entities=ents))
             b.add(Signal("interview_scheduled", evidence, ev_start, ev_end, "calendar.request", describe("calendar.request"), entities=ents))
-            found = {h.type for h in sdoc.user_data.get("hits", ())} if sdoc is not None else set()
+            hit_types = {h.type for h in sdoc.user_data.get("hits", ())} if sdoc is not None else set()
             cues = sdoc.user_data.get("cues", ()) if sdoc is not None else ()
             hr = [(c[2], c[3]) for c in cues if c[0] == "HR_PREFIX"]
             labels = {c[0] for c in cues if not (c[0] == "LEADER" and any(a <= c[2] < z for a, z in hr))}
-            if found & {"panel_invite", PANEL_MENTION}:
+            if hit_types & {"panel_invite", PANEL_MENTION}:
                 b.add(Signal("panel_invite", evidence, ev_start, ev_end, "calendar.panel", describe("calendar.panel"), entities=ents))
             leader_att = [a for a in ev.attendees if a.name and entities.classify_title(a.name) == "leader"]
             if "LEADER" in labels or leader_att:
@@ -860,14 +860,14 @@ def _finish(
 
     # a slot the employer set ("Confirmed: Wednesday 1/28 at 4:00pm with Laura"), or times proposed
     if "interview_scheduled" not in b.signals or "interview_request" not in b.signals:
-        found = _slot_sentences(doc, text, original, index, inp.subject,
+        slots = _slot_sentences(doc, text, original, index, inp.subject,
                                 want_scheduled="interview_scheduled" not in b.signals,
                                 want_proposed="interview_request" not in b.signals)
-        if found.scheduled is not None and "interview_scheduled" not in b.signals:
-            ev_text, a, z = found.scheduled
+        if slots.scheduled is not None and "interview_scheduled" not in b.signals:
+            ev_text, a, z = slots.scheduled
             b.add(Signal("interview_scheduled", ev_text, a, z, "isch.slot", describe("isch.slot")))
-        if found.proposed is not None and "interview_request" not in b.signals:
-            ev_text, a, z = found.proposed
+        if slots.proposed is not None and "interview_request" not in b.signals:
+            ev_text, a, z = slots.proposed
             b.add(Signal("interview_request", ev_text, a, z, "ireq.slots", describe("ireq.slots")))
 
     # "you told me 70k€ fixed per year. Is this still correct for you?"

@@ -4,9 +4,9 @@ Everything here works on *local* calendar dates of the mailbox owner: a message 
 23:30 in Chicago on a Friday is a Friday message, even though it is Saturday in UTC. The
 zone is an IANA name (``"America/Chicago"``); ``None`` means the machine's own zone.
 
-Business days are Monday to Friday minus the holidays given. :func:`us_federal_holidays`
-builds the US federal list (observed dates) for any years; users elsewhere pass their own
-list through the configuration.
+Business days are Monday to Friday minus the holidays given. :func:`holidays_from_config`
+builds them from calendar codes of the `holidays` package (any country, optionally a region:
+``"US"``, ``"DE-BY"``, ``"GB-SCT"``) and explicit dates from the configuration.
 
 Two small text readers live here too, because they are about days, not about signals:
 
@@ -56,73 +56,74 @@ def local_date(dt: datetime, tz: tzinfo) -> date:
 # -- holidays --------------------------------------------------------------------------------
 
 
-def _nth_weekday(year: int, month: int, weekday: int, n: int) -> date:
-    """The n-th ``weekday`` (0 = Monday) of a month; n = -1 is the last one."""
-    if n > 0:
-        d = date(year, month, 1)
-        d += timedelta(days=(weekday - d.weekday()) % 7)
-        return d + timedelta(weeks=n - 1)
-    d = date(year + (month == 12), month % 12 + 1, 1) - timedelta(days=1)
-    return d - timedelta(days=(d.weekday() - weekday) % 7)
+def parse_holiday_calendar(code: str) -> tuple[str, str | None]:
+    """``"DE-BY"`` -> ``("DE", "BY")``, ``"US"`` -> ``("US", None)``, after checking both parts.
 
+    Codes are ISO 3166-1 countries with an optional ISO 3166-2 subdivision, as the
+    `holidays` package knows them (``"GB-SCT"``, ``"CA-QC"``, ``"AU-NSW"``). Raises
+    ``ValueError`` with a message a user can act on when the country or subdivision is unknown.
 
-def _observed(d: date) -> date:
-    """A fixed-date federal holiday on a Saturday is observed on Friday, on a Sunday on Monday."""
-    if d.weekday() == 5:
-        return d - timedelta(days=1)
-    if d.weekday() == 6:
-        return d + timedelta(days=1)
-    return d
-
-
-def us_federal_holidays(years: Iterable[int]) -> frozenset[date]:
-    """The eleven US federal holidays (5 U.S.C. 6103) as observed, for the given years.
-
-    >>> date(2026, 9, 7) in us_federal_holidays([2026])   # Labor Day
-    True
-    >>> date(2026, 7, 3) in us_federal_holidays([2026])   # July 4th falls on a Saturday
-    True
+    >>> parse_holiday_calendar("gb-sct")
+    ('GB', 'SCT')
     """
-    out: set[date] = set()
-    for y in years:
-        out |= {
-            _observed(date(y, 1, 1)),                # New Year's Day
-            _nth_weekday(y, 1, 0, 3),                # Birthday of Martin Luther King, Jr.
-            _nth_weekday(y, 2, 0, 3),                # Washington's Birthday
-            _nth_weekday(y, 5, 0, -1),               # Memorial Day
-            _observed(date(y, 6, 19)),               # Juneteenth
-            _observed(date(y, 7, 4)),                # Independence Day
-            _nth_weekday(y, 9, 0, 1),                # Labor Day
-            _nth_weekday(y, 10, 0, 2),               # Columbus Day
-            _observed(date(y, 11, 11)),              # Veterans Day
-            _nth_weekday(y, 11, 3, 4),               # Thanksgiving Day
-            _observed(date(y, 12, 25)),              # Christmas Day
-        }
-    return frozenset(out)
+    import holidays
+
+    country, _, subdiv = code.strip().upper().partition("-")
+    supported = holidays.list_supported_countries()
+    if country not in supported:
+        raise ValueError(f"unknown holiday calendar {code!r}: use a country code such as 'US', 'DE' or 'GB', "
+                         "optionally with a region: 'DE-BY', 'GB-SCT'")
+    if not subdiv:
+        return country, None
+    regions = [r for r in supported[country] if r.upper() == subdiv]
+    if not regions:
+        known = ", ".join(f"{country}-{r}" for r in supported[country] if r.isupper() or r.isdigit())
+        raise ValueError(f"unknown holiday calendar {code!r}: {country} has "
+                         + (f"the regions {known}" if known else "no regions; use plain " + repr(country)))
+    return country, regions[0]
+
+
+def calendar_holidays(code: str, years: Iterable[int]) -> frozenset[date]:
+    """The public holidays (as observed) of one calendar code (see :func:`parse_holiday_calendar`).
+
+    >>> date(2026, 9, 7) in calendar_holidays("US", [2026])   # Labor Day
+    True
+    >>> date(2020, 6, 19) in calendar_holidays("US", [2020])  # Juneteenth is federal from 2021
+    False
+    """
+    import holidays
+
+    country, subdiv = parse_holiday_calendar(code)
+    return frozenset(holidays.country_holidays(country, subdiv=subdiv, years=list(years)))
 
 
 def holidays_from_config(names: Iterable[str], extra: Iterable[date | str] = (), years: Iterable[int] = ()) -> frozenset[date]:
-    """Build a holiday set from calendar names (only ``"US"`` today) plus explicit dates.
+    """Build a holiday set from calendar codes (``"US"``, ``"DE-BY"``) plus explicit dates.
 
-    ``years`` defaults to last year through next year around today. Raises ``ValueError``
-    naming an unknown calendar or an unreadable date.
+    ``years`` defaults to the 30 years before today through next year: a backfill reads old
+    mail, and business days in it should skip the holidays of its year too (a set of all of them
+    costs a few milliseconds and keeps business-day counting a set lookup). Raises
+    ``ValueError`` naming an unknown calendar or an unreadable date.
     """
-    ys = list(years) or [date.today().year + k for k in (-1, 0, 1)]
+    today = date.today().year
+    ys = list(years) or list(range(today - 30, today + 2))
     out: set[date] = set()
     for name in names:
-        if name.strip().upper() in ("US", "US-FEDERAL", "USA"):
-            out |= us_federal_holidays(ys)
-        else:
-            raise ValueError(f"unknown holiday calendar {name!r}: supported is 'US'; list other days as dates (YYYY-MM-DD)")
+        out |= calendar_holidays(name, ys)
     for d in extra:
-        if isinstance(d, date):
-            out.add(d)
-        else:
-            try:
-                out.add(date.fromisoformat(str(d).strip()))
-            except ValueError as err:
-                raise ValueError(f"holiday {d!r} is not a date: write it as YYYY-MM-DD") from err
+        out.add(d if isinstance(d, date) else parse_holiday_date(d))
     return frozenset(out)
+
+
+def parse_holiday_date(text: str) -> date:
+    """``"2026-12-24"`` -> a date; ``ValueError`` saying what is wrong otherwise ("2026-13-01")."""
+    value = str(text).strip()
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise ValueError(f"holiday {text!r} is not a date: write it as YYYY-MM-DD")
+    try:
+        return date.fromisoformat(value)
+    except ValueError as err:
+        raise ValueError(f"holiday {text!r} is not a date in the calendar ({err})") from None
 
 
 # -- business days ---------------------------------------------------------------------------
@@ -412,7 +413,7 @@ def named_date(text: str, sent: datetime, default_tz: tzinfo) -> FoundTime | Non
     for m in re.finditer(r"\b(?:by|on|until|before|after|the\s+week\s+of)\s+(?:the\s+)?(\d{1,2})(?:st|nd|rd|th)\b", low):
         day = int(m.group(1))
         d = None
-        for k in range(0, 3):
+        for k in range(3):
             month = (ref.month - 1 + k) % 12 + 1
             year = ref.year + (ref.month - 1 + k) // 12
             try:
@@ -427,7 +428,7 @@ def named_date(text: str, sent: datetime, default_tz: tzinfo) -> FoundTime | Non
                 d = _end_of_week(d)
             found.append((d, m.group(0)))
     for m in re.finditer(r"\b(by|on|until|before|after|the\s+week\s+of|back\s+on|out\s+until)\s+(?:next\s+)?(?:the\s+)?" + _MONTH_RE + r"\s+\d", low):
-        for start, _end, d in _dates_in(low[m.start():m.end() + 8], ref):
+        for _start, _end, d in _dates_in(low[m.start():m.end() + 8], ref):
             if d > ref:
                 if "week of" in m.group(0):
                     d = _end_of_week(d)

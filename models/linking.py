@@ -174,11 +174,33 @@ def company_words(name: str) -> tuple[str, ...]:
 
 @lru_cache(maxsize=16384)
 def registrable_domain(email: str) -> str:
-    domain = email.rsplit("@", 1)[-1].lower().strip(". >")
-    parts = domain.split(".")
-    if len(parts) >= 3 and parts[-2] in ("co", "com", "org", "net", "ac", "gov", "edu") and len(parts[-1]) == 2:
-        return ".".join(parts[-3:])
-    return ".".join(parts[-2:])
+    """The domain a company registered, from an address or ``"x@" + domain``.
+
+    One label under the public suffix, by the Public Suffix List that publicsuffixlist ships
+    (no download at run time): ``mail.acme.ne.jp`` -> ``acme.ne.jp``, ``rh.travail.gouv.fr`` ->
+    ``travail.gouv.fr``, ``hr.tbs-sct.gc.ca`` -> ``tbs-sct.gc.ca``. A domain that is itself a
+    public suffix or a single label (``localhost``) is returned as it is.
+
+    >>> registrable_domain("jo@careers.acme.co.uk")
+    'acme.co.uk'
+    """
+    return _registrable(email.rsplit("@", 1)[-1].lower().strip(". >"))
+
+
+@lru_cache(maxsize=65536)
+def _registrable(domain: str) -> str:
+    domain = ".".join(label for label in domain.split(".") if label)
+    if domain.startswith("[") or domain.replace(".", "").isdigit():  # an address literal or IPv4: no suffix
+        return domain
+    return _suffix_list().privatesuffix(domain) or domain
+
+
+@lru_cache(maxsize=1)
+def _suffix_list() -> Any:
+    """The bundled Public Suffix List, parsed once (about 50 ms) and only when linking needs it."""
+    from publicsuffixlist import PublicSuffixList
+
+    return PublicSuffixList()
 
 
 @lru_cache(maxsize=8192)
@@ -896,9 +918,9 @@ def _decide(store: Store, a: Analysis) -> tuple[int, str, str]:
             # same company may (the recruiter who wrote about role A now writes about role B).
             wider = [apps[i] for i in everything - ids if apps[i].role and same_role(apps[i].role or "", facts.role)]
             if wider:
-                target = _latest(store, wider)
-                _maybe_improve(store, target, facts)
-                return target.id, f"{why}; role {facts.role!r} matches #{target.id}", tie(target.id)
+                best = _latest(store, wider)
+                _maybe_improve(store, best, facts)
+                return best.id, f"{why}; role {facts.role!r} matches #{best.id}", tie(best.id)
         if facts.agency:
             # An agency writes for several clients: the client named decides.
             named = [i for i in ids if _client_named(apps[i].company, facts)]
@@ -912,18 +934,18 @@ def _decide(store: Store, a: Analysis) -> tuple[int, str, str]:
             _maybe_improve(store, apps[chosen], facts)
             return chosen, f"{why}{'; ' + why2 if why2 else ''}", tie(chosen)
         # The company is known but no application fits: a new one, with the reason.
-        known = apps[min(ids)]
-        if facts.agency and known.agency:
-            facts.agency = known.agency
-        new_id, new_why = _create(store, facts, company_hint=known.company, reason=f"{why}; {why2}")
-        return new_id, new_why, tie(known.id)
+        first_app = apps[min(ids)]
+        if facts.agency and first_app.agency:
+            facts.agency = first_app.agency
+        new_id, new_why = _create(store, facts, company_hint=first_app.company, reason=f"{why}; {why2}")
+        return new_id, new_why, tie(first_app.id)
     if strangers:
         # The message names a company the user applied to, from an address nothing ties to it:
         # its own application (the user merges it if it belongs), never a change to theirs.
         sender = facts.counterpart.email if facts.counterpart is not None else "an unknown sender"
-        named = ", ".join(f"#{i} {apps[i].company}" for i in strangers[:3])
+        names = ", ".join(f"#{i} {apps[i].company}" for i in strangers[:3])
         new_id, _ = _create(store, facts)
-        why = (f"new: names {named} but writes from {sender}, which nothing ties to that company (not its domain, "
+        why = (f"new: names {names} but writes from {sender}, which nothing ties to that company (not its domain, "
                f"its ATS, its thread or a known contact); if it belongs there: offerwatch apps merge {strangers[0]} {new_id}")
         store.db.execute("UPDATE applications SET link_reason = ? WHERE id = ?", [why[:300], new_id])
         # A claim is a name a reader takes for the sender's company (subject, display name, the

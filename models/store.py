@@ -12,6 +12,7 @@ classifier's reason): no body, subject or sender of private mail is stored.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import functools
 import hashlib
 import itertools
@@ -387,8 +388,8 @@ def _v5(db: sqlite_utils.Database) -> None:
         db.execute(statement)
     # Full-text search kept in sync by triggers (sqlite-utils writes them); porter stemming so
     # "interview" finds "interviewing"
-    db["messages"].enable_fts(["subject", "text"], create_triggers=True, tokenize="porter", replace=True)
-    db["signals"].enable_fts(["evidence"], create_triggers=True, tokenize="porter", replace=True)
+    db.table("messages").enable_fts(["subject", "text"], create_triggers=True, tokenize="porter", replace=True)
+    db.table("signals").enable_fts(["evidence"], create_triggers=True, tokenize="porter", replace=True)
 
 
 #: Identity that a hostile mail cannot take over: a Message-ID names a message together with its
@@ -459,12 +460,14 @@ class Store:
             db.execute("PRAGMA foreign_keys=ON")
             db.execute("PRAGMA busy_timeout=30000")
         except sqlite3.DatabaseError as err:
+            if (p.exists() and not os.access(p, os.W_OK)) or not os.access(p.parent, os.W_OK):
+                raise StoreError(unwritable_database(p, PermissionError(errno.EACCES, "permission denied"))) from err
             fault = storage_fault(err, p)
             if fault is not None:
                 raise fault from err
             raise StoreError(f"cannot open database {p}: {err}; check the path given with --db or [storage] database") from err
         except OSError as err:
-            raise StoreError(f"cannot create database {p}: {err.strerror}; check the folder's permissions") from err
+            raise StoreError(unwritable_database(p, err)) from err
         store = cls(db, p)
         try:
             store._migrate()
@@ -867,14 +870,14 @@ class Store:
                           str(e.organizer) if e.organizer else None, json.dumps([str(x) for x in e.attendees]),
                           min(max(int(e.sequence or 0), 0), 2**31 - 1)]),
             )
-        for s in a.salaries:
-            if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in (s.min, s.max)):
+        for sal in a.salaries:
+            if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in (sal.min, sal.max)):
                 log.info("message %s: a salary figure that is not a finite number was dropped", key)
                 continue
             self.db.execute(
                 "INSERT OR IGNORE INTO salaries(message_key, application_id, direction, min, max, currency, period, text, date) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                storable([key, app_id, a.direction.value, s.min, s.max, s.currency, s.period, s.text, at]),
+                storable([key, app_id, a.direction.value, sal.min, sal.max, sal.currency, sal.period, sal.text, at]),
             )
 
     # -- applications --------------------------------------------------------------------
@@ -888,9 +891,7 @@ class Store:
 
     def rows(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
         """Run a read query and return dict rows (for commands and the digest)."""
-        cur = self.db.execute(sql, params)
-        names = [d[0] for d in cur.description or ()]
-        return [dict(zip(names, r)) for r in cur.fetchall()]
+        return list(self.db.query(sql, params))
 
     def applications(self, include_closed: bool = True) -> list[dict[str, Any]]:
         where = "" if include_closed else "WHERE closed = 0"
@@ -913,10 +914,8 @@ class Store:
         return self.rows(sql + " ORDER BY s.at, s.id", params)
 
     def counts(self) -> dict[str, int]:
-        out = {}
-        for table in ("messages", "applications", "signals", "events", "digests"):
-            out[table] = int(self.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
-        out["job_messages"] = int(self.db.execute("SELECT count(*) FROM messages WHERE is_job = 1").fetchone()[0])
+        out = {table: self.db.table(table).count for table in ("messages", "applications", "signals", "events", "digests")}
+        out["job_messages"] = self.db.table("messages").count_where("is_job = 1")
         return out
 
 
@@ -944,7 +943,12 @@ def _upsert_sql(table: str, pk: str, columns: tuple[str, ...]) -> str:
 
 def _statements(script: str) -> list[str]:
     """The statements of a migration script, split where SQLite says one is complete (a ";"
-    inside a string or a trigger body does not end a statement)."""
+    inside a string or a trigger body does not end a statement).
+
+    >>> _statements("CREATE TABLE t (x TEXT DEFAULT 'a;b'); "
+    ...             "CREATE TRIGGER g AFTER INSERT ON t BEGIN UPDATE t SET x = 'c'; END;")
+    ["CREATE TABLE t (x TEXT DEFAULT 'a;b')", "CREATE TRIGGER g AFTER INSERT ON t BEGIN UPDATE t SET x = 'c'; END"]
+    """
     out: list[str] = []
     pending = ""
     for piece in script.split(";"):
@@ -956,6 +960,24 @@ def _statements(script: str) -> list[str]:
     if pending.strip(" \n;"):
         out.append(pending.strip().rstrip(";").strip())
     return out
+
+
+def unwritable_database(path: Path, err: OSError) -> str:
+    """One line saying why the database (or its lock) cannot be written at ``path``, and what to do.
+
+    >>> unwritable_database(Path("/etc/passwd/x.db"), NotADirectoryError(20, "Not a directory"))
+    'cannot use /etc/passwd/x.db as the database: /etc/passwd is not a folder; give --db or [storage] database a path in a folder you can write'
+    """
+    folder = next((f for f in path.parents if f.exists()), path.parent)
+    if not folder.is_dir() or isinstance(err, (NotADirectoryError, FileExistsError)):
+        why = f"{folder} is not a folder"
+    elif err.errno == errno.EROFS:
+        why = f"{folder} is on a read-only file system"
+    elif isinstance(err, PermissionError):
+        why = f"no permission to write in {folder}" if folder != path else f"no permission to write {path}"
+    else:
+        why = (err.strerror or str(err)).lower()
+    return f"cannot use {path} as the database: {why}; give --db or [storage] database a path in a folder you can write"
 
 
 def _check_sqlite_header(path: Path) -> None:

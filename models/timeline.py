@@ -261,7 +261,7 @@ def interviews_of(store: Store, app_id: int, msgs: list[_Msg], tz: tzinfo) -> li
             latest[uid] = (rank, e)
     for _uid, (_rank, e) in latest.items():
         all_day = _day_only(e["start"])
-        start = None if all_day else _dt(e["start"])
+        start: datetime | None = None if all_day else _dt(e["start"])
         if all_day is not None:
             day, end = all_day, None
         elif start is not None:
@@ -280,10 +280,10 @@ def interviews_of(store: Store, app_id: int, msgs: list[_Msg], tz: tzinfo) -> li
     for m in msgs:
         if not (m.incoming and m.date and "interview_scheduled" in m.types):
             continue
-        when = _entity_start(m.entities)
-        start = when if isinstance(when, datetime) else None
-        if isinstance(when, date) and not isinstance(when, datetime):
-            day = when
+        stated = _entity_start(m.entities)
+        start = stated if isinstance(stated, datetime) else None
+        if isinstance(stated, date) and not isinstance(stated, datetime):
+            day = stated
         elif start is None:
             found = interview_times(m.text, m.date, tz)
             if found:
@@ -400,26 +400,26 @@ def _analyse(store: Store, app: Mapping[str, Any], now: datetime, cfg: AssessCon
                 if _happened_before(i, m.date, tz) and (i.source_key != m.key or i.kind == "mentioned")]
         if not prev:
             continue
-        last = max(prev, key=lambda i: (i.day, i.start or datetime.combine(i.day, time(0), tz)))
-        ident = (last.day, last.source_key)
+        prev_round = max(prev, key=lambda i: (i.day, i.start or datetime.combine(i.day, time(0), tz)))
+        ident = (prev_round.day, prev_round.source_key)
         if ident in used:
             continue
-        gap = business_days_between(last.day, local_date(m.date, tz), hol)
+        gap = business_days_between(prev_round.day, local_date(m.date, tz), hol)
         if gap > cfg.next_round_business_days:
             continue
         used.add(ident)
         fast_keys.add(m.key)
-        during = last.end is not None and last.start is not None and last.start <= m.date <= last.end
+        during = prev_round.end is not None and prev_round.start is not None and prev_round.start <= m.date <= prev_round.end
         when = "during the interview" if during else (
             "the same day" if gap == 0 else f"{gap} business day{'s' if gap > 1 else ''} later")
-        how = {"invite": "calendar invitation", "confirmed": "confirmed", "mentioned": "mentioned"}[last.kind]
-        src = next((x for x in msgs if x.key == last.source_key), None)
+        how = {"invite": "calendar invitation", "confirmed": "confirmed", "mentioned": "mentioned"}[prev_round.kind]
+        src = next((x for x in msgs if x.key == prev_round.source_key), None)
         derived.append(_Derived(
             "next_round_fast", m.key, m.date, 1.0 if gap <= 1 else 0.7,
-            f"Next round asked for on {_fmt(m.date, tz)}, {when}: interview on {last.label(tz)} "
+            f"Next round asked for on {_fmt(m.date, tz)}, {when}: interview on {prev_round.label(tz)} "
             f"({how} in {_subject(src) if src else 'a message'}).",
             "timeline.next_round_fast",
-            {"interview": last.start.isoformat() if last.start else last.day.isoformat(), "invite": m.date.isoformat(),
+            {"interview": prev_round.start.isoformat() if prev_round.start else prev_round.day.isoformat(), "invite": m.date.isoformat(),
              "business_days": gap},
         ))
 
@@ -475,10 +475,10 @@ def _analyse(store: Store, app: Mapping[str, Any], now: datetime, cfg: AssessCon
     last_round: date | None = None
     for m in dated:
         if m.incoming and m.types & (_INVITES | {"interview_scheduled"}) and "postponed" not in m.types and m.date:
-            d = local_date(m.date, tz)
-            if last_round is None or (d - last_round).days > 3:
+            day = local_date(m.date, tz)
+            if last_round is None or (day - last_round).days > 3:
                 rounds += 1
-            last_round = d
+            last_round = day
     if rounds >= 2 and level < 2:
         level, level_reason = 2, f"{rounds} interview rounds"
     stage = state or _LEVELS[level]
@@ -601,7 +601,10 @@ def _assess_one(store: Store, app: Mapping[str, Any], now: datetime, cfg: Assess
         scored.append(ScoredSignal(s["type"], at, float(s["strength"] or 1.0), s["message_key"], s["evidence"] or "",
                                    derived, ongoing=s["type"] == "silence"))
     value, explanation = score(scored, stage=res.stage, now=now, weights=cfg.weights, half_life_days=cfg.half_life_days)
-    iso = (lambda d: d.astimezone(timezone.utc).isoformat(timespec="seconds") if d else None)
+
+    def iso(d: datetime | None) -> str | None:
+        return d.astimezone(timezone.utc).isoformat(timespec="seconds") if d else None
+
     store.db.execute(
         "UPDATE applications SET stage = ?, stage_reason = ?, outlook = ?, outlook_explanation = ?, first_contact = ?, "
         "last_contact = ?, last_from = ?, ball = ?, waiting_until = ?, updated_at = ? WHERE id = ?",

@@ -59,7 +59,7 @@ def test_decisions_equal_the_eager_plain_classifier(messages: list, monkeypatch:
     fast = decide()
 
     def plain_hits(v: cls._Vocab, text: str, low: str) -> list[str]:
-        return [src for pat, src in zip(v.patterns, v.sources, strict=True) if pat.search(text)]
+        return [cls.matched_words(text, m) for pat in v.patterns if (m := pat.search(text))]
 
     class Eager(cls._Lazy):
         def __init__(self, data: cls._Data, body: str) -> None:

@@ -81,7 +81,7 @@ def _big_mbox(path: Path, copies: int) -> int:
     for i in range(copies):
         for eml in sorted(demo_mailbox().glob("*.eml")):
             data = eml.read_bytes()
-            data = re.sub(rb"<([^<>@\s]+)@", lambda m: b"<c%d." % i + m.group(1) + b"@", data)
+            data = re.sub(rb"<([^<>@\s]+)@", lambda m, i=i: b"<c%d." % i + m.group(1) + b"@", data)
             box.add(data)
             n += 1
     box.flush()

@@ -244,3 +244,103 @@ def test_keyring_requested_without_a_keyring_says_what_to_do(tmp_path: Path, mon
     text = " ".join(res.output.split())
     assert "no system keyring is available" in text and "--secret-store command" in text
     assert not (tmp_path / "c.toml").exists()
+
+
+NASTY = ["pass show \x7f", 'quote " and \\ backslash', "tab\tand\nnewline", "\x00\x01\x1f\u2028\u2029", "ümlaut ✓ 𝄞",
+         "'single' '''triple'''", '"""', "# not a comment", "[not.a.table]", "key = value"]
+
+
+@pytest.mark.parametrize("value", NASTY)
+def test_any_answer_gives_a_valid_config_that_reads_back(value: str) -> None:
+    """Regression: the config was written with json.dumps, which leaves \\x7f raw: an invalid TOML file."""
+    from offerwatch.daemon.config import parse_config
+    from offerwatch.daemon.firstrun import Answers, render_config
+
+    for store, extra in (("command", {"password_command": value}), ("env", {"password_env": value})):
+        a = Answers(address="me@corp.example", name=value, host=value, ca_file=value, username=value, secret_store=store,
+                    folders=[value, "INBOX"], database=value, timezone="UTC", channel="smtp", smtp_host=value, **extra)
+        data = tomllib.loads(render_config(a))
+        acct = data["accounts"][0]
+        assert acct["name"] == acct["host"] == acct["username"] == acct["ca_file"] == value
+        assert acct["folders"] == [value, "INBOX"] and data["storage"]["database"] == value
+        assert acct.get("password_command", acct.get("password_env")) == value
+        assert data["digest"]["smtp"]["host"] == value
+    # a digest file's name must end in what it holds (.html, .txt, .eml): the odd part is before it
+    a = Answers(address="me@corp.example", host="h", channel="file", digest_file=value + ".html", auth="xoauth2",
+                token_command=value)
+    data = tomllib.loads(render_config(a))
+    assert data["digest"]["file"]["path"] == value + ".html" and data["accounts"][0]["token_command"] == value
+    parse_config(data)  # the types are what the config reader expects
+
+
+def test_non_interactive_init_with_a_delete_character_in_an_answer(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    res = CliRunner().invoke(cli, ["--config", str(config), "init", "-y", "--address", "me@corp.example", "--host", "mail.corp.example",
+                                   "--password-command", "pass show mail\x7f", "--skip-login-test", "--no-backfill",
+                                   "--timezone", "UTC"])
+    assert res.exit_code == 0, res.output
+    assert load_config(config, required=True).accounts[0].password_command == "pass show mail\x7f"
+
+
+@pytest.mark.integration
+def test_untrusted_certificate_asks_for_the_ca_file_and_keeps_every_answer(dovecot: DovecotServer, tmp_path: Path) -> None:
+    """Regression: an untrusted certificate ended init with "nothing was written", every answer lost."""
+    user = dovecot.create_user()
+    config = tmp_path / "config.toml"
+    t = Terminal([sys.executable, "-m", "offerwatch.daemon.cli", "--config", str(config), "init", "--no-backfill"],
+                 _env(tmp_path))
+    t.expect(r"Your email address:")
+    t.send("sam@localhost")  # an address without a dot in the domain is an address
+    t.expect(r"IMAP server \[localhost\]:")
+    t.send("127.0.0.1")
+    t.expect(r"Encryption \(implicit, starttls, none\) \[implicit\]:")
+    t.send("")
+    t.expect(r"IMAP port \[993\]:")
+    t.send(str(dovecot.imaps_port))
+    t.expect(r"Login name \[sam@localhost\]:")
+    t.send(user.name)
+    t.expect(r"A short name for this account \[localhost\]:")
+    t.send("lab")
+    t.expect(r"Sign-in method \(password, xoauth2\) \[password\]:")
+    t.send("")
+    t.expect(r"Where should the password come from \(keyring, command, env\) \[command\]:")
+    t.send("")
+    t.expect(r"Command that prints the password:")
+    t.send(f"echo {user.password}")
+    t.expect(r"certificate is not\s+trusted")
+    t.expect(r"CA certificate file that signed the server's certificate \(empty to stop\):")
+    t.send(str(tmp_path / "missing.pem"))
+    t.expect(r"is not a readable file")
+    t.expect(r"CA certificate file .*:")
+    t.send(str(dovecot.ca_file))
+    t.expect(r"login OK")
+    t.expect(r"Folders to read.*:")
+    t.send("")
+    t.expect(r"Daily digest time \(HH:MM\) \[07:30\]:")
+    t.send("")
+    t.expect(r"Time zone \[.*\]:")
+    t.send("UTC")
+    prompt = t.expect(r"Deliver the digest by [^\n]*\[smtp\]:")
+    # Each choice is named once, with what it does: no second "(smtp, imap, file)" list.
+    assert prompt == "Deliver the digest by smtp (mail it to you), imap (put it in a folder) or file [smtp]:"
+    t.send("file")
+    t.expect(r"next: `offerwatch check`")
+    assert t.wait() == 0, t.buffer
+    cfg = load_config(config, required=True)
+    acct = cfg.account("lab")
+    assert (acct.host, acct.port, acct.username, acct.ca_file) == ("127.0.0.1", dovecot.imaps_port, user.name,
+                                                                   str(dovecot.ca_file.resolve()))
+    assert cfg.identity_addresses == ("sam@localhost",)
+
+
+def test_non_interactive_init_accepts_an_address_at_localhost(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    res = CliRunner().invoke(cli, ["--config", str(config), "init", "-y", "--address", "me@localhost", "--password-command",
+                                   "cat pw", "--skip-login-test", "--no-backfill", "--timezone", "UTC"])
+    assert res.exit_code == 0, res.output
+    cfg = load_config(config, required=True)
+    assert cfg.accounts[0].host == "localhost" and cfg.digest.smtp.host == "localhost"
+    for bad in ("me", "me@", "@localhost", "me@@x", "me@x..y", "me@.x", "me @x"):
+        res = CliRunner().invoke(cli, ["--config", str(tmp_path / "d.toml"), "init", "-y", "--address", bad,
+                                       "--skip-login-test", "--no-backfill"])
+        assert res.exit_code == 2 and "is not an email address" in res.output, (bad, res.output)

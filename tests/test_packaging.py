@@ -24,6 +24,13 @@ def test_wheel_installs_and_runs_demo(tmp_path: Path) -> None:
     assert any(n.startswith("offerwatch/daemon/demo_mailbox/") and n.endswith(".eml") for n in names)
     assert any(n.startswith("offerwatch/extractors/patterns/") for n in names)
     assert any(n.startswith("offerwatch/daemon/templates/") for n in names)
+    # The lemma table that replaced spacy-lookups-data, with its licence notice (PEP 639 metadata too).
+    assert "offerwatch/extractors/data/en_lemma_lookup.tsv.gz" in names
+    assert "offerwatch/extractors/data/LICENSE-lemma-lookup.txt" in names
+    assert any(n.endswith(".dist-info/licenses/extractors/data/LICENSE-lemma-lookup.txt") for n in names)
+    meta = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
+    assert "License-Expression: MIT" in meta
+    assert "spacy-lookups-data" not in meta and "mail-parser-reply" not in meta
     # Every subpackage in the tree is in the wheel (an explicit package list can forget one).
     for init in REPO.glob("*/**/__init__.py"):
         top = init.relative_to(REPO).parts[0]
@@ -48,3 +55,19 @@ def test_wheel_installs_and_runs_demo(tmp_path: Path) -> None:
                          capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr[-2000:]
     assert "What to do" in res.stdout
+
+
+def test_ci_runs_pinned_ruff_and_mypy_over_the_package() -> None:
+    """CI fails on a lint or type error, with the versions the code was last checked by, and
+    mypy sees the package under its installed names (not each folder as an untyped module)."""
+    import tomllib
+
+    ci = (REPO / ".ci" / "run").read_text()
+    assert ".venv/bin/ruff check ." in ci and ".venv/bin/mypy" in ci
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())
+    test_extra = project["project"]["optional-dependencies"]["test"]
+    assert any(r.startswith("ruff==") for r in test_extra) and any(r.startswith("mypy==") for r in test_extra)
+    assert project["tool"]["mypy"]["packages"] == ["offerwatch"]
+    links = REPO / ".ci" / "typecheck" / "offerwatch"
+    for part in ("daemon", "models", "extractors"):
+        assert (links / part).resolve() == (REPO / part).resolve()

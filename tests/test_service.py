@@ -96,6 +96,15 @@ def test_print_writes_nothing(config: Path, home: Path, calls: list[list[str]]) 
 def test_install_without_config_says_run_init(tmp_path: Path, home: Path) -> None:
     res = CliRunner().invoke(cli, ["--config", str(tmp_path / "none.toml"), "service", "install", "--platform", "linux"])
     assert res.exit_code == 1 and "offerwatch init" in res.output
+    assert not (home / ".config" / "systemd").exists()
+
+
+def test_print_warns_when_the_config_it_points_at_does_not_exist(tmp_path: Path, home: Path, calls: list[list[str]]) -> None:
+    missing = tmp_path / "none.toml"
+    res = CliRunner().invoke(cli, ["service", "install", "--platform", "linux", "--print", "--config", str(missing)])
+    assert res.exit_code == 0 and "[Service]" in res.stdout
+    assert f"warning: the service would read {missing}, which does not exist: run `offerwatch init` first" in res.stderr
+    assert calls == []
 
 
 def test_status_and_uninstall(config: Path, home: Path, calls: list[list[str]]) -> None:

@@ -70,8 +70,8 @@ def types(text: str) -> set[str]:
         "Umoya would like to meet you! She can do Tuesday 17th at 14:00 or Wednesday 18th at 09:30 for the interview.",
         "hi jasmine, can u come in thurs 2pm for a chat?",
         "Could you pop in on Wednesday at 10 for a chat and a coffee?",
-        "Please select ONE of the following time slots for your interview and reply by February 26:\n"
-        "- Wednesday, March 4, 9:00 a.m. ET\n- Thursday, March 5, 10:00 a.m. ET",
+        ("Please select ONE of the following time slots for your interview and reply by February 26:\n"
+         "- Wednesday, March 4, 9:00 a.m. ET\n- Thursday, March 5, 10:00 a.m. ET"),
         "We'd like to learn more about you through an on-demand video interview. Please complete it by Friday.",
         "The board will sit on Monday 23 and Tuesday 24 March. Could you let me know which day suits you better?",
     ],
@@ -98,8 +98,8 @@ def test_confirming_attendance_of_a_set_slot_is_no_availability_ask() -> None:
         "This note confirms that your application came through and is now with our Talent Acquisition team.",
         "Just to confirm that, as agreed on the phone, I've submitted your CV to Greyfriars Bank for the role.",
         "You have submitted your application for: Tissue Viability Clinical Nurse Specialist.",
-        "This email confirms that your application for the position of Youth Services Program Coordinator "
-        "(Job #2026-00871) has been received.",
+        ("This email confirms that your application for the position of Youth Services Program Coordinator "
+         "(Job #2026-00871) has been received."),
         "We have received your documents and will review them carefully.",
     ],
 )

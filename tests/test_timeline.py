@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime, timezone
-from zoneinfo import ZoneInfo
+from typing import Any
 
 import pytest
 
@@ -15,15 +15,15 @@ from offerwatch.models.calendar_days import (
     holidays_from_config,
     interview_times,
     named_date,
+    parse_holiday_calendar,
     past_conversation_dates,
-    us_federal_holidays,
 )
 from offerwatch.models.domain import Address, CalendarEvent, Salary
 from offerwatch.models.store import Store
 from offerwatch.models.timeline import AssessConfig, assess, salary_guard, timeline
 
 CFG = AssessConfig(timezone="America/Chicago")
-US = AssessConfig(timezone="America/Chicago", holidays=us_federal_holidays([2026]))
+US = AssessConfig(timezone="America/Chicago", holidays=holidays_from_config(["US"], years=[2026]))
 
 
 @pytest.fixture
@@ -67,7 +67,7 @@ def test_business_days_skip_weekends_and_given_holidays() -> None:
     assert business_days_between(date(2026, 9, 25), date(2026, 9, 28)) == 1  # Fri -> Mon
     assert business_days_between(date(2026, 9, 28), date(2026, 9, 28)) == 0
     assert business_days_between(date(2026, 9, 28), date(2026, 9, 1)) == 0
-    hol = us_federal_holidays([2026])
+    hol = holidays_from_config(["US"], years=[2026])
     assert business_days_between(date(2026, 9, 3), date(2026, 9, 8)) == 3
     assert business_days_between(date(2026, 9, 3), date(2026, 9, 8), hol) == 2  # Labor Day
     assert business_days_between(date(2026, 1, 1), date(2026, 12, 31), hol) == 261 - 11 + 1 - 1
@@ -76,14 +76,40 @@ def test_business_days_skip_weekends_and_given_holidays() -> None:
 
 
 def test_us_federal_holidays_observed_dates() -> None:
-    hol = us_federal_holidays([2026, 2027])
+    hol = holidays_from_config(["US"], years=[2026, 2027])
     assert {date(2026, 7, 3), date(2026, 11, 26), date(2026, 5, 25), date(2027, 12, 24), date(2027, 1, 18)} <= hol
-    assert len(us_federal_holidays([2026])) == 11
+    # Eleven federal holidays fall on weekdays as observed (July 4th, a Saturday, is kept too).
+    assert len([d for d in holidays_from_config(["US"], years=[2026]) if d.weekday() < 5]) == 11
     assert date(2026, 12, 24) in holidays_from_config(["US"], ["2026-12-24"], years=[2026])
     with pytest.raises(ValueError, match="unknown holiday calendar"):
         holidays_from_config(["Mars"])
     with pytest.raises(ValueError, match="YYYY-MM-DD"):
         holidays_from_config([], ["Christmas"])
+
+
+def test_juneteenth_is_a_federal_holiday_from_2021_only() -> None:
+    """Regression: the hand-written list had June 19 in every year, 2020 included."""
+    hol = holidays_from_config(["US"], years=[2020, 2021])
+    assert date(2020, 6, 19) not in hol
+    assert date(2021, 6, 18) in hol  # June 19, 2021 was a Saturday: observed on Friday
+
+
+def test_holiday_calendars_of_any_country_and_region() -> None:
+    bavaria = holidays_from_config(["DE-BY"], years=[2026])
+    assert date(2026, 1, 6) in bavaria and date(2026, 1, 6) not in holidays_from_config(["DE-BE"], years=[2026])  # Epiphany
+    scotland = holidays_from_config(["GB-SCT"], years=[2026])
+    assert date(2026, 1, 2) in scotland and date(2026, 1, 2) not in holidays_from_config(["GB-ENG"], years=[2026])
+    assert parse_holiday_calendar(" de-by ") == ("DE", "BY")
+    assert date(2026, 10, 3) in holidays_from_config(["DE-BY", "GB-SCT"], years=[2026])  # both calendars count
+    with pytest.raises(ValueError, match=r"'XX'.*country code"):
+        parse_holiday_calendar("XX")
+    with pytest.raises(ValueError, match=r"'DE-ZZ'.*DE-BY"):
+        parse_holiday_calendar("DE-ZZ")
+    with pytest.raises(ValueError, match="not a date in the calendar"):
+        holidays_from_config([], ["2026-13-01"])
+    # Old mail counts too: the default years reach back 30 years.
+    assert date(2010, 12, 24) in holidays_from_config(["US"]) or date(2010, 12, 24).weekday() >= 5
+    assert date(2010, 7, 5) in holidays_from_config(["US"])  # July 4th, 2010 was a Sunday
 
 
 def test_reading_interview_times_in_text() -> None:
@@ -348,8 +374,11 @@ def test_assess_is_idempotent_and_touches_only_derived_rows(store: Store) -> Non
         msg("p2", sender=S, subject=f"Re: {SUBJ}", date=at("2026-07-30 16:00"), signals=("postponed",)))
     now = at("2026-11-12 09:00")
     assess(store, now=now, config=CFG)
-    snap = lambda: (store.rows("SELECT type, message_key, strength, evidence, at, rule FROM signals ORDER BY type, message_key, rule"),
-                    store.rows("SELECT stage, outlook, outlook_explanation, first_contact, last_contact, last_from, ball FROM applications"))
+
+    def snap() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        return (store.rows("SELECT type, message_key, strength, evidence, at, rule FROM signals ORDER BY type, message_key, rule"),
+                store.rows("SELECT stage, outlook, outlook_explanation, first_contact, last_contact, last_from, ball FROM applications"))
+
     first = snap()
     assess(store, now=now, config=CFG)
     assess(store, [1], now=now, config=CFG)

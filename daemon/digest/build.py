@@ -676,8 +676,8 @@ def _actions(
         at = _parse(s.get("at"))
         replied = None
         if at is not None:
-            after = [(_parse(m.get("date"))) for m in messages.get(app_id, []) if m.get("direction") == "out"]
-            after = [d for d in after if d and d > at]
+            sent = [_parse(m.get("date")) for m in messages.get(app_id, []) if m.get("direction") == "out"]
+            after = [d for d in sent if d and d > at]
             if after:
                 replied = day_label(min(after).astimezone(ctx.tz))
         salary = None

@@ -94,9 +94,9 @@ def print_digest(digest: Digest, console: Console) -> None:
     if not digest.new_signals:
         console.print(_t("No new signals in this period.", "dim"))
     for g in digest.new_signals:
-        title = Text(g.app.title, style="bold")
-        title.append(f"  {g.app.stage_label} · outlook {g.app.outlook}", style="dim")
-        lines: list[Text] = [title]
+        heading = Text(g.app.title, style="bold")
+        heading.append(f"  {g.app.stage_label} · outlook {g.app.outlook}", style="dim")
+        lines: list[Text] = [heading]
         for s in g.signals:
             line = Text("  ● ", style=_POLARITY_STYLE.get(max(-3, min(3, s.polarity)), ""))
             line.append(s.label, style="bold")

@@ -129,6 +129,10 @@ class ImapTlsError(ImapError):
     """TLS could not be established safely (certificate not trusted, no STARTTLS)."""
 
 
+class ImapUntrustedCertificate(ImapTlsError):
+    """The server's certificate does not verify: ``ca_file`` must name the CA that signed it."""
+
+
 class ImapConnectionError(ImapError):
     """The connection failed or broke (refused, reset, timeout, server abort): retry later."""
 
@@ -448,7 +452,7 @@ class ImapSource:
                 if self.ca_file
                 else "if the server uses a self-signed or private CA certificate, set ca_file to that CA"
             )
-            return self._err(ImapTlsError, f"the server certificate is not trusted ({exc.verify_message}); {advice}", folder)
+            return self._err(ImapUntrustedCertificate, f"the server certificate is not trusted ({exc.verify_message}); {advice}", folder)
         if isinstance(exc, ssl.SSLError) and "WRONG_VERSION_NUMBER" in str(exc):
             return self._err(
                 ImapTlsError,

@@ -66,19 +66,18 @@ class EmlFolderSource:
         self.path = path
         self.account = account
         self.max_message_bytes = max_message_bytes
-        if only is not None:
-            self._files = [only]
-        else:
-            self._files = sorted(p for p in path.iterdir() if p.suffix.lower() == ".eml" and p.is_file())
+        #: The messages, one file each, in the order their uids (1, 2, ...) follow.
+        self.files: list[Path] = [only] if only is not None else sorted(
+            p for p in path.iterdir() if p.suffix.lower() == ".eml" and p.is_file())
 
     def folders(self) -> list[FolderInfo]:
         return [FolderInfo(str(self.path.resolve()), 1, None)]
 
     def count(self, folder: FolderInfo, after_uid: int, since: date | None, until: date | None) -> int | None:
-        return max(0, len(self._files) - after_uid)
+        return max(0, len(self.files) - after_uid)
 
     def messages(self, folder: FolderInfo, after_uid: int, since: date | None, until: date | None) -> Iterator[RawMessage]:
-        for uid, path in enumerate(self._files, start=1):
+        for uid, path in enumerate(self.files, start=1):
             if uid <= after_uid:
                 continue
             try:
@@ -192,7 +191,7 @@ def open_local_source(path: str | os.PathLike[str], *, max_message_bytes: int = 
         if (p / "cur").is_dir() and (p / "new").is_dir():
             return MaildirSource(p, max_message_bytes=max_message_bytes)
         source = EmlFolderSource(p, max_message_bytes=max_message_bytes)
-        if not source._files:
+        if not source.files:
             raise SourceError(f"{p} holds no .eml files and is not a maildir (no cur/ and new/)")
         return source
     with open(p, "rb") as f:
