@@ -580,13 +580,13 @@ def _assess_one(store: Store, app: Mapping[str, Any], now: datetime, cfg: Assess
     store.db.execute("DELETE FROM signals WHERE application_id = ? AND derived = 1", [app_id])
     now_created = utcnow()
     for d in res.derived:
-        at = d.at.astimezone(timezone.utc).isoformat(timespec="seconds") if d.at else None
-        created = first_seen.get((d.message_key, d.type, d.rule, at), now_created)
+        at_iso = d.at.astimezone(timezone.utc).isoformat(timespec="seconds") if d.at else None
+        created = first_seen.get((d.message_key, d.type, d.rule, at_iso), now_created)
         store.db.execute(
             'INSERT OR REPLACE INTO signals(message_key, application_id, type, polarity, strength, evidence, start, "end", rule, '
             "label, entities, derived, at, created_at) VALUES (?, ?, ?, ?, ?, ?, NULL, NULL, ?, ?, ?, 1, ?, ?)",
             [d.message_key, app_id, d.type, POLARITY.get(d.type, 0), round(d.strength, 3), d.evidence, d.rule,
-             _RULE_LABELS.get(d.rule, d.rule), json.dumps(d.entities, default=str), at, created],
+             _RULE_LABELS.get(d.rule, d.rule), json.dumps(d.entities, default=str), at_iso, created],
         )
     dates = {m.key: m.date for m in res.msgs}
     scored = []

@@ -465,9 +465,9 @@ def build_digest(
     period_polarity: dict[int, int] = {}
     latest_at: dict[int, str] = {}
     for s in in_period:
-        pol, app_id, when = int(s["polarity"]), int(s["application_id"]), str(s.get("at") or "")
-        if pol and when >= latest_at.get(app_id, ""):
-            latest_at[app_id], period_polarity[app_id] = when, pol
+        pol, app_id, at_iso = int(s["polarity"]), int(s["application_id"]), str(s.get("at") or "")
+        if pol and at_iso >= latest_at.get(app_id, ""):
+            latest_at[app_id], period_polarity[app_id] = at_iso, pol
     open_ids = [i for i in apps if is_open(i)]
     open_ids.sort(key=lambda i: (refs[i].outlook, _last_contact(apps[i], messages.get(i, [])) or ""), reverse=True)
     pipeline = []
