@@ -336,7 +336,7 @@ def classify(
         forward = bool(re.match(r"^\s*(fwd?|fw|wg|tr|rv)\s*:", subject or "", re.I))
         if forward and recipients and len(private) == len(recipients):
             return JobDecision(False, "owner forwarded a message to a private address")
-        if re.match(r"^\s*(re|aw|sv|antw|rif)\s*:", subject or "", re.I) and recipients and not private:
+        if _REPLY.match(subject or "") and recipients and not private:
             score += 1  # a reply to someone at a company
         if score >= 2:
             return JobDecision(True, f"owner's mail about a job ({_short(found, 'strong') or _short(found, 'weak')})")
@@ -399,7 +399,7 @@ def classify(
     if any(a in local for a in data.alerts) and not receipt:
         score -= 2
     if domain and domain not in data.freemail and not any(a in local for a in ("noreply", "no-reply", "donotreply")):
-        if re.match(r"^\s*(re|aw|sv|antw|rif)\s*:", subject or "", re.I):
+        if _REPLY.match(subject or ""):
             score += 1  # a personal conversation with someone at a company
     if len(found.get("non_job", ())) >= 2 and not receipt:
         return JobDecision(False, f"another world's mail ({_short(found, 'non_job')})", False)

@@ -136,7 +136,7 @@ def analyze_many(
     the results are the same either way.
     """
     from offerwatch.extractors.classify import contact_keys
-    from offerwatch.extractors.signals import Extraction, ExtractInput, extract_many
+    from offerwatch.extractors.signals import Extraction, extract_many
 
     nothing = Extraction((), (), None, None)  # what private mail keeps: no signals, no role
 
@@ -176,18 +176,7 @@ def analyze_many(
             batch_contacts.update(k for c in counterparts for k in contact_keys(c))
         job_flags.append((is_job, reason))
     job_prepared = [p for p, (is_job, _) in zip(prepared_, job_flags, strict=True) if is_job]
-    inputs = [
-        ExtractInput(
-            text=p.text,
-            signature=p.signature,
-            subject=p.parsed.subject,
-            sender=p.parsed.sender,
-            direction=p.direction,
-            events=tuple(p.parsed.events),
-            known_role=known,
-        )
-        for p, known in zip(job_prepared, _known_roles(job_prepared, role_of), strict=True)
-    ]
+    inputs = [_extract_input(p, known) for p, known in zip(job_prepared, _known_roles(job_prepared, role_of), strict=True)]
     extractions = iter(_extract_all(extract_many, inputs))
     for p, (is_job, reason) in zip(prepared_, job_flags, strict=True):
         extraction = next(extractions) if is_job else nothing
@@ -226,6 +215,14 @@ def analyze_many(
 _HIRING_SIDE = frozenset({"rejection", "other_process_inquiry", "role_on_hold", "salary_reconfirm"})
 
 
+def _extract_input(p: _Prepared, known_role: tuple[str | None, str | None] | None = None) -> Any:
+    """What extraction reads of one prepared message."""
+    from offerwatch.extractors.signals import ExtractInput
+
+    return ExtractInput(text=p.text, signature=p.signature, subject=p.parsed.subject, sender=p.parsed.sender,
+                        direction=p.direction, events=tuple(p.parsed.events), known_role=known_role)
+
+
 def _second_looks(prepared: list[_Prepared], decisions: list[Any], extract_many: Callable[..., Iterator[Any]]) -> dict[int, str]:
     """Messages the classifier could not place for want of job words, read once more for what
     the hiring side says: index -> the reason they are job mail after all.
@@ -235,7 +232,6 @@ def _second_looks(prepared: list[_Prepared], decisions: list[Any], extract_many:
     shop's order update never gets here; the extra extraction costs a few messages a batch.
     """
     from offerwatch.extractors.classify import load_data
-    from offerwatch.extractors.signals import ExtractInput
 
     freemail = load_data().freemail
     wanted: list[int] = []
@@ -248,11 +244,7 @@ def _second_looks(prepared: list[_Prepared], decisions: list[Any], extract_many:
         wanted.append(i)
     if not wanted:
         return {}
-    inputs = [
-        ExtractInput(text=prepared[i].text, signature=prepared[i].signature, subject=prepared[i].parsed.subject,
-                     sender=prepared[i].parsed.sender, direction=Direction.IN, events=tuple(prepared[i].parsed.events))
-        for i in wanted
-    ]
+    inputs = [_extract_input(prepared[i]) for i in wanted]
     out: dict[int, str] = {}
     for i, extraction in zip(wanted, _extract_all(extract_many, inputs), strict=True):
         hit = next((s for s in extraction.signals if s.type in _HIRING_SIDE), None)
