@@ -214,7 +214,9 @@ def status_command(ctx: click.Context, as_json: bool, max_age: float | None) -> 
 
 def _local(ts: str) -> str:
     try:
-        return datetime.fromisoformat(ts).astimezone().strftime("%H:%M:%S")
+        from offerwatch.models.calendar_days import local_zone
+
+        return datetime.fromisoformat(ts).astimezone(local_zone()).strftime("%H:%M:%S")
     except ValueError:
         return ts
 

@@ -23,11 +23,14 @@ They return nothing rather than guess when the text is ambiguous ("last week").
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+log = logging.getLogger(__name__)
 
 # -- zones and local dates -------------------------------------------------------------------
 
@@ -38,12 +41,28 @@ def zone(name: str | None) -> tzinfo:
     Raises ``ValueError`` naming the zone when it is unknown.
     """
     if not name:
-        local = datetime.now().astimezone().tzinfo
-        return local if local is not None else timezone.utc
+        return local_zone()
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as err:
         raise ValueError(f"unknown time zone {name!r}: use an IANA name such as 'America/Chicago'") from err
+
+
+def local_zone() -> tzinfo:
+    """The machine's time zone, DST-aware (``TZ``, ``/etc/localtime``, ``/etc/timezone``, as
+    tzlocal reads them), the one place offerwatch asks.
+
+    Not ``datetime.now().astimezone().tzinfo``: that is today's fixed offset, so a timeline
+    day in July computed in January was an hour off in every zone with summer time. UTC when
+    the machine names no zone tzlocal can read.
+    """
+    import tzlocal
+
+    try:
+        return tzlocal.get_localzone()
+    except Exception as err:  # noqa: BLE001 - tzlocal raises its own errors for broken setups
+        log.warning("the machine's time zone could not be read (%s); using UTC", err)
+        return timezone.utc
 
 
 def local_date(dt: datetime, tz: tzinfo) -> date:

@@ -24,14 +24,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone, tzinfo
 from email.message import EmailMessage
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from offerwatch.daemon.digest.build import Digest, build_digest
 from offerwatch.daemon.digest.deliver import (
@@ -63,20 +61,10 @@ GMAIL_HOSTS = ("imap.gmail.com", "imap.googlemail.com")
 
 
 def system_zone() -> tzinfo:
-    """The system's time zone as a DST-aware zone (``TZ``, then ``/etc/localtime``)."""
-    candidates = [os.environ.get("TZ", "").lstrip(":")]
-    with contextlib.suppress(OSError):
-        target = os.path.realpath("/etc/localtime")
-        if "zoneinfo/" in target:
-            candidates.append(target.split("zoneinfo/", 1)[1])
-    with contextlib.suppress(OSError):
-        candidates.append(Path("/etc/timezone").read_text().strip())
-    for key in candidates:
-        if key:
-            with contextlib.suppress(ZoneInfoNotFoundError, ValueError, OSError):
-                return ZoneInfo(key)
-    local = datetime.now().astimezone().tzinfo
-    return local or timezone.utc
+    """The system's time zone as a DST-aware zone (see :func:`offerwatch.models.calendar_days.local_zone`)."""
+    from offerwatch.models.calendar_days import local_zone
+
+    return local_zone()
 
 
 @dataclass(frozen=True)
