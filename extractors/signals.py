@@ -421,7 +421,10 @@ def _sentence_hits(s: _Sentence) -> Iterator[Hit]:
     fired: dict[str, Hit] = {}
 
     def hit(type_: str, rule: str, cue: _Cue) -> None:
-        if type_ not in fired:
+        # the first cue of a type wins, except that a weak cue ("quick update") gives way to a
+        # strong one in the same sentence ("quick update: they are still finishing interviews")
+        had = fired.get(type_)
+        if had is None or (had.rule in WEAK_RULES and rule not in WEAK_RULES):
             fired[type_] = Hit(type_, rule, s.start, s.end, cue.start, cue.end)
 
     postponed_here = False
@@ -429,8 +432,10 @@ def _sentence_hits(s: _Sentence) -> Iterator[Hit]:
         if label not in _DIRECT_TYPES:
             continue
         for cue in s.by[label]:
-            if label in fired:
+            if label in fired and fired[label].rule not in WEAK_RULES:
                 break  # one signal of a type per sentence: the first cue that holds is its evidence
+            if label in fired and cue.id in WEAK_RULES:
+                continue  # a weak cue is kept only until a strong cue of its type holds
             if s.negated(cue) or s.hedged(cue) or s.self_future(cue):
                 continue
             if label == "interview_request" and s.thanked(cue):
