@@ -594,7 +594,7 @@ _DECISIONS = frozenset({"rejection", "offer", "role_on_hold", "interview_schedul
 #: keep_warm is a status update while they decide: a message that also invites, schedules,
 #: decides, holds or postpones is that, not an update (no corpus labels keep_warm beside them).
 _KEEP_WARM_OVERRULED_BY = frozenset({"offer", "rejection", "role_on_hold", "postponed", "application_received",
-                                     "interview_request", "interview_scheduled", "panel_invite", "expedite",
+                                     "interview_request", "interview_scheduled", "panel_invite",
                                      "senior_leader_interview"})
 _OUT_OF_OFFICE = re.compile(r"^\s*(?:automatic reply|auto(?:matic)?[- ]?reply|out of (?:the )?office|ooo\b|abwesenheitsnotiz|"
                             r"autosvar|réponse automatique|respuesta automática|away from (?:the )?office)", re.I)
