@@ -158,6 +158,9 @@ _MENTIONS = frozenset({PANEL_MENTION, LEADER_MENTION, STILL_ASKED})
 #: Signals that make a message an invitation to an interview.
 _INVITATIONS = frozenset({"interview_request", "interview_scheduled", "panel_invite", "expedite"})
 
+#: keep_warm cues that say their process is still running (not a promise to write).
+_PROCESS_RUNNING = frozenset({"kw.still_deciding", "kw.process_running"})
+
 #: Rule ids of cues that count only when the message says nothing else.
 WEAK_RULES = frozenset({"app.thanks_weak", "kw.update_weak"})
 
@@ -327,6 +330,12 @@ class _Sentence:
         other = _word_hashes(self.doc)["other"]
         return any(self.tt.lower[i] == other for i in range(max(self.start, cue.start - 2), cue.start))
 
+    def still_running_before(self, cue: _Cue) -> bool:
+        """ "we still have two candidates finishing their onsites", "still waiting on his feedback
+        before we set up the last stage": the stage is what their running process leads to,
+        not an invitation yet."""
+        return any(c.end <= cue.start and c.id in _PROCESS_RUNNING for c in self.by.get("keep_warm", ()))
+
     def has(self, label: str) -> bool:
         return bool(self.by.get(label))
 
@@ -460,7 +469,7 @@ def _sentence_hits(s: _Sentence) -> Iterator[Hit]:
             hit("interview_request", f"{cue.id}+time.expr", cue)
     # panel_invite: panel / onsite / final round, with an invitation, not in retrospect
     panels = [c for c in s.by.get("PANEL", ()) if not s.negated(c) and not s.hedged(c) and not s.retro(c)
-              and not s.after_other(c) and not s.stage_state(c) and not s.about_elsewhere(c)]
+              and not s.after_other(c) and not s.stage_state(c) and not s.about_elsewhere(c) and not s.still_running_before(c)]
     if panels and (s.has("INVITE") or s.has("SLOT_Q") or "interview_request" in fired) and not postponed_here:
         inv = s.first("INVITE") or s.first("SLOT_Q")
         hit("panel_invite", f"{panels[0].id}+{inv.id if inv else 'interview_request'}", panels[0])
