@@ -610,6 +610,10 @@ _OUT_OF_OFFICE = re.compile(r"^\s*(?:automatic reply|auto(?:matic)?[- ]?reply|ou
 _OUT_OF_OFFICE_TEXT = re.compile(r"\b(?:i am|i'm|i will be) (?:currently )?(?:out of (?:the )?office|on (?:annual )?leave|away)\b"
                                  r"[^.]{0,80}\b(?:limited|no) access to (?:e-?mail|my e-?mail)", re.I)
 _GREETING = re.compile(r"^\s*(hi|hello|hey|dear|good\s+(morning|afternoon|evening)|greetings|hola|hallo|bonjour)\b", re.I)
+#: An updated invitation's own words that its time changed ("has been rebooked", "This event has
+#: been changed ... Before: Thu 18 June"): with SEQUENCE > 0 the event moved, not just its link.
+_MOVED_TEXT = re.compile(r"(?i)\b(?:re-?booked|re-?scheduled|has been (?:changed|moved)|(?:new|updated) (?:date|time)s?\b|"
+                         r"(?:bisher|previously|before|was|old time)\s*:)")
 _UPDATED_SUBJECT = re.compile(r"^\s*(updated\s+invitation|updated|rescheduled|moved|new\s+time|time\s+changed)\b", re.I)
 
 
@@ -855,7 +859,8 @@ def _finish(
         ents = {"interview": {"start": ev.start.isoformat() if ev.start else None, "summary": summary,
                               "organizer": str(ev.organizer) if ev.organizer else None}}
         if method == "REQUEST":
-            moved = ev.sequence > 0 and (_UPDATED_SUBJECT.match(inp.subject or "") or "postponed" in b.signals)
+            moved = ev.sequence > 0 and (_UPDATED_SUBJECT.match(inp.subject or "") or "postponed" in b.signals
+                                         or _MOVED_TEXT.search(original[:3000]) is not None)
             if moved:
                 b.add(Signal("postponed", evidence, ev_start, ev_end, "calendar.updated", describe("calendar.updated"), entities=ents))
             b.add(Signal("interview_scheduled", evidence, ev_start, ev_end, "calendar.request", describe("calendar.request"), entities=ents))
