@@ -945,6 +945,12 @@ def _finish(
             sigs.pop(t, None)
     if "role_on_hold" in sigs:
         sigs.pop("postponed", None)
+        ir, hold = sigs.get("interview_request"), sigs["role_on_hold"]
+        if ir is not None and ir.start < hold.end and hold.start < ir.end:
+            sigs.pop("interview_request")  # "I was about to schedule a first call, but the role is on hold"
+    ir = sigs.get("interview_request")
+    if ir is not None and ir.rule == "ireq.slots" and any((e.method or "").upper() == "REQUEST" for e in inp.events):
+        sigs.pop("interview_request")  # an invitation's "New time: ... Previous time: ..." describes its event
     if "keep_warm" in sigs and _KEEP_WARM_OVERRULED_BY & sigs.keys():
         sigs.pop("keep_warm")
     if _OUT_OF_OFFICE.search(inp.subject or "") or _OUT_OF_OFFICE_TEXT.search(original[:600]):
