@@ -382,6 +382,13 @@ def classify(
             vocab = inner
             score, found = vocab.scored()
     receipt = vocab.receipt()
+    if found.get("strong") and found.get("non_job"):
+        # "we book your flight and one night in a hotel": travel to an onsite is the
+        # interview's, not another world's, when the mail speaks of the hiring itself
+        travel = [h for h in found["non_job"] if _TRAVEL.fullmatch(h.lower())]
+        if travel:
+            found = {**found, "non_job": [h for h in found["non_job"] if h not in travel]}
+            score += len(travel) * -data.vocab["non_job"].weight
     if found.get("blast") and not recipients:
         return JobDecision(False, f"mass mail to undisclosed recipients ({_short(found, 'blast')})")
     if found.get("blast") and score < THRESHOLD + 3:
@@ -411,6 +418,10 @@ def classify(
     words = _short(found, "strong") or _short(found, "weak")
     said = f"job words {words} count {max(score, 0)} of the {THRESHOLD} points needed" if words else "no job words"
     return JobDecision(False, f"no job context ({said}{'; other context: ' + why if why else ''})", not why and score >= 0)
+
+
+#: Travel words that an onsite or campus visit shares with a holiday booking.
+_TRAVEL = re.compile(r"flights?|hotels?|airline|itinerary|boarding|reservation|check-in")
 
 
 #: The Message-ID offerwatch gives a digest (daemon/digest/render.py ``make_message_id``).
