@@ -409,7 +409,9 @@ def classify(
         if _REPLY.match(subject or ""):
             score += 1  # a personal conversation with someone at a company
     if len(found.get("non_job", ())) >= 2 and not receipt:
-        return JobDecision(False, f"another world's mail ({_short(found, 'non_job')})", False)
+        # a known job contact may still write about the visit ("rebooked your flight and hotel")
+        job_words = bool(found.get("strong")) or len(set(found.get("weak", ()))) >= 2
+        return JobDecision(False, f"another world's mail ({_short(found, 'non_job')})", job_words)
     if has_calendar and score >= 1:
         return JobDecision(True, f"calendar invitation about a job ({_short(found, 'strong') or _short(found, 'weak')})")
     if score >= THRESHOLD:
