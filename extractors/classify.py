@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -301,11 +301,15 @@ def classify(
     has_calendar: bool,
     recipients: Sequence[Address],
     signature: str = "",
+    owner_domains: Collection[str] = (),
 ) -> JobDecision:
     """Decide whether a message belongs to the job search, and say why.
 
     ``headers`` has lower-cased names; ``text`` is the newest reply without signature; the
     optional ``signature`` adds the sender's title ("Senior Recruiter") as evidence.
+    ``owner_domains`` are the domains of the owner's own addresses: mail from someone else at
+    the owner's domain comes from their mail provider or their current workplace, never from
+    a recruiter, so it is weighed like free mail.
 
     >>> from offerwatch.models.domain import Address, Direction
     >>> classify(sender=Address("Acme", "no-reply@us.greenhouse-mail.io"), subject="Thanks for applying",
@@ -319,6 +323,7 @@ def classify(
     email = (sender.email if sender else "").lower()
     name = (sender.name if sender else "").lower()
     local, _, domain = email.rpartition("@")
+    personal = data.freemail | frozenset(owner_domains) if owner_domains else data.freemail
     # one space for every run of whitespace: phrases wrapped over two lines still match
     body = " ".join(f"{subject or ''}\n{(text or '')[:20000]}\n{(signature or '')[:1000]}".split())
     vocab = _Lazy(data, body)
@@ -332,7 +337,7 @@ def classify(
 
     if direction == Direction.OUT:
         score, found = vocab.scored()
-        private = [r for r in recipients if r.email.lower().rpartition("@")[2] in data.freemail]
+        private = [r for r in recipients if r.email.lower().rpartition("@")[2] in personal]
         forward = bool(re.match(r"^\s*(fwd?|fw|wg|tr|rv)\s*:", subject or "", re.I))
         if forward and recipients and len(private) == len(recipients):
             return JobDecision(False, "owner forwarded a message to a private address")
@@ -395,7 +400,7 @@ def classify(
         return JobDecision(False, f"agency blast or scam ({_short(found, 'blast')})")
     if not recipients and score < THRESHOLD + 3:
         return JobDecision(False, "mass mail to undisclosed recipients")
-    if domain in data.freemail:
+    if domain in personal:
         # Recruiters write from their company; friends, family and scammers from free mail, and
         # a friend's news about their own offer or interview is full of job words. From free
         # mail, only a message that reads as the hiring side's (and not as someone's own
@@ -405,7 +410,7 @@ def classify(
         score -= 4
     if any(a in local for a in data.alerts) and not receipt:
         score -= 2
-    if domain and domain not in data.freemail and not any(a in local for a in ("noreply", "no-reply", "donotreply")):
+    if domain and domain not in personal and not any(a in local for a in ("noreply", "no-reply", "donotreply")):
         if _REPLY.match(subject or ""):
             score += 1  # a personal conversation with someone at a company
     if len(found.get("non_job", ())) >= 2 and not receipt:

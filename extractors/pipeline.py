@@ -32,6 +32,11 @@ class Owner:
     def is_owner(self, email: str | None) -> bool:
         return email is not None and email.lower() in self.addresses
 
+    @property
+    def domains(self) -> frozenset[str]:
+        """The domains of the owner's addresses ("example.org" for "me@example.org")."""
+        return frozenset(a.rpartition("@")[2] for a in self.addresses if "@" in a)
+
     @classmethod
     def of(cls, addresses: Iterable[str]) -> Owner:
         return cls(frozenset(a.strip().lower() for a in addresses if a and a.strip()))
@@ -283,7 +288,7 @@ def _prepare_and_classify(job: tuple[bytes, Owner, str | None]) -> tuple[_Prepar
 
     raw, owner, folder_role = job
     p = _prepare(raw, owner, folder_role)
-    return p, _classify(classify, p)
+    return p, _classify(classify, p, owner)
 
 
 def worker_pool(workers: int | None = None) -> Executor | None:
@@ -336,7 +341,7 @@ def _counterparts(p: _Prepared) -> list[str]:
     return [p.parsed.sender.email.lower()] if p.parsed.sender is not None and p.parsed.sender.email else []
 
 
-def _classify(classify: Callable[..., Any], p: _Prepared) -> Any:
+def _classify(classify: Callable[..., Any], p: _Prepared, owner: Owner) -> Any:
     """The classifier's decision, or None for an unparseable message or a classifier bug."""
     if p.parsed.parse_failed:
         return None
@@ -350,6 +355,7 @@ def _classify(classify: Callable[..., Any], p: _Prepared) -> Any:
             has_calendar=bool(p.parsed.events),
             recipients=p.parsed.to + p.parsed.cc,
             signature=p.signature,
+            owner_domains=owner.domains,
         )
     except Exception:  # noqa: BLE001 - one message's classifier bug must not stop the batch
         log.exception("classifying message %s failed; stored as not job mail", p.parsed.message_id or "(no id)")

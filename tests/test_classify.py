@@ -96,3 +96,41 @@ def test_broken_data_file_names_the_problem(tmp_path: Path) -> None:
         assert "ats must be a list" in str(err.value) and "(unclosed" in str(err.value)
     finally:
         clf.load_data.cache_clear()
+
+
+# --- families learned from the round-3 blind corpora (written in new words, not copied) ---
+
+def test_texted_and_word_of_mouth_hiring_is_job_mail() -> None:
+    texted = decide(Address("Dee", "dee@bakeryco.example"), "cashier",
+                    "hi its Dee from the bakery, saw ur app for weekend cashier. come by fri at 2 to chat?")
+    referred = decide(Address("Sam", "sam@tapas.example"), "line cook",
+                      "Sam here, head chef. Got your CV from Lucia, want to come in for a trial shift Tuesday?")
+    assert texted.is_job and referred.is_job
+
+
+def test_onsite_travel_is_not_another_world_when_the_mail_is_about_hiring() -> None:
+    d = decide(Address("Ana", "ana@ridgeco.example"), "Final round",
+               "We'd like to invite you to the final round at our Denver office. We will book your flight "
+               "and a hotel for the night before. Which dates work for you?")
+    trip = decide(Address("Travel", "desk@skyways.example"), "Your itinerary",
+                  "Your flight and hotel reservation are confirmed. Check-in opens 24 hours before departure.")
+    assert d.is_job
+    assert not trip.is_job and "another world" in trip.reason
+
+
+def test_letting_you_know_is_not_tenancy_talk() -> None:
+    d = decide(Address("Jo", "jo@acme.example"), "Re: Data Engineer",
+               "Just letting you know the hiring manager is reviewing your application for the Data Engineer role.")
+    assert d.is_job
+
+
+def test_mail_from_the_owners_own_domain_is_weighed_like_free_mail() -> None:
+    text = "How did the interview go with the college? They always take forever to decide, don't worry."
+    sender = Address("Mum", "mum@homemail.example")
+    plain = clf.classify(sender=sender, subject="your interview??", text=text, headers={}, direction=Direction.IN,
+                         has_calendar=False, recipients=(Address("Me", "me@homemail.example"),))
+    owned = clf.classify(sender=sender, subject="your interview??", text=text, headers={}, direction=Direction.IN,
+                         has_calendar=False, recipients=(Address("Me", "me@homemail.example"),),
+                         owner_domains=("homemail.example",))
+    assert plain.is_job  # an unknown domain reads like a company's
+    assert not owned.is_job

@@ -163,6 +163,32 @@ def test_calendar_request_cancel_and_update() -> None:
     assert "senior_leader_interview" in {s.type for s in boss.signals}
 
 
+def test_an_updated_invitation_that_says_it_moved_is_a_postponement_not_a_new_ask() -> None:
+    text = "This event has been changed.\nAcme interview\nNew time: Thu 15 Oct, 10:00-11:00\nPrevious time: Tue 13 Oct, 10:00-11:00"
+    moved = extract(text, subject="Acme interview", events=[_event("REQUEST", "Acme interview", seq=1)])
+    got = {s.type for s in moved.signals}
+    assert {"postponed", "interview_scheduled"} <= got
+    assert "interview_request" not in got  # the old and new times describe the event, nobody asks to pick
+    link_only = extract("Adding the video link.", subject="Acme interview", events=[_event("REQUEST", "Acme interview", seq=1)])
+    assert "postponed" not in {s.type for s in link_only.signals}
+
+
+def test_a_stage_that_a_running_process_leads_to_is_not_an_invitation() -> None:
+    got = types("We still have two people finishing their onsites, and Li wants to compare everyone before the final round.")
+    assert "keep_warm" in got and "panel_invite" not in got
+    assert "panel_invite" in types("We'd like to invite you to the final round next week; could you send your availability?")
+
+
+def test_keep_warm_survives_an_expedite_and_a_quick_update_prefix() -> None:
+    got = types("Quick update: we're waiting on final feedback from one interviewer, so we can move fast once it's in.")
+    assert {"keep_warm", "expedite"} <= got
+
+
+def test_an_ask_in_the_sentence_that_puts_the_role_on_hold_is_no_request() -> None:
+    got = types("I was about to reach out to schedule a first call, but the requisition has been put on hold.")
+    assert "role_on_hold" in got and "interview_request" not in got
+
+
 def test_extract_many_keeps_order_and_matches_extract() -> None:
     texts = ["We have decided to go with another candidate.", "Could you send me your availability?", ""] * 50
     many = list(extract_many(ExtractInput(t) for t in texts))

@@ -51,6 +51,9 @@ POSITIVE = [
     ("interview_request", "Feel free to grab a time on my calendar: https://calendly.com/x"),
     ("expedite", "As we're keen to wrap this up, we'll squeeze both stages into one morning."),
     ("postponed", "We have to reschedual the interview, apologies."),
+    ("postponed", "The client has pushed the superday back a week."),
+    ("role_on_hold", "I'm holding off on hiring for the role until the new budget is signed."),
+    ("keep_warm", "Quick update: the panel is still finishing interviews with two other people this week."),
 ]
 
 NEGATIVE = [
