@@ -336,14 +336,14 @@ def _title_in(lines: list[str]) -> tuple[str | None, str | None]:
 
 
 _SELF_INTRO = re.compile(
-    r"(?:(?=[imth])\b(?:i\s*'?m|i\s+am|i\s+work\s+as|my\s+role\s+is|this\s+is\s+\w+(?:\s+\w+)?\s*,?)\s+"
+    r"(?:(?=[imth])\b(?:i\s*'?m|i\s+am|i\s+work\s+as|my\s+role\s+is|this\s+is\s+\w+(?:\s+\w+)?\s*,?|it\s*'?s\s+(?-i:[A-Z])\w+\s*,)\s+"
     r"(?:[A-ZÀ-Þ][\w'’-]+(?:\s+[A-ZÀ-Þ][\w'’-]+)?\s*,\s*)?(?:the|a|an|your|one\s+of\s+the)?\s*"
     r"|^\s*\w+(?:\s+\w+)?\s+here\s*[,\-–—]\s*(?:i\s*'?m\s+(?:the|a|an)?\s*)?)"
     r"(?P<title>[^.,;!?\n()]{3,80})",
     re.I | re.M,
 )
 # (?=[imth]) only lets the regex engine skip positions where no alternative can start.
-_SELF_HINT = re.compile(r"(?i)(?=[imth])\b(?:i\s*'?m\b|i\s+(?:am|work|recruit|lead|hire|run)\b|my\s+role\b|this\s+is\b|here\b)")
+_SELF_HINT = re.compile(r"(?i)(?=[imth])\b(?:i\s*'?m\b|i\s+(?:am|work|recruit|lead|hire|run)\b|my\s+role\b|this\s+is\b|it\s*'?s\s+(?-i:[A-Z])|here\b)")
 _SELF_VERB = re.compile(r"\b(?:i\s+(?:recruit|lead\s+recruiting|hire|run\s+recruiting|run\s+talent))\b", re.I)
 
 

@@ -260,8 +260,10 @@ def _second_looks(prepared: list[_Prepared], decisions: list[Any], extract_many:
 
 def _known_roles(prepared: list[_Prepared], role_of: RoleLookup | None) -> list[tuple[str | None, str | None] | None]:
     """For each incoming message, the (title, role) its sender signed with in earlier mail of this
-    batch or of the store: titles live in signatures, and a short reply is signed "Priya"."""
-    from offerwatch.extractors.entities import find_title
+    batch or of the store: titles live in signatures, and a short reply is signed "Priya". A
+    writer who introduced themselves in the text ("its Rhonda, district manager for Copper
+    Kettle") keeps that role in their later, shorter replies."""
+    from offerwatch.extractors.entities import find_title, self_intro_role
 
     seen: dict[str, tuple[str | None, str | None]] = {}
     out: list[tuple[str | None, str | None] | None] = []
@@ -271,8 +273,10 @@ def _known_roles(prepared: list[_Prepared], role_of: RoleLookup | None) -> list[
         if known is None and email and role_of is not None:
             known = role_of(email)
         out.append(known)
-        if email and p.signature:
-            title, role = find_title(p.signature)
+        if email:
+            title, role = find_title(p.signature) if p.signature else (None, None)
+            if role is None and email not in seen:
+                title, role = self_intro_role(p.text)
             if role is not None:
                 seen[email] = (title, role)
     return out

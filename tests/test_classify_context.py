@@ -136,3 +136,15 @@ def test_a_reply_in_a_thread_that_began_as_an_agency_blast_is_judged_by_its_own_
     got = list(analyze_many([reply, blast], owner=OWNER))
     assert got[0].is_job and [s.type for s in got[0].signals] == ["rejection"]
     assert not got[1].is_job and "agency blast" in got[1].job_reason
+
+
+def test_a_writer_who_introduced_themselves_keeps_that_role_in_short_replies() -> None:
+    first = mail("Rhonda Pike <rhonda@kettle.example>", "shift lead",
+                 "hey Maya its Rhonda, store manager at Kettle on Main. saw ur app for shift lead. can u come by thu at 3 to chat?",
+                 msgid="k1@kettle.example")
+    reply = mail("Rhonda Pike <rhonda@kettle.example>", "Re: shift lead", "great, see u thu 3pm. ask for me at the counter",
+                 msgid="k2@kettle.example")
+    a, b = analyze_many([first, reply], owner=OWNER)
+    assert a.is_job and b.is_job
+    assert "hiring_manager_direct" in {s.type for s in a.signals}
+    assert "hiring_manager_direct" in {s.type for s in b.signals}  # the short reply has no title of its own
