@@ -54,6 +54,8 @@ POSITIVE = [
     ("postponed", "The client has pushed the superday back a week."),
     ("role_on_hold", "I'm holding off on hiring for the role until the new budget is signed."),
     ("keep_warm", "Quick update: the panel is still finishing interviews with two other people this week."),
+    ("interview_request", "Could we find an hour next week to talk it through?"),
+    ("interview_request", "Would you have half an hour on Thursday for a first conversation?"),
 ]
 
 NEGATIVE = [
