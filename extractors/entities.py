@@ -244,7 +244,7 @@ _LEADER = re.compile(
     r"bereichsleiter\w*|partner(?!\s+(?:manager|success|marketing|programs?))|general\s+counsel|superintendent|"
     r"head\s*teacher|headmaster|headmistress|principal(?!\s+(?:investigator|engineer|scientist|consultant|designer|"
     r"analyst|developer|architect|product|data|software|associate|recruiter|pm\b))|chairperson|board\s+chair|"
-    r"chair\s+of\s+the\s+board)\b",
+    r"chair\s+of\s+the\s+board|(?<!product\s)(?<!process\s)(?<!account\s)(?<!project\s)(?:co-?)?owner|proprietor)\b",
     re.I,
 )
 _MANAGER = re.compile(

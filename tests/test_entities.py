@@ -50,6 +50,7 @@ def test_not_salaries(text: str) -> None:
         ("Chair, Computer Science Department", "hiring_manager"), ("Professor of Statistics", None),
         ("Resourcer", "recruiter"), ("Department Head, Mathematics", "leader"), ("Editor-in-Chief", "leader"),
         ("Managing Editor", "hiring_manager"), ("Copy Editor", None), ("Deputy Head", "hiring_manager"),
+        ("Chef and owner", "leader"), ("Co-owner, Brightside Bakery", "leader"), ("Product Owner", "hiring_manager"),
     ],
 )
 def test_title_roles(title: str, role: str | None) -> None:
