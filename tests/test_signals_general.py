@@ -53,6 +53,7 @@ POSITIVE = [
     ("postponed", "We have to reschedual the interview, apologies."),
     ("postponed", "The client has pushed the superday back a week."),
     ("role_on_hold", "I'm holding off on hiring for the role until the new budget is signed."),
+    ("rejection", "The client has decided to fill the role internally."),
     ("keep_warm", "Quick update: the panel is still finishing interviews with two other people this week."),
     ("interview_request", "Could we find an hour next week to talk it through?"),
     ("interview_request", "Would you have half an hour on Thursday for a first conversation?"),
