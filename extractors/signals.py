@@ -934,6 +934,10 @@ def _finish(
     if ir is not None and (ir.rule == "ireq.invite" or ir.rule.endswith(CONFIRM_ONLY)) and "interview_scheduled" in sigs:
         # "we're excited to invite you ..." / "kindly confirm your availability" with the time already set
         sigs.pop("interview_request")
+    rej = sigs.get("rejection")
+    if rej is not None and rej.rule == "rej.closed_for_good":
+        # "it was on hold since June, and now it has been cancelled completely": closed for good
+        sigs.pop("role_on_hold", None)
     if "offer" in sigs or "role_on_hold" in sigs:
         # an offer to the runner-up tells of the one appointed before; a hold is not a rejection
         # even when it says "unfortunately" or "we won't be going ahead with interviews"

@@ -54,6 +54,7 @@ POSITIVE = [
     ("postponed", "The client has pushed the superday back a week."),
     ("role_on_hold", "I'm holding off on hiring for the role until the new budget is signed."),
     ("rejection", "The client has decided to fill the role internally."),
+    ("rejection", "The search was paused in spring; it has now been cancelled permanently and the post will not be filled."),
     ("keep_warm", "Quick update: the panel is still finishing interviews with two other people this week."),
     ("interview_request", "Could we find an hour next week to talk it through?"),
     ("interview_request", "Would you have half an hour on Thursday for a first conversation?"),
@@ -67,6 +68,8 @@ NEGATIVE = [
     "If you are not selected we will keep your details on file.",
     "Please send your CV in PDF format.",
     "Here is the schedule (all times Pacific):",
+    "Our hiring lead would be happy to offer feedback by phone.",
+    "The closing date for this vacancy is 13 September.",
 ]
 
 
