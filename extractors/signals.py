@@ -600,6 +600,8 @@ def _cancelled(s: _Sentence, combo: Any, cues: tuple[_Cue, ...], lo: int, hi: in
 #: come with the acknowledgement).
 _DECISIONS = frozenset({"rejection", "offer", "role_on_hold", "interview_scheduled", "panel_invite", "postponed",
                         "salary_reconfirm", "other_process_inquiry", "expedite", "senior_leader_interview"})
+#: Decisions that end or pause a process: beside them, even an agency's submission is old news.
+_OUTCOMES = frozenset({"rejection", "offer", "role_on_hold"})
 #: keep_warm is a status update while they decide: a message that also invites, schedules,
 #: decides, holds or postpones is that, not an update (no corpus labels keep_warm beside them).
 _KEEP_WARM_OVERRULED_BY = frozenset({"offer", "rejection", "role_on_hold", "postponed", "application_received",
@@ -966,8 +968,10 @@ def _finish(
     ack = sigs.get("application_received")
     if ack is not None and ack.rule in WEAK_RULES and _has_cue(doc, "LATER_STAGE"):
         sigs.pop("application_received")  # "Thank you for your application. You have progressed to ..."
-    if "application_received" in sigs and _DECISIONS & sigs.keys():
-        # "Thank you for your application. Unfortunately ...": a decision, not an acknowledgement
+    ack = sigs.get("application_received")
+    if ack is not None and (_DECISIONS & sigs.keys() if ack.rule != "app.agency_submitted" else _OUTCOMES & sigs.keys()):
+        # "Thank you for your application. Unfortunately ...": a decision, not an acknowledgement.
+        # An agency's "I've put your CV forward" stays beside its questions (other offers, pay).
         sigs.pop("application_received")
     return Extraction(tuple(sigs.values()), salaries, role, title)
 
