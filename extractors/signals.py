@@ -878,6 +878,10 @@ def _finish(
                              describe("calendar.leader"), entities=ents))
         elif method == "CANCEL":
             b.add(Signal("postponed", evidence, ev_start, ev_end, "calendar.cancel", describe("calendar.cancel"), entities=ents))
+            hit_types = {h.type for h in sdoc.user_data.get("hits", ())} if sdoc is not None else set()
+            if hit_types & {"panel_invite", PANEL_MENTION}:
+                # the panel is moved, not dropped: a move of the same panel repeats panel_invite
+                b.add(Signal("panel_invite", evidence, ev_start, ev_end, "calendar.panel", describe("calendar.panel"), entities=ents))
 
     # a slot the employer set ("Confirmed: Wednesday 1/28 at 4:00pm with Laura"), or times proposed
     if "interview_scheduled" not in b.signals or "interview_request" not in b.signals:

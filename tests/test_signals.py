@@ -155,6 +155,9 @@ def test_calendar_request_cancel_and_update() -> None:
 
     cancel = extract("The event below has been canceled.", events=[_event("CANCEL", "Intro call")])
     assert "postponed" in {s.type for s in cancel.signals}
+    assert "panel_invite" not in {s.type for s in cancel.signals}
+    panel_moved = extract("We have to postpone; a new invitation follows.", events=[_event("CANCEL", "Canceled: Final Panel Interview")])
+    assert {"postponed", "panel_invite"} <= {s.type for s in panel_moved.signals}  # the same panel, moved
 
     moved = extract("Sorry for the change.", subject="Updated invitation: Acme interview", events=[_event("REQUEST", "Acme interview", seq=2)])
     assert {"postponed", "interview_scheduled"} <= {s.type for s in moved.signals}
