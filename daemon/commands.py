@@ -349,8 +349,9 @@ def _scan_inputs(file: BinaryIO, scan_all: bool) -> Iterator[tuple[Iterator[byte
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the full report as one JSON object (EVAL.md).")
 @click.option("--owner", multiple=True, metavar="EMAIL", help="The mailbox owner's address (default: inferred from To:).")
+@click.option("--rules-only", is_flag=True, help="Without the learned layer: the rules alone, for comparison.")
 @click.pass_context
-def eval_command(ctx: click.Context, path: Path, as_json: bool, owner: tuple[str, ...]) -> None:
+def eval_command(ctx: click.Context, path: Path, as_json: bool, owner: tuple[str, ...], rules_only: bool) -> None:
     """Score detection on a labeled corpus (labels.jsonl + .eml files, see EVAL.md).
 
     Exits 0 whenever the evaluation ran, whatever the scores.
@@ -359,9 +360,13 @@ def eval_command(ctx: click.Context, path: Path, as_json: bool, owner: tuple[str
     Examples:
       offerwatch eval ../shared/corpus/dev
       offerwatch eval ../shared/corpus/dev --json > report.json
+      offerwatch eval ../shared/corpus/dev --rules-only
     """
     from offerwatch.daemon.evaluate import CorpusError, evaluate
     from offerwatch.daemon.report import print_eval
+    from offerwatch.extractors import learned
+
+    learned.set_enabled(not rules_only)
 
     try:
         result = evaluate(path, owner=owner)

@@ -963,7 +963,7 @@ def _finish(
         sigs.pop("interview_request")  # an invitation's "New time: ... Previous time: ..." describes its event
     if "keep_warm" in sigs and _KEEP_WARM_OVERRULED_BY & sigs.keys():
         sigs.pop("keep_warm")
-    if _OUT_OF_OFFICE.search(inp.subject or "") or _OUT_OF_OFFICE_TEXT.search(original[:600]):
+    if is_out_of_office(inp.subject, original):
         sigs.clear()  # an out-of-office reply from the employer side: job mail, no signal
     strong = [t for t in sigs if t not in b.weak and t != "hiring_manager_direct"]
     for t in list(b.weak):
@@ -978,6 +978,29 @@ def _finish(
         # An agency's "I've put your CV forward" stays beside its questions (other offers, pay).
         sigs.pop("application_received")
     return Extraction(tuple(sigs.values()), salaries, role, title)
+
+
+def is_out_of_office(subject: str | None, text: str) -> bool:
+    """An out-of-office reply from the employer side: job mail that carries no signal."""
+    return bool(_OUT_OF_OFFICE.search(subject or "") or _OUT_OF_OFFICE_TEXT.search(text[:600]))
+
+
+def compatible_addition(type_: str, present: set[str]) -> bool:
+    """May a signal of ``type_`` join the ``present`` ones? The same precedence as the rules'
+    (:func:`_finish`): a status update yields to a decision or an invitation, an
+    acknowledgement to a decision, a rejection to an offer or a hold, and nothing is
+    added beside a rejection but what the rules let stand beside one."""
+    if type_ == "keep_warm":
+        return not (_KEEP_WARM_OVERRULED_BY & present)
+    if type_ == "application_received":
+        return not (_DECISIONS & present)
+    if type_ == "rejection":
+        return not ({"offer", "role_on_hold"} & present)
+    if "rejection" in present:
+        return type_ not in ("postponed", "panel_invite", "expedite", "keep_warm", "offer")
+    if type_ == "postponed":
+        return "role_on_hold" not in present
+    return True
 
 
 def _prepare(inp: ExtractInput) -> tuple[str, list[int] | None]:
