@@ -57,12 +57,15 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     train_rows = [r for d in train_dirs for r in load(d)]
     test_rows = load(held)
-    nlp = train(train_rows, types, args.epochs, args.seed)
+    component = train(train_rows, types, args.epochs, args.seed)
     took = time.perf_counter() - t0
     learned.set_enabled(False)  # the rules alone, as the baseline every mode is compared with
     report = evaluate(held)
     rules = {p["file"]: (set(p["signals"]), p["job"]) for p in report["predictions"]}
-    probs = {r["file"]: (doc.cats if r["incoming"] else {}) for r, doc in zip(test_rows, nlp.pipe(r["text"] for r in test_rows), strict=True)}
+    from offerwatch.extractors.nlp import get_nlp
+
+    docs = component.pipe(get_nlp().make_doc(r["text"]) for r in test_rows)
+    probs = {r["file"]: (doc.cats if r["incoming"] else {}) for r, doc in zip(test_rows, docs, strict=True)}
 
     print(f"held out: {held} ({len(test_rows)} messages); trained on {len(train_rows)} messages of "
           f"{len(train_dirs)} corpora, {args.epochs} epochs, {took:.0f} s")

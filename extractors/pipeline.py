@@ -368,21 +368,13 @@ def _classify(classify: Callable[..., Any], p: _Prepared, owner: Owner) -> Any:
 
 def _extract_all(extract_many: Callable[..., Iterator[Any]], inputs: list[Any]) -> list[Any]:
     """Extractions for a batch; when the batch fails, message by message, and a message
-    that still fails gets none (it keeps its headers, text and classification). The learned
-    layer then adds the types the rules missed (:mod:`offerwatch.extractors.learned`).
+    that still fails gets none (it keeps its headers, text and classification).
 
     The batch runs in a spaCy memory zone: every string, lexeme and tokenizer-cache entry
     the batch adds is freed when it ends. Without it a long-running daemon keeps every
     distinct token it ever saw (12,000 hostile mails: 85,000 strings, +110 MB). Extractions
     hold plain Python values only, so nothing of the zone is used after it.
     """
-    from offerwatch.extractors.learned import add_learned
-
-    return add_learned(inputs, _extract_rules(extract_many, inputs))
-
-
-def _extract_rules(extract_many: Callable[..., Iterator[Any]], inputs: list[Any]) -> list[Any]:
-    """The rules' extractions for a batch (see :func:`_extract_all`)."""
     from offerwatch.extractors.nlp import get_nlp
     from offerwatch.extractors.signals import Extraction
 

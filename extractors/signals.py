@@ -930,8 +930,19 @@ def _finish(
                              describe("sender.leader_interview"),
                              entities={"leader": {"title": title, "person": inp.sender.name if inp.sender else None}}))
 
-    sigs = b.signals
-    # precedence between signals
+    sigs = _precedence(dict(b.signals), b.weak, doc, inp, original)
+    sigs = _with_learned(sigs, b, doc, inp, original)
+    return Extraction(tuple(sigs.values()), salaries, role, title)
+
+
+def is_out_of_office(subject: str | None, text: str) -> bool:
+    """An out-of-office reply from the employer side: job mail that carries no signal."""
+    return bool(_OUT_OF_OFFICE.search(subject or "") or _OUT_OF_OFFICE_TEXT.search(text[:600]))
+
+
+def _precedence(sigs: dict[str, Signal], weak: set[str], doc: Any, inp: ExtractInput, original: str) -> dict[str, Signal]:
+    """The signals of one message after the precedence between types (``sigs`` is changed and
+    returned): a decision outranks an update, an offer an interview ask, and so on."""
     if "offer" in sigs:
         # "when can we walk through it?" in an offer is not an interview request
         sigs.pop("interview_request", None)
@@ -965,8 +976,8 @@ def _finish(
         sigs.pop("keep_warm")
     if is_out_of_office(inp.subject, original):
         sigs.clear()  # an out-of-office reply from the employer side: job mail, no signal
-    strong = [t for t in sigs if t not in b.weak and t != "hiring_manager_direct"]
-    for t in list(b.weak):
+    strong = [t for t in sigs if t not in weak and t != "hiring_manager_direct"]
+    for t in list(weak):
         if t in sigs and strong:
             sigs.pop(t)
     ack = sigs.get("application_received")
@@ -977,30 +988,30 @@ def _finish(
         # "Thank you for your application. Unfortunately ...": a decision, not an acknowledgement.
         # An agency's "I've put your CV forward" stays beside its questions (other offers, pay).
         sigs.pop("application_received")
-    return Extraction(tuple(sigs.values()), salaries, role, title)
+    return sigs
 
 
-def is_out_of_office(subject: str | None, text: str) -> bool:
-    """An out-of-office reply from the employer side: job mail that carries no signal."""
-    return bool(_OUT_OF_OFFICE.search(subject or "") or _OUT_OF_OFFICE_TEXT.search(text[:600]))
+def _with_learned(sigs: dict[str, Signal], b: _Builder, doc: Any, inp: ExtractInput, original: str) -> dict[str, Signal]:
+    """``sigs`` plus the learned layer's types that the rules missed (:mod:`offerwatch.extractors.learned`),
+    each with the sentence it scores highest. An added type must survive the precedence and
+    must not displace any signal already there: the layer only adds."""
+    from offerwatch.extractors import learned
 
-
-def compatible_addition(type_: str, present: set[str]) -> bool:
-    """May a signal of ``type_`` join the ``present`` ones? The same precedence as the rules'
-    (:func:`_finish`): a status update yields to a decision or an invitation, an
-    acknowledgement to a decision, a rejection to an offer or a hold, and nothing is
-    added beside a rejection but what the rules let stand beside one."""
-    if type_ == "keep_warm":
-        return not (_KEEP_WARM_OVERRULED_BY & present)
-    if type_ == "application_received":
-        return not (_DECISIONS & present)
-    if type_ == "rejection":
-        return not ({"offer", "role_on_hold"} & present)
-    if "rejection" in present:
-        return type_ not in ("postponed", "panel_invite", "expedite", "keep_warm", "offer")
-    if type_ == "postponed":
-        return "role_on_hold" not in present
-    return True
+    add = learned.additions(doc, set(sigs)) if doc is not None else []
+    if not add:
+        return sigs
+    where = learned.best_sentences(doc, [t for t, _ in add])
+    for type_, prob in add:
+        if type_ == "interview_scheduled" and not (inp.events or _CLOCK.search(b.text)):
+            continue  # a scheduled interview has a time (DESIGN.md): the classifier cannot see one that is not there
+        a, z = where.get(type_, (0, 0))
+        a, z = _span_text(b.text, _orig(b.index, a), _orig(b.index, z))
+        sig = Signal(type=type_, evidence=b.text[a:z], start=a, end=z, rule=learned.RULE,
+                     label=f"text classifier (probability {prob:.2f})", strength=round(prob, 2))
+        trial = _precedence({**sigs, type_: sig}, b.weak, doc, inp, original)
+        if trial.keys() == {*sigs, type_}:
+            sigs = trial
+    return sigs
 
 
 def _prepare(inp: ExtractInput) -> tuple[str, list[int] | None]:
