@@ -1001,9 +1001,16 @@ def _with_learned(sigs: dict[str, Signal], b: _Builder, doc: Any, inp: ExtractIn
     if not add:
         return sigs
     where = learned.best_sentences(doc, [t for t, _ in add])
+    labels = {c[0] for c in doc.user_data.get("cues", ())}
     for type_, prob in add:
+        if type_ in labels:
+            continue  # the rules saw this type's cue and refused it (negated, hedged, past, someone else's)
         if type_ == "interview_scheduled" and not (inp.events or _CLOCK.search(b.text)):
             continue  # a scheduled interview has a time (DESIGN.md): the classifier cannot see one that is not there
+        if type_ == "senior_leader_interview" and "LEADER" not in labels and not inp.events:
+            continue  # ... and a senior-leader interview names a senior leader
+        if type_ == "salary_reconfirm" and "SALARY_REF" not in labels and not _MONEY.search(b.text):
+            continue  # ... and a salary reconfirmation speaks of pay
         a, z = where.get(type_, (0, 0))
         a, z = _span_text(b.text, _orig(b.index, a), _orig(b.index, z))
         sig = Signal(type=type_, evidence=b.text[a:z], start=a, end=z, rule=learned.RULE,
