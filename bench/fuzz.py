@@ -250,8 +250,10 @@ def messages(rng: random.Random, pool: list[bytes]) -> Iterator[bytes]:
 def run(*, rounds: int | None = None, seconds: float | None = None, seed: int = 1, store: bool = False,
         max_seconds: float = 2.0, pool: list[bytes] | None = None, batch: int = 20) -> Report:
     """Fuzz until ``rounds`` messages or ``seconds`` have passed, whichever comes first."""
+    from offerwatch.daemon.memory import return_big_buffers_to_os
     from offerwatch.extractors.pipeline import analyze
 
+    return_big_buffers_to_os()  # as the CLI does for every command
     rng = random.Random(seed)
     pool = pool if pool is not None else seeds()
     if not pool:

@@ -193,7 +193,9 @@ def cli(ctx: click.Context, config_path: str | None, db_path: str | None, verbos
       offerwatch apps
     """
     from offerwatch.daemon.context import AppContext
+    from offerwatch.daemon.memory import return_big_buffers_to_os
 
+    return_big_buffers_to_os()  # before any mail is read: a long run keeps no large message's peak
     configure_logging(verbose, quiet)
     ctx.obj = AppContext(config_path, db_path, verbose=verbose, quiet=quiet)
 
