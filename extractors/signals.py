@@ -330,6 +330,13 @@ class _Sentence:
         other = _word_hashes(self.doc)["other"]
         return any(self.tt.lower[i] == other for i in range(max(self.start, cue.start - 2), cue.start))
 
+    def own_meeting(self, meet: _Cue) -> bool:
+        """Is this meeting cue the employer's own business: a board or client meeting, or the
+        interviews of a process still running with others ("still interviewing the last two")?"""
+        inside = (c for label in ("OTHER_MEETING", "keep_warm") for c in self.by.get(label, ()))
+        return any(c.start <= meet.start < c.end and (c.label == "OTHER_MEETING" or c.id in _PROCESS_RUNNING)
+                   for c in inside)
+
     def still_running_before(self, cue: _Cue) -> bool:
         """ "we still have two candidates finishing their onsites", "still waiting on his feedback
         before we set up the last stage": the stage is what their running process leads to,
@@ -482,6 +489,8 @@ def _sentence_hits(s: _Sentence) -> Iterator[Hit]:
             if done or s.negated(cue) or s.retro(cue) or s.hr_title(cue):
                 continue
             for meet in s.by["MEET"]:
+                if s.own_meeting(meet):
+                    continue  # "the CMO has a board meeting", "the MD is still interviewing the last two"
                 if s.linked(cue, meet) and not (s.retro(meet) and meet.start < cue.start and not s.has("INVITE")):
                     hit("senior_leader_interview", f"{cue.id}+{meet.id}", cue)
                     done = True

@@ -69,6 +69,7 @@ NEGATIVE = [
     "Please send your CV in PDF format.",
     "Here is the schedule (all times Pacific):",
     "Our hiring lead would be happy to offer feedback by phone.",
+    "Our CFO has a board meeting on Friday morning.",
     "The closing date for this vacancy is 13 September.",
 ]
 
@@ -83,3 +84,8 @@ def test_general_phrasing_is_detected(expected: str, sentence: str) -> None:
 def test_general_phrasing_false_alarms(sentence: str) -> None:
     found = {s.type for s in extract(f"Hi Sam,\n\n{sentence}\n\nBest,\nJane").signals}
     assert not found, (sentence, found)
+
+
+def test_a_leaders_own_interviews_and_meetings_are_no_interview_with_them() -> None:
+    found = {s.type for s in extract("Hi Sam,\n\nTheir VP is still interviewing the last two applicants this week.\n\nJane").signals}
+    assert found == {"keep_warm"}
