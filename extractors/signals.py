@@ -454,8 +454,8 @@ def _sentence_hits(s: _Sentence) -> Iterator[Hit]:
                 continue  # a weak cue is kept only until a strong cue of its type holds
             if s.negated(cue) or s.hedged(cue) or s.self_future(cue):
                 continue
-            if label == "interview_request" and s.thanked(cue):
-                continue
+            if label == "interview_request" and (s.thanked(cue) or (cue.id == "ireq.video" and s.retro(cue))):
+                continue  # "thanks for your time", "the team liked your video interview": done, not asked
             if label in _UNLESS_BEFORE and any(s.before_in_sentence(c, cue) for c in _UNLESS_BEFORE[label]):
                 continue
             if label == "rejection" and (s.has_question or s.has("YOU_AGENT")):

@@ -70,6 +70,7 @@ NEGATIVE = [
     "Here is the schedule (all times Pacific):",
     "Our hiring lead would be happy to offer feedback by phone.",
     "Our CFO has a board meeting on Friday morning.",
+    "Great news, the team liked your video interview.",
     "The closing date for this vacancy is 13 September.",
 ]
 
