@@ -341,7 +341,7 @@ def classify(
         forward = bool(re.match(r"^\s*(fwd?|fw|wg|tr|rv)\s*:", subject or "", re.I))
         if forward and recipients and len(private) == len(recipients):
             return JobDecision(False, "owner forwarded a message to a private address")
-        if _REPLY.match(subject or "") and recipients and not private:
+        if REPLY_SUBJECT.match(subject or "") and recipients and not private:
             score += 1  # a reply to someone at a company
         if score >= 2:
             return JobDecision(True, f"owner's mail about a job ({_short(found, 'strong') or _short(found, 'weak')})")
@@ -379,7 +379,7 @@ def classify(
             return JobDecision(False, f"bulk mail ({bulk_why}) with job-alert vocabulary")
         return JobDecision(False, f"bulk mail ({bulk_why}): newsletter or marketing")
     score, found = vocab.scored()  # every decision from here on weighs the vocabulary
-    if found.get("blast") and _REPLY.match(subject or ""):
+    if found.get("blast") and REPLY_SUBJECT.match(subject or ""):
         # A person answering in a thread that began as an agency blast ("Re: URGENT requirement
         # - Java dev (C2C)"): the subject is the blast's, the reply is judged by its own words.
         inner = _Lazy(data, " ".join(f"{(text or '')[:20000]}\n{(signature or '')[:1000]}".split()))
@@ -411,7 +411,7 @@ def classify(
     if any(a in local for a in data.alerts) and not receipt:
         score -= 2
     if domain and domain not in personal and not any(a in local for a in ("noreply", "no-reply", "donotreply")):
-        if _REPLY.match(subject or ""):
+        if REPLY_SUBJECT.match(subject or ""):
             score += 1  # a personal conversation with someone at a company
     if len(found.get("non_job", ())) >= 2 and not receipt:
         # a known job contact may still write about the visit ("rebooked your flight and hotel")
@@ -450,7 +450,8 @@ def is_own_digest(headers: Mapping[str, str]) -> bool:
     return bool(headers.get("x-offerwatch-digest")) or bool(_DIGEST_ID.match(headers.get("message-id", "") or ""))
 
 
-_REPLY = re.compile(r"^\s*(re|aw|sv|antw|rif)\s*:", re.I)
+#: A reply's subject ("Re:", "AW:", "SV:", "Antw:", "Rif:").
+REPLY_SUBJECT = re.compile(r"^\s*(re|aw|sv|antw|rif)\s*:", re.I)
 
 #: Account mail of a career portal or any other site: not about an application (DESIGN.md).
 _ACCOUNT = re.compile(

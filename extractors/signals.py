@@ -625,6 +625,11 @@ _GREETING = re.compile(r"^\s*(hi|hello|hey|dear|good\s+(morning|afternoon|evenin
 #: been changed ... Before: Thu 18 June"): with SEQUENCE > 0 the event moved, not just its link.
 _MOVED_TEXT = re.compile(r"(?i)\b(?:re-?booked|re-?scheduled|has been (?:changed|moved)|(?:new|updated) (?:date|time)s?\b|"
                          r"(?:bisher|previously|before|was|old time)\s*:)")
+#: A reply this short is a note in its thread, not a new piece of business.
+_TERSE = 400
+#: Dates that are not meetings: a start date, a first day, an offer's deadline.
+_NOT_A_MEETING = re.compile(r"(?i)\b(?:start(?:ing)? date|first day|start on|onboarding|induction|orientation|deadline|"
+                            r"respond by|reply by|let us know by|expires?)\b")
 _UPDATED_SUBJECT = re.compile(r"^\s*(updated\s+invitation|updated|rescheduled|moved|new\s+time|time\s+changed)\b", re.I)
 
 
@@ -774,8 +779,13 @@ def _slot_sentences(doc: Any, normalized: str, text: str, index: list[int] | Non
     if scheduled is None and proposed is None:
         return _Slots()
     named = [x[0] for x in (scheduled, proposed) if x is not None] + [subject or ""]
-    if not any(slots.MEETING.search(t) for t in named) and not slots.MEETING.search(text):
-        return _Slots()  # a date and time, but no meeting named anywhere
+    from offerwatch.extractors.classify import REPLY_SUBJECT
+
+    terse_reply = REPLY_SUBJECT.match(subject or "") is not None and len(text) <= _TERSE and not _NOT_A_MEETING.search(text)
+    if not any(slots.MEETING.search(t) for t in named) and not slots.MEETING.search(text) and not terse_reply:
+        # a date and time, but no meeting named anywhere; a short reply in a job thread
+        # ("great, tue 3pm at the Colfax store") confirms the meeting the thread is about
+        return _Slots()
     if slots.CANCELLED.search(text) or slots.CANCELLED.search(subject or ""):
         return _Slots()  # the slot named is the one called off
     return _Slots(scheduled, proposed)

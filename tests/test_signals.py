@@ -278,3 +278,12 @@ def test_importing_signals_does_not_import_spacy() -> None:
     code = "import sys, offerwatch.extractors.signals, offerwatch.extractors.classify; print('spacy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_terse_reply_in_a_thread_confirms_a_slot_but_not_a_start_date() -> None:
+    confirmed = extract("great, thu 3pm at the Main St store. ask for me at the counter", subject="Re: shift lead")
+    assert "interview_scheduled" in {s.type for s in confirmed.signals}
+    start = extract("Perfect, so your start date is Monday 5 Oct, 9am at reception.", subject="Re: shift lead")
+    assert "interview_scheduled" not in {s.type for s in start.signals}
+    fresh = extract("Thu 3pm at the Main St store.", subject="Stock delivery")
+    assert "interview_scheduled" not in {s.type for s in fresh.signals}  # not a reply: no meeting named, none read
