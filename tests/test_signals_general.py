@@ -56,6 +56,9 @@ POSITIVE = [
     ("rejection", "The client has decided to fill the role internally."),
     ("rejection", "The search was paused in spring; it has now been cancelled permanently and the post will not be filled."),
     ("keep_warm", "Quick update: the panel is still finishing interviews with two other people this week."),
+    ("keep_warm", "You're still very much on our shortlist."),
+    ("keep_warm", "I expect his feedback by Thursday and we'll regroup straight after."),
+    ("keep_warm", "We can't say more until all the interviews are done."),
     ("interview_request", "Could we find an hour next week to talk it through?"),
     ("interview_request", "Would you have half an hour on Thursday for a first conversation?"),
 ]
@@ -71,6 +74,7 @@ NEGATIVE = [
     "Our hiring lead would be happy to offer feedback by phone.",
     "Our CFO has a board meeting on Friday morning.",
     "Great news, the team liked your video interview.",
+    "We're not in a position to make an offer just yet.",
     "The closing date for this vacancy is 13 September.",
 ]
 
