@@ -162,7 +162,7 @@ _INVITATIONS = frozenset({"interview_request", "interview_scheduled", "panel_inv
 _PROCESS_RUNNING = frozenset({"kw.still_deciding", "kw.process_running"})
 
 #: Rule ids of cues that count only when the message says nothing else.
-WEAK_RULES = frozenset({"app.thanks_weak", "kw.update_weak"})
+WEAK_RULES = frozenset({"app.thanks_weak", "kw.update_weak", "kw.update_note"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -609,6 +609,10 @@ def _cancelled(s: _Sentence, combo: Any, cues: tuple[_Cue, ...], lo: int, hi: in
 #: come with the acknowledgement).
 _DECISIONS = frozenset({"rejection", "offer", "role_on_hold", "interview_scheduled", "panel_invite", "postponed",
                         "salary_reconfirm", "other_process_inquiry", "expedite", "senior_leader_interview"})
+#: Asks that leave a "quick update" standing: an update that then asks about other offers or
+#: pay is still an update (the asks do not replace it); politeness ("thanks for your patience")
+#: still yields to them.
+_ASKS_BESIDE_AN_UPDATE = frozenset({"other_process_inquiry", "salary_reconfirm"})
 #: Decisions that end or pause a process: beside them, even an agency's submission is old news.
 _OUTCOMES = frozenset({"rejection", "offer", "role_on_hold"})
 #: keep_warm is a status update while they decide: a message that also invites, schedules,
@@ -997,7 +1001,7 @@ def _precedence(sigs: dict[str, Signal], weak: set[str], doc: Any, inp: ExtractI
         sigs.clear()  # an out-of-office reply from the employer side: job mail, no signal
     strong = [t for t in sigs if t not in weak and t != "hiring_manager_direct"]
     for t in list(weak):
-        if t in sigs and strong:
+        if t in sigs and strong and not (sigs[t].rule == "kw.update_note" and set(strong) <= _ASKS_BESIDE_AN_UPDATE):
             sigs.pop(t)
     ack = sigs.get("application_received")
     if ack is not None and ack.rule in WEAK_RULES and _has_cue(doc, "LATER_STAGE"):

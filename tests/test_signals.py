@@ -287,3 +287,10 @@ def test_a_terse_reply_in_a_thread_confirms_a_slot_but_not_a_start_date() -> Non
     assert "interview_scheduled" not in {s.type for s in start.signals}
     fresh = extract("Thu 3pm at the Main St store.", subject="Stock delivery")
     assert "interview_scheduled" not in {s.type for s in fresh.signals}  # not a reply: no meeting named, none read
+
+
+def test_a_quick_update_stays_beside_its_questions_but_politeness_does_not() -> None:
+    update = types("Quick update: still no firm date from the client. Are you interviewing anywhere else at the moment?")
+    assert {"keep_warm", "other_process_inquiry"} <= update
+    polite = types("Thanks for your patience. Are you interviewing anywhere else at the moment?")
+    assert polite == {"other_process_inquiry"}
