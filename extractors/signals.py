@@ -970,6 +970,9 @@ def _precedence(sigs: dict[str, Signal], weak: set[str], doc: Any, inp: ExtractI
         # "when can we walk through it?" in an offer is not an interview request
         sigs.pop("interview_request", None)
         sigs.pop("panel_invite", None)
+        sched, offer = sigs.get("interview_scheduled"), sigs["offer"]
+        if sched is not None and sched.start < offer.end and offer.start < sched.end:
+            sigs.pop("interview_scheduled")  # "they have confirmed the offer ... at AU$175,000": no meeting
     ir = sigs.get("interview_request")
     if ir is not None and (ir.rule == "ireq.invite" or ir.rule.endswith(CONFIRM_ONLY)) and "interview_scheduled" in sigs:
         # "we're excited to invite you ..." / "kindly confirm your availability" with the time already set
