@@ -428,7 +428,7 @@ def classify(
 
 
 #: Travel words that an onsite or campus visit shares with a holiday booking.
-_TRAVEL = re.compile(r"flights?|hotels?|airline|itinerary|boarding|reservation|check-in")
+_TRAVEL = re.compile(r"flights?|hotels?|airline|itinerary|boarding|reservation|check-in|conference|clinic|doctor")
 
 
 #: The Message-ID offerwatch gives a digest (daemon/digest/render.py ``make_message_id``).
