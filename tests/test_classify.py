@@ -134,3 +134,21 @@ def test_mail_from_the_owners_own_domain_is_weighed_like_free_mail() -> None:
                          owner_domains=("homemail.example",))
     assert plain.is_job  # an unknown domain reads like a company's
     assert not owned.is_job
+
+
+def test_delivery_is_a_parcel_word_only_with_parcel_context() -> None:
+    d = decide(Address("Ju", "ju@ridemobility.example"), "UX Researcher - chat?",
+               "Your profile really caught our attention, especially your diary studies with delivery riders. "
+               "Are you available for a 40 min chat with me this week?")
+    parcel = decide(Address("Shop", "orders@shop.example"), "Your parcel",
+                    "Your order is out for delivery. Track your delivery status in the app.")
+    assert d.is_job and not parcel.is_job
+
+
+def test_onboarding_after_an_accepted_offer_is_job_mail_but_a_sold_item_is_not() -> None:
+    onboarding = decide(Address("People Team", "people@tidewell.example"), "Welcome - before your first day",
+                        "Now that you've accepted our offer, welcome! Complete the background check and watch "
+                        "for a laptop shipping notification next week.")
+    sale = decide(Address("Vintly", "hello@vintly.example"), "Offer accepted!",
+                  "The buyer accepted your offer. Ship the item within 3 days; shipping labels are in the app.")
+    assert onboarding.is_job and not sale.is_job
