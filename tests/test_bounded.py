@@ -61,6 +61,7 @@ FAMILIES: dict[str, tuple[Callable[[int], bytes], int]] = {
     **{f"affix run {ch!r}": ((lambda n, ch=ch: mail(b"Hi Sam, " + ch.encode() * (n // len(ch)) + b" see you Monday.\r\n")), N)
        for ch in AFFIX},
     "affix run after a URL": (lambda n: mail(b"see https://acme.example/jobs/" + b")" * n + b"\r\n"), N),
+    "a mangled URL without whitespace": (lambda n: mail(b"see http://" + b":s(ab0cd^" * (n // 9) + b"\r\n"), 15_000),
     "&amp; run in HTML": (lambda n: html(b"<p>" + b"&amp;" * (n // 5) + b"</p>"), 5 * N),
     "stray end tags under deep open tags": (lambda n: html(b"<div>" * (n // 12) + b"</span>" * (n // 12)), 60_000),
     "unterminated start tags": (lambda n: html_tail(b"<a " * (n // 3)), 10_000),
