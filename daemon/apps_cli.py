@@ -65,6 +65,7 @@ def apps_group(ctx: click.Context, show_all: bool, as_json: bool) -> None:
       offerwatch apps split 3 4 5 --role "Analytics Engineer"
       offerwatch apps rename 3 --company "Acme Corp"
       offerwatch apps close 3 --stage withdrawn
+      offerwatch apps offer 3 --deadline 2026-11-20
     """
     if ctx.invoked_subcommand is not None:
         return
@@ -223,6 +224,54 @@ def apps_close(ctx: click.Context, app_id: int, stage: str, reopen: bool) -> Non
         _run(close_application, store, app_id, stage=stage, reopen=reopen, reassess=False)
         assess(store, [app_id], config=_assess_config(ctx))
         console(ctx).print(f"{'Reopened' if reopen else 'Closed'} #{app_id}{'' if reopen else f' as {stage}'}.")
+
+
+def _iso_day(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+    """--deadline as a date; a malformed one is a one-line usage error before anything opens."""
+    from datetime import date
+
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date: write it as YYYY-MM-DD, e.g. 2026-11-20") from None
+
+
+@apps_group.command("offer")
+@click.argument("app_id", type=int)
+@click.option("--deadline", callback=_iso_day, metavar="YYYY-MM-DD", help="Set the day you must answer the offer by.")
+@click.option("--accept", is_flag=True, help="You accepted the offer.")
+@click.option("--decline", is_flag=True, help="You declined the offer.")
+@click.pass_context
+def apps_offer(ctx: click.Context, app_id: int, deadline: Any, accept: bool, decline: bool) -> None:
+    """Set an offer's deadline, or record that you accepted or declined it.
+
+    An open offer with a deadline stays on top of the digest until you decide; a deadline
+    read from the offer mail is replaced by the one you set here.
+
+    \b
+    Examples:
+      offerwatch apps offer 3 --deadline 2026-11-20
+      offerwatch apps offer 3 --accept
+      offerwatch apps offer 3 --decline
+    """
+    from datetime import datetime, timezone
+
+    from offerwatch.models.calendar_days import local_date, zone
+    from offerwatch.models.offers import OfferError, set_offer
+
+    cfg = _assess_config(ctx)
+    today = local_date(datetime.now(timezone.utc), zone(cfg.timezone))
+    with open_store(ctx) as store:
+        try:
+            row = set_offer(store, app_id, deadline=deadline, accept=accept, decline=decline, today=today)
+        except OfferError as err:
+            raise click.ClickException(str(err)) from err
+    if deadline is not None:
+        console(ctx).print(f"Offer #{app_id}: answer by {row['deadline']} ({row['status']}).")
+    else:
+        console(ctx).print(f"Offer #{app_id}: {row['status']}.")
 
 
 @click.command("app")

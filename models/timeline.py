@@ -611,6 +611,9 @@ def _assess_one(store: Store, app: Mapping[str, Any], now: datetime, cfg: Assess
         [res.stage, res.stage_reason[:300], value, json.dumps(explanation, ensure_ascii=False), iso(res.first), iso(res.last),
          res.last_from, res.ball, res.waiting_until.isoformat() if res.waiting_until else None, now_created, app_id],
     )
+    from offerwatch.models.offers import refresh as refresh_offer
+
+    refresh_offer(store, app_id, now=now, tz=tz, holidays=cfg.holidays, stage_reason=res.stage_reason)
 
 
 _RULE_LABELS = {
