@@ -76,8 +76,10 @@ def apps_group(ctx: click.Context, show_all: bool, as_json: bool) -> None:
             "FROM applications a " + ("" if show_all else "WHERE a.closed = 0 ") + "ORDER BY a.outlook DESC, a.last_contact DESC"
         )
     if as_json:
+        from offerwatch.daemon.jsonout import nested
+
         for r in rows:
-            click.echo(json.dumps(r, default=str, ensure_ascii=False))
+            click.echo(json.dumps(nested(r), default=str, ensure_ascii=False))
         return
     _print_apps(rows, ctx)
 
@@ -296,8 +298,10 @@ def app_command(ctx: click.Context, app_id: int, as_json: bool) -> None:
         entries = timeline(store, app_id, config=cfg)
         guard = salary_guard(store, app_id, config=cfg)
     if as_json:
+        from offerwatch.daemon.jsonout import nested
+
         click.echo(json.dumps({
-            "application": app,
+            "application": nested(app),
             "timeline": [{**e.__dict__, "at": e.at.isoformat() if e.at else None} for e in entries],
             "salary_guard": None if guard is None else {
                 "stated": guard.stated_text, "stated_at": guard.stated_at, "reconfirm_at": guard.reconfirm_at,

@@ -70,6 +70,7 @@ def _interview_dict(i: Interview) -> dict[str, Any]:
 
 def collect(store: Store, config: AssessConfig) -> list[dict[str, Any]]:
     """Every application with its offer, interviews and next step, as plain (nested) data."""
+    from offerwatch.daemon.jsonout import nested
     from offerwatch.models.timeline import known_interviews
 
     now = datetime.now(timezone.utc)
@@ -83,10 +84,7 @@ def collect(store: Store, config: AssessConfig) -> list[dict[str, Any]]:
         upcoming = next((i for i in interviews if not i.void and i.kind != "mentioned"
                          and (i.start or datetime.combine(i.day, time(23, 59), timezone.utc)) >= now), None)
         offer = offers.get(int(app["id"]))
-        try:
-            explanation = json.loads(app.get("outlook_explanation") or "[]")
-        except ValueError:
-            explanation = []
+        explanation = nested(app).get("outlook_explanation") or []
         out.append({
             **{k: app.get(k) for k in ("id", "company", "role", "stage", "stage_reason", "outlook", "first_contact",
                                        "last_contact", "last_from", "agency", "link_reason", "messages")},

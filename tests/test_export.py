@@ -174,3 +174,34 @@ def test_an_export_into_a_folder_no_file_can_be_made_in_is_one_clear_line(db: Pa
     assert "cannot write" in res.output and "/proc/offerwatch-export.json" in res.output
     assert len(res.output.strip().splitlines()) == 1 and "Traceback" not in res.output
     assert not Path("/proc/offerwatch-export.json").exists()
+
+
+def _no_json_in_strings(value: object) -> None:
+    if isinstance(value, dict):
+        for x in value.values():
+            _no_json_in_strings(x)
+    elif isinstance(value, list):
+        for x in value:
+            _no_json_in_strings(x)
+    elif isinstance(value, str):
+        assert not (value.startswith(("{", "[")) and value.endswith(("}", "]"))), f"JSON inside a string: {value[:60]}"
+
+
+def test_every_json_output_nests_structures(db: Path) -> None:
+    import dataclasses
+
+    with Store.open(db) as s:
+        a = msg("d1", sender="Di <di@delta.io>", subject="Delta – salary", date=NOW - timedelta(days=2),
+                signals=("salary_reconfirm",))
+        sig = dataclasses.replace(a.signals[0], entities={"amount": {"min": 90000, "currency": "EUR"}})
+        put(s, dataclasses.replace(a, signals=(sig,)))
+        assess(s, config=AssessConfig(timezone="UTC"))
+    ids = _ids(db)
+    apps = [json.loads(line) for line in run(db, "apps", "--json").output.splitlines()]
+    assert all(isinstance(a["outlook_explanation"], list) for a in apps)
+    one = json.loads(run(db, "app", str(ids["acme"]), "--json").output)
+    assert isinstance(one["application"]["outlook_explanation"], list)
+    sigs = [json.loads(line) for line in run(db, "signals", "--json").output.splitlines()]
+    assert [s["entities"] for s in sigs if s["type"] == "salary_reconfirm"] == [{"amount": {"min": 90000, "currency": "EUR"}}]
+    for doc in (apps, one, sigs):
+        _no_json_in_strings(doc)
