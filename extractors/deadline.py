@@ -7,11 +7,12 @@ a reply-by date and resolves them against the day the mail was sent, in the owne
 * "let us know by Friday 20 Nov", "please respond by November 20, 2026", "by 2026-11-20";
 * "the offer is valid until 20 November", "offer expires on 2026-11-20", "deadline: Nov 20";
 * "by Friday" / "by end of day Friday" (the first such weekday after the send date);
-* "within 5 business days" / "within 3 working days" / "within a week" / "within 7 days".
+* "within 5 business days" / "within 3 working days" / "within a week" / "within 48 hours".
 
-A phrase counts only in a sentence that asks for an answer (respond, reply, let us know,
+A phrase counts only in a clause that asks for an answer (respond, reply, let us know,
 accept, sign, decision, deadline, expires, valid...), so "your start date is 4 January" is not
-a deadline. Nothing is guessed: no phrase, no deadline (``None``). Only dates on or after the
+a deadline, and not in one where the company promises to send something ("the letter will be
+released within two working days"). Plain-text mail wrapped at 72 columns is unwrapped first. Nothing is guessed: no phrase, no deadline (``None``). Only dates on or after the
 send date and within 120 days of it count.
 """
 
@@ -42,13 +43,19 @@ _PHRASES = [
     ("dmy", re.compile(r"\b" + _LEAD + r"(?:" + _WEEKDAY + r"\s+)?(?:the\s+)?" + _DAY + r"\s+(?:of\s+)?" + _MONTH + _YEAR + r"\b", re.I)),
     ("mdy", re.compile(r"\b" + _LEAD + r"(?:" + _WEEKDAY + r"\s+)?" + _MONTH + r"\s+" + _DAY + _YEAR + r"\b", re.I)),
     ("weekday", re.compile(r"\b" + _LEAD + r"(?P<next>next\s+|this\s+)?" + r"(?P<weekday>mon|tue|wed|thu|fri|sat|sun)[a-z]*\b", re.I)),
-    ("within", re.compile(r"\bwithin\s+(?:the\s+next\s+)?(?P<n>\d{1,2}|" + "|".join(_NUMBERS) + r")\s+"
-                          r"(?P<unit>business\s+days?|working\s+days?|days?|weeks?)\b", re.I)),
+    ("within", re.compile(r"\bwithin\s+(?:the\s+next\s+)?(?P<n>\d{1,3}|" + "|".join(_NUMBERS) + r")\s+"
+                          r"(?P<unit>business\s+days?|working\s+days?|days?|weeks?|hours?)\b", re.I)),
 ]
 #: A sentence that asks for an answer to the offer.
 _ASK = re.compile(r"\b(?:respon[ds]|reply|let\s+(?:us|me)\s+know|get\s+back|hear\s+(?:back\s+)?from\s+you|accept|"
                   r"sign|decision|decide|deadline|expire|valid|confirm|countersign|return)", re.I)
 _SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]|\n|$)")
+#: A line break inside a paragraph (plain-text mail is wrapped at ~72 columns), not before a list item.
+_SOFT_BREAK = re.compile(r"(?<!\n)[ \t]*\n(?![ \t]*(?:\n|[-*\u2022]|\d+[.)]\s))[ \t]*")
+#: A clause where the company promises to send something within a time: not a reply-by day
+#: ("the offer letter will be released within two working days; kindly accept it online").
+_PROMISE = re.compile(r"\b(?:will|'ll|shall)\s+(?:be\s+)?(?:sen[dt]|releas|issu|com(?:e|ing)|follow|arriv|receiv|reach|get\b|hear\b)",
+                      re.I)
 
 
 @dataclass(frozen=True)
@@ -89,6 +96,8 @@ def _resolve(m: re.Match[str], kind: str, ref: date, holidays: frozenset[date]) 
     n_s = m.group("n").lower()
     n = int(n_s) if n_s.isdigit() else _NUMBERS[n_s]
     unit = m.group("unit").lower()
+    if unit.startswith("hour"):
+        return ref + timedelta(days=-(-n // 24))  # "within 48 hours": the second day after
     if unit.startswith(("business", "working")):
         return add_business_days(ref, n, holidays)
     return ref + timedelta(days=7 * n if unit.startswith("week") else n)
@@ -102,18 +111,19 @@ def read_deadline(text: str, sent: datetime, tz: tzinfo, holidays: frozenset[dat
     """
     ref = local_date(sent, tz)
     found: list[Deadline] = []
-    for s in _SENTENCE.finditer(text or ""):
+    for s in _SENTENCE.finditer(_SOFT_BREAK.sub(" ", text or "")):
         sentence = s.group(0)
-        if not _ASK.search(sentence):
-            continue
-        taken: list[tuple[int, int]] = []
-        for kind, rx in _PHRASES:
-            for m in rx.finditer(sentence):
-                if any(a < m.end() and m.start() < b for a, b in taken):
-                    continue
-                d = _resolve(m, kind, ref, holidays)
-                if d is None or not ref <= d <= ref + timedelta(days=120):
-                    continue
-                taken.append((m.start(), m.end()))
-                found.append(Deadline(d, " ".join(sentence.split())[:200]))
+        for clause in sentence.split(";"):
+            if not _ASK.search(clause) or _PROMISE.search(clause):
+                continue
+            taken: list[tuple[int, int]] = []
+            for kind, rx in _PHRASES:
+                for m in rx.finditer(clause):
+                    if any(a < m.end() and m.start() < b for a, b in taken):
+                        continue
+                    d = _resolve(m, kind, ref, holidays)
+                    if d is None or not ref <= d <= ref + timedelta(days=120):
+                        continue
+                    taken.append((m.start(), m.end()))
+                    found.append(Deadline(d, " ".join(sentence.split())[:200]))
     return min(found, key=lambda x: x.day) if found else None
