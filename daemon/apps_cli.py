@@ -72,8 +72,9 @@ def apps_group(ctx: click.Context, show_all: bool, as_json: bool) -> None:
     with open_store(ctx) as store:
         rows = store.rows(
             "SELECT a.*, (SELECT count(*) FROM messages m WHERE m.application_id = a.id) AS messages, "
-            "(SELECT group_concat(type, ',') FROM signals s WHERE s.application_id = a.id AND s.derived = 1) AS derived_types "
-            "FROM applications a " + ("" if show_all else "WHERE a.closed = 0 ") + "ORDER BY a.outlook DESC, a.last_contact DESC"
+            "(SELECT group_concat(type, ',') FROM signals s WHERE s.application_id = a.id AND s.derived = 1) AS derived_types, "
+            "o.status AS offer_status, o.deadline AS offer_deadline "
+            "FROM applications a LEFT JOIN offers o ON o.application_id = a.id " + ("" if show_all else "WHERE a.closed = 0 ") + "ORDER BY a.outlook DESC, a.last_contact DESC"
         )
     if as_json:
         from offerwatch.daemon.jsonout import nested
@@ -100,6 +101,9 @@ def _print_apps(rows: list[dict[str, Any]], ctx: click.Context) -> None:
         notes = []
         if r.get("derived_types"):
             notes += sorted(set(str(r["derived_types"]).split(",")))
+        if r.get("offer_status"):
+            notes.append(f"offer {r['offer_status']}" + (f", answer by {r['offer_deadline']}"
+                                                          if r["offer_status"] == "open" and r.get("offer_deadline") else ""))
         if r.get("agency"):
             notes.append(f"agency: {r['agency']}")
         if r.get("closed"):
@@ -297,21 +301,24 @@ def app_command(ctx: click.Context, app_id: int, as_json: bool) -> None:
         app = rows[0]
         entries = timeline(store, app_id, config=cfg)
         guard = salary_guard(store, app_id, config=cfg)
+        offer = next(iter(store.rows("SELECT * FROM offers WHERE application_id = ?", [app_id])), None)
     if as_json:
         from offerwatch.daemon.jsonout import nested
 
         click.echo(json.dumps({
             "application": nested(app),
+            "offer": offer,
             "timeline": [{**e.__dict__, "at": e.at.isoformat() if e.at else None} for e in entries],
             "salary_guard": None if guard is None else {
                 "stated": guard.stated_text, "stated_at": guard.stated_at, "reconfirm_at": guard.reconfirm_at,
                 "jump": guard.jump, "jump_percent": guard.jump_percent, "advice": guard.advice},
         }, default=str, ensure_ascii=False, indent=2))
         return
-    _print_app(app, entries, guard, ctx)
+    _print_app(app, entries, guard, ctx, offer)
 
 
-def _print_app(app: dict[str, Any], entries: list[Any], guard: Any, ctx: click.Context) -> None:
+def _print_app(app: dict[str, Any], entries: list[Any], guard: Any, ctx: click.Context,
+               offer: dict[str, Any] | None = None) -> None:
     from offerwatch.daemon.report import show
 
     out = console(ctx)
@@ -323,6 +330,11 @@ def _print_app(app: dict[str, Any], entries: list[Any], guard: Any, ctx: click.C
     out.print(f"  linked: {show(app.get('link_reason') or '')}")
     if app.get("agency"):
         out.print(f"  via the agency {show(app['agency'])}")
+    if offer is not None:
+        due = f", answer by {offer['deadline']}" if offer.get("deadline") else ""
+        src = {"mail": f" (from the mail: {show(offer.get('evidence') or '')})", "user": " (set by you)"}.get(
+            offer.get("deadline_source") or "", "") if offer.get("deadline") else ""
+        out.print(f"  offer [bold]{offer['status']}[/]{due}{src}")
     out.print()
     for e in entries:
         when = _local(e.at) if e.at else "(no date)"

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from helpers_apps import msg, put
 from offerwatch.daemon.cli import cli
-from offerwatch.daemon.digest.build import build_digest
+from offerwatch.daemon.digest.build import build_digest, day_label
 from offerwatch.daemon.digest.render import render_html, render_text
 from offerwatch.extractors.deadline import read_deadline
 from offerwatch.models.calendar_days import local_date
@@ -112,9 +112,26 @@ def test_an_offer_with_a_deadline_tops_the_digest_until_it_is_decided(db: Path) 
     assert f"({o.due})" in text and o.deadline in text
     assert html.index('id="offers"') < html.index('id="attention"')
 
+    from rich.console import Console
+
+    from offerwatch.daemon.digest.terminal import print_digest
+
+    term = Console(record=True, width=120)
+    print_digest(d, term)
+    shown = term.export_text()
+    assert shown.index("Offers to answer") < shown.index("Needs your attention") and f"answer by {o.deadline}" in shown
+    import json
+
+    listing = {r["id"]: r for r in map(json.loads, run(db, "apps", "--json").output.splitlines())}
+    assert (listing[acme]["offer_status"], listing[acme]["offer_deadline"]) == ("open", due.isoformat())
+    assert f"offer open, answer by {due.isoformat()} (from the mail:" in " ".join(run(db, "app", str(acme)).output.split())
+
     res = run(db, "apps", "offer", str(acme), "--accept")
     assert res.exit_code == 0, res.output
     assert _offers(db)[0]["status"] == "accepted"
+    listing = {r["id"]: r for r in map(json.loads, run(db, "apps", "--json").output.splitlines())}
+    assert listing[acme]["offer_status"] == "accepted"
+    assert "offer accepted" in run(db, "app", str(acme)).output
     with Store.open(db) as s:
         assert build_digest(s, now=_now(), tz=timezone.utc).offers == ()
         assess(s, config=AssessConfig(timezone="UTC"))  # the next sync keeps the user's decision
@@ -169,3 +186,44 @@ def test_an_offer_command_on_an_application_without_an_offer_is_refused(db: Path
     res = run(db, "apps", "offer", "999", "--accept")
     assert res.exit_code == 1 and "there is no application #999" in res.output
     assert _offers(db) == before
+
+
+def test_end_to_end_an_offer_mail_through_the_pipeline_tops_the_digest_until_accepted(tmp_path: Path,
+                                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A real offer mail, read by backfill (parse, classify, spaCy detection, linking, assess),
+    tops the digest with the deadline it names; `apps offer ID --accept` takes it off."""
+    import mailbox
+
+    from mailfactory import message
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
+    sent = _now() - timedelta(days=1)
+    due = (sent + timedelta(days=9)).date()
+    box_path = tmp_path / "inbox.mbox"
+    box = mailbox.mbox(str(box_path))
+    box.add(message(
+        f"Hi Sam,\n\nWe are delighted to offer you the position of Data Engineer at Acme, with a base salary of "
+        f"$150,000.\nPlease let us know your decision by {due:%A, %B} {due.day}.\n\nBest,\nJo Recruiter\nTalent, Acme",
+        subject="Your offer from Acme", sender="Jo Recruiter <jo@acme.example>", date=sent))
+    box.flush()
+    box.close()
+    config = tmp_path / "c.toml"
+    config.write_text('[identity]\naddresses = ["sam@example.net"]\n[digest]\ntimezone = "UTC"\n', encoding="utf-8")
+    db = tmp_path / "e2e.db"
+
+    def cli_run(*args: str):
+        return CliRunner().invoke(cli, [*args, "--db", str(db), "--config", str(config)], catch_exceptions=False)
+
+    res = cli_run("backfill", "--source", str(box_path), "--no-progress")
+    assert res.exit_code == 0, res.output
+    [row] = _offers(db)
+    assert (row["status"], row["deadline"], row["deadline_source"]) == ("open", due.isoformat(), "mail")
+    out = tmp_path / "digest.txt"
+    assert cli_run("digest", "--out", str(out)).exit_code == 0
+    text = out.read_text(encoding="utf-8")
+    assert text.index("OFFERS TO ANSWER") < text.index("NEEDS YOUR ATTENTION") and "Acme" in text
+    assert f"answer by {day_label(due)} (in {(due - _now().date()).days} days)" in text
+    res = cli_run("apps", "offer", str(row["application_id"]), "--accept")
+    assert res.exit_code == 0, res.output
+    assert cli_run("digest", "--out", str(out)).exit_code == 0
+    assert "OFFERS TO ANSWER" not in out.read_text(encoding="utf-8")
