@@ -71,10 +71,13 @@ def _interview_dict(i: Interview) -> dict[str, Any]:
 def collect(store: Store, config: AssessConfig) -> list[dict[str, Any]]:
     """Every application with its offer, interviews and next step, as plain (nested) data."""
     from offerwatch.daemon.jsonout import nested
+    from offerwatch.models.calendar_days import local_date, zone
+    from offerwatch.models.offers import status_on
     from offerwatch.models.timeline import known_interviews
 
     now = datetime.now(timezone.utc)
-    offers = {int(r["application_id"]): r for r in store.rows("SELECT * FROM offers")}
+    today = local_date(now, zone(config.timezone))
+    offers = {int(r["application_id"]): {**r, "status": status_on(r, today)} for r in store.rows("SELECT * FROM offers")}
     out = []
     for app in store.rows(
         "SELECT a.*, (SELECT count(*) FROM messages m WHERE m.application_id = a.id) AS messages "

@@ -50,6 +50,14 @@ class PendingOffer:
                 "source": self.source}
 
 
+def status_on(row: Any, today: date) -> str:
+    """An offer row's status on ``today``: an open one past its deadline is expired even before
+    the next assess stores that (an export or a listing between two polls)."""
+    if row["status"] == "open" and row["deadline"] and date.fromisoformat(row["deadline"]) < today:
+        return "expired"
+    return str(row["status"])
+
+
 def _offer_messages(store: Store, app_id: int) -> list[dict[str, Any]]:
     """The application's incoming job mail with an undismissed offer signal, oldest first."""
     return store.rows(
@@ -103,7 +111,7 @@ def refresh(store: Store, app_id: int, *, now: datetime, tz: tzinfo, holidays: f
         elif status in ("accepted", "declined"):
             status, status_source = "open", None  # the mail that decided it was moved or dismissed
     if status in ("open", "expired") and deadline:
-        status = "expired" if date.fromisoformat(deadline) < local_date(now, tz) else "open"
+        status = status_on({"status": "open", "deadline": deadline}, local_date(now, tz))
     if status in ("accepted", "declined") and not decided:
         decided = stamp
     elif status not in ("accepted", "declined"):

@@ -205,3 +205,12 @@ def test_every_json_output_nests_structures(db: Path) -> None:
     assert [s["entities"] for s in sigs if s["type"] == "salary_reconfirm"] == [{"amount": {"min": 90000, "currency": "EUR"}}]
     for doc in (apps, one, sigs):
         _no_json_in_strings(doc)
+
+
+def test_an_offer_past_its_deadline_exports_as_expired_before_the_next_assess(db: Path, tmp_path: Path) -> None:
+    with Store.open(db) as s:
+        s.db.execute("UPDATE offers SET deadline = ?", [(NOW - timedelta(days=2)).date().isoformat()])
+    out = tmp_path / "apps.json"
+    assert run(db, "export", "--json", str(out)).exit_code == 0
+    [offer] = [a["offer"] for a in json.loads(out.read_text())["applications"] if a["offer"]]
+    assert offer["status"] == "expired"
