@@ -107,6 +107,7 @@ def test_an_offer_with_a_deadline_tops_the_digest_until_it_is_decided(db: Path) 
         d = build_digest(s, now=_now(), tz=timezone.utc)
         text, html = render_text(d), render_html(d)
     [o] = d.offers
+    assert [a.app.id for a in d.actions if a.kind == "offer"] == [acme]
     assert o.app.id == acme and o.days_left == (due - _now().date()).days and "let us know by" in o.evidence.lower()
     assert text.index("OFFERS TO ANSWER") < text.index("NEEDS YOUR ATTENTION")
     assert f"({o.due})" in text and o.deadline in text
@@ -133,7 +134,9 @@ def test_an_offer_with_a_deadline_tops_the_digest_until_it_is_decided(db: Path) 
     assert listing[acme]["offer_status"] == "accepted"
     assert "offer accepted" in run(db, "app", str(acme)).output
     with Store.open(db) as s:
-        assert build_digest(s, now=_now(), tz=timezone.utc).offers == ()
+        after = build_digest(s, now=_now(), tz=timezone.utc)
+        assert after.offers == ()
+        assert not [a for a in after.actions if a.kind == "offer"]  # deciding answers the offer card too
         assess(s, config=AssessConfig(timezone="UTC"))  # the next sync keeps the user's decision
     assert _offers(db)[0]["status"] == "accepted"
 

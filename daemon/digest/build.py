@@ -445,9 +445,11 @@ def build_digest(
             moved_on[int(s["application_id"])].append((when, str(s["type"])))
     actions = _actions(ctx, in_period, refs, is_open, messages, salary_jump_percent)
     oldest = now - timedelta(days=limits.ask_days)
+    decided = _decided_offers(store)  # `apps offer ID --accept/--decline` answers the offer card
     open_actions = [
         a for a in actions
         if a.open and (a.signal.at is None or a.signal.at >= oldest)
+        and not (a.kind == "offer" and a.app.id in decided)
         and not any(when > a.signal.at and kind != a.signal.type
                     for when, kind in moved_on.get(a.app.id, ()) if a.signal.at is not None)
     ]
@@ -533,6 +535,13 @@ def build_digest(
         limits=limits,
         offers=offers,
     )
+
+
+def _decided_offers(store: Store) -> set[int]:
+    """Applications whose offer the user accepted or declined (models.offers)."""
+    if "offers" not in store.db.table_names():
+        return set()
+    return {int(r["application_id"]) for r in store.rows("SELECT application_id FROM offers WHERE status IN ('accepted', 'declined')")}
 
 
 def _offers_due(store: Store, refs: Mapping[int, AppRef], now: datetime, tz: tzinfo) -> tuple[OfferDue, ...]:
