@@ -230,3 +230,30 @@ def test_end_to_end_an_offer_mail_through_the_pipeline_tops_the_digest_until_acc
     assert res.exit_code == 0, res.output
     assert cli_run("digest", "--out", str(out)).exit_code == 0
     assert "OFFERS TO ANSWER" not in out.read_text(encoding="utf-8")
+
+
+def test_an_application_closed_by_hand_as_an_offer_takes_a_deadline(db: Path) -> None:
+    _, beta = _ids(db)
+    assert run(db, "apps", "close", str(beta), "--stage", "offer").exit_code == 0
+    day = (_now() + timedelta(days=5)).date().isoformat()
+    res = run(db, "apps", "offer", str(beta), "--deadline", day)
+    assert res.exit_code == 0, res.output
+    assert [(r["application_id"], r["deadline"], r["status"]) for r in _offers(db) if r["application_id"] == beta] == [
+        (beta, day, "open")]
+
+
+def test_the_deadline_reader_survives_any_text() -> None:
+    """It reads hostile mail: any text gives a deadline within its window or None, never an error."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    words = st.sampled_from(["by", "Friday", "20", "Nov", "2026-11-20", "within", "5", "business", "days", "48",
+                             "hours", "respond", "will", "send", ";", ".", "\n", "the", "31", "Feb", "99", "valid until"])
+
+    @settings(max_examples=300, deadline=None, database=None)
+    @given(st.one_of(st.text(max_size=300), st.lists(words, max_size=40).map(" ".join)))
+    def check(text: str) -> None:
+        found = read_deadline(text, SENT, LON)
+        assert found is None or date(2026, 11, 12) <= found.day <= date(2027, 3, 12)
+
+    check()
