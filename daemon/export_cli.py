@@ -150,6 +150,7 @@ def to_ics(apps: list[dict[str, Any]]) -> bytes:
             ev = Event()
             ev.add("uid", uid)
             ev.add("dtstamp", stamp)
+            ev.add("sequence", i.sequence)  # a newer update of the invitation replaces the older one
             if i.start is not None:
                 start = i.start.astimezone(timezone.utc)
                 ev.add("dtstart", start)

@@ -166,6 +166,7 @@ class Interview:
     void: str = ""  # why it did not take place (moved, cancelled)
     known_at: datetime | None = None  # when the mail that tells of it was sent
     uid: str = ""  # the calendar invitation's UID (kind "invite"): the same meeting across its updates
+    sequence: int = 0  # the invitation's SEQUENCE: which update of that meeting this is
 
     def label(self, tz: tzinfo) -> str:
         when = self.start.astimezone(tz).strftime("%a %Y-%m-%d %H:%M") if self.start else self.day.strftime("%a %Y-%m-%d")
@@ -276,6 +277,7 @@ def interviews_of(store: Store, app_id: int, msgs: list[_Msg], tz: tzinfo) -> li
         out.append(Interview(
             day, start, end, e["message_key"], "invite", e["summary"] or "calendar invitation", attendees,
             "cancelled by calendar" if str(e["method"]).upper() == "CANCEL" else "", uid=str(e["uid"] or ""),
+            sequence=int(e["sequence"] or 0),
         ))
     # 2. confirmed times written in a confirmation
     for m in msgs:

@@ -99,6 +99,7 @@ def test_json_nests_structures_instead_of_json_strings(db: Path, tmp_path: Path)
 def _events(path: Path) -> dict[str, dict]:
     cal = Calendar.from_ical(path.read_bytes())
     return {str(e["UID"]): {"start": e.decoded("DTSTART"), "summary": str(e["SUMMARY"]), "status": str(e["STATUS"]),
+                            "sequence": int(e["SEQUENCE"]),
                             "description": str(e["DESCRIPTION"])} for e in cal.walk("VEVENT")}
 
 
@@ -126,7 +127,8 @@ def test_ics_has_every_interview_with_stable_uids_that_update_on_reimport(db: Pa
     assert run(db, "export", "--ics", str(out)).exit_code == 0
     moved = _events(out)
     assert set(moved) == set(first)
-    assert next(e for e in moved.values() if "Acme" in e["summary"])["start"] == MOVED
+    acme_moved = next(e for e in moved.values() if "Acme" in e["summary"])
+    assert (acme_moved["start"], acme_moved["sequence"], acme["sequence"]) == (MOVED, 1, 0)
 
 
 def _listing(folder: Path) -> list[str]:
