@@ -257,3 +257,11 @@ def test_the_deadline_reader_survives_any_text() -> None:
         assert found is None or date(2026, 11, 12) <= found.day <= date(2027, 3, 12)
 
     check()
+
+
+def test_merging_moves_the_offer_with_its_mail(db: Path) -> None:
+    acme, beta = _ids(db)
+    res = run(db, "apps", "merge", str(beta), str(acme))
+    assert res.exit_code == 0, res.output
+    [row] = _offers(db)
+    assert (row["application_id"], row["status"], row["deadline_source"]) == (beta, "open", "mail")
