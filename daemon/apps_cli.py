@@ -65,18 +65,22 @@ def apps_group(ctx: click.Context, show_all: bool, as_json: bool) -> None:
       offerwatch apps split 3 4 5 --role "Analytics Engineer"
       offerwatch apps rename 3 --company "Acme Corp"
       offerwatch apps close 3 --stage withdrawn
+      offerwatch apps offer 3 --deadline 2026-11-20
     """
     if ctx.invoked_subcommand is not None:
         return
     with open_store(ctx) as store:
         rows = store.rows(
             "SELECT a.*, (SELECT count(*) FROM messages m WHERE m.application_id = a.id) AS messages, "
-            "(SELECT group_concat(type, ',') FROM signals s WHERE s.application_id = a.id AND s.derived = 1) AS derived_types "
-            "FROM applications a " + ("" if show_all else "WHERE a.closed = 0 ") + "ORDER BY a.outlook DESC, a.last_contact DESC"
+            "(SELECT group_concat(type, ',') FROM signals s WHERE s.application_id = a.id AND s.derived = 1) AS derived_types, "
+            "o.status AS offer_status, o.deadline AS offer_deadline "
+            "FROM applications a LEFT JOIN offers o ON o.application_id = a.id " + ("" if show_all else "WHERE a.closed = 0 ") + "ORDER BY a.outlook DESC, a.last_contact DESC"
         )
     if as_json:
+        from offerwatch.daemon.jsonout import nested
+
         for r in rows:
-            click.echo(json.dumps(r, default=str, ensure_ascii=False))
+            click.echo(json.dumps(nested(r), default=str, ensure_ascii=False))
         return
     _print_apps(rows, ctx)
 
@@ -97,6 +101,9 @@ def _print_apps(rows: list[dict[str, Any]], ctx: click.Context) -> None:
         notes = []
         if r.get("derived_types"):
             notes += sorted(set(str(r["derived_types"]).split(",")))
+        if r.get("offer_status"):
+            notes.append(f"offer {r['offer_status']}" + (f", answer by {r['offer_deadline']}"
+                                                          if r["offer_status"] == "open" and r.get("offer_deadline") else ""))
         if r.get("agency"):
             notes.append(f"agency: {r['agency']}")
         if r.get("closed"):
@@ -225,6 +232,54 @@ def apps_close(ctx: click.Context, app_id: int, stage: str, reopen: bool) -> Non
         console(ctx).print(f"{'Reopened' if reopen else 'Closed'} #{app_id}{'' if reopen else f' as {stage}'}.")
 
 
+def _iso_day(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+    """--deadline as a date; a malformed one is a one-line usage error before anything opens."""
+    from datetime import date
+
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date: write it as YYYY-MM-DD, e.g. 2026-11-20") from None
+
+
+@apps_group.command("offer")
+@click.argument("app_id", type=int)
+@click.option("--deadline", callback=_iso_day, metavar="YYYY-MM-DD", help="Set the day you must answer the offer by.")
+@click.option("--accept", is_flag=True, help="You accepted the offer.")
+@click.option("--decline", is_flag=True, help="You declined the offer.")
+@click.pass_context
+def apps_offer(ctx: click.Context, app_id: int, deadline: Any, accept: bool, decline: bool) -> None:
+    """Set an offer's deadline, or record that you accepted or declined it.
+
+    An open offer with a deadline stays on top of the digest until you decide; a deadline
+    read from the offer mail is replaced by the one you set here.
+
+    \b
+    Examples:
+      offerwatch apps offer 3 --deadline 2026-11-20
+      offerwatch apps offer 3 --accept
+      offerwatch apps offer 3 --decline
+    """
+    from datetime import datetime, timezone
+
+    from offerwatch.models.calendar_days import local_date, zone
+    from offerwatch.models.offers import OfferError, set_offer
+
+    cfg = _assess_config(ctx)
+    today = local_date(datetime.now(timezone.utc), zone(cfg.timezone))
+    with open_store(ctx) as store:
+        try:
+            row = set_offer(store, app_id, deadline=deadline, accept=accept, decline=decline, today=today)
+        except OfferError as err:
+            raise click.ClickException(str(err)) from err
+    if deadline is not None:
+        console(ctx).print(f"Offer #{app_id}: answer by {row['deadline']} ({row['status']}).")
+    else:
+        console(ctx).print(f"Offer #{app_id}: {row['status']}.")
+
+
 @click.command("app")
 @click.argument("app_id", type=int)
 @click.option("--json", "as_json", is_flag=True, help="The timeline as JSON.")
@@ -246,19 +301,24 @@ def app_command(ctx: click.Context, app_id: int, as_json: bool) -> None:
         app = rows[0]
         entries = timeline(store, app_id, config=cfg)
         guard = salary_guard(store, app_id, config=cfg)
+        offer = next(iter(store.rows("SELECT * FROM offers WHERE application_id = ?", [app_id])), None)
     if as_json:
+        from offerwatch.daemon.jsonout import nested
+
         click.echo(json.dumps({
-            "application": app,
+            "application": nested(app),
+            "offer": offer,
             "timeline": [{**e.__dict__, "at": e.at.isoformat() if e.at else None} for e in entries],
             "salary_guard": None if guard is None else {
                 "stated": guard.stated_text, "stated_at": guard.stated_at, "reconfirm_at": guard.reconfirm_at,
                 "jump": guard.jump, "jump_percent": guard.jump_percent, "advice": guard.advice},
         }, default=str, ensure_ascii=False, indent=2))
         return
-    _print_app(app, entries, guard, ctx)
+    _print_app(app, entries, guard, ctx, offer)
 
 
-def _print_app(app: dict[str, Any], entries: list[Any], guard: Any, ctx: click.Context) -> None:
+def _print_app(app: dict[str, Any], entries: list[Any], guard: Any, ctx: click.Context,
+               offer: dict[str, Any] | None = None) -> None:
     from offerwatch.daemon.report import show
 
     out = console(ctx)
@@ -270,6 +330,11 @@ def _print_app(app: dict[str, Any], entries: list[Any], guard: Any, ctx: click.C
     out.print(f"  linked: {show(app.get('link_reason') or '')}")
     if app.get("agency"):
         out.print(f"  via the agency {show(app['agency'])}")
+    if offer is not None:
+        due = f", answer by {offer['deadline']}" if offer.get("deadline") else ""
+        src = {"mail": f" (from the mail: {show(offer.get('evidence') or '')})", "user": " (set by you)"}.get(
+            offer.get("deadline_source") or "", "") if offer.get("deadline") else ""
+        out.print(f"  offer [bold]{offer['status']}[/]{due}{src}")
     out.print()
     for e in entries:
         when = _local(e.at) if e.at else "(no date)"

@@ -27,6 +27,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "config": ("offerwatch.daemon.commands:config_group", "Validate the configuration."),
     "apps": ("offerwatch.daemon.apps_cli:apps_group", "List applications; merge, split, rename or close them."),
     "app": ("offerwatch.daemon.apps_cli:app_command", "Show one application's timeline."),
+    "export": ("offerwatch.daemon.export_cli:export_command", "Export applications (CSV, JSON) and interviews (iCalendar)."),
     "digest": ("offerwatch.daemon.digest_cli:digest_command", "Build, preview or send the daily digest."),
     "check": ("offerwatch.daemon.imap_cli:check_command", "Connect to each account and show what will be read."),
     "sync": ("offerwatch.daemon.imap_cli:sync_command", "One incremental pass over every account."),

@@ -405,8 +405,10 @@ def signals_command(ctx: click.Context, app_id: int | None, types: tuple[str, ..
             raise click.ClickException(f"there is no application #{app_id}: `offerwatch apps` lists them")
         rows = store.signals(app_id, types or None)
     if as_json:
+        from offerwatch.daemon.jsonout import nested
+
         for r in rows:
-            click.echo(json.dumps(r, default=str, ensure_ascii=False))
+            click.echo(json.dumps(nested(r), default=str, ensure_ascii=False))
     else:
         print_signals(rows, console(ctx))
 
@@ -434,8 +436,10 @@ def search_command(ctx: click.Context, query: str, limit: int, as_json: bool) ->
     with open_store(ctx) as store:
         rows = store.search(query, limit=limit)
     if as_json:
+        from offerwatch.daemon.jsonout import nested
+
         for r in rows:
-            click.echo(json.dumps(r, default=str, ensure_ascii=False))
+            click.echo(json.dumps(nested(r), default=str, ensure_ascii=False))
     else:
         print_search(rows, query, console(ctx))
 

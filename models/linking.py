@@ -1094,6 +1094,9 @@ def merge_applications(store: Store, keep: int, other: int, *, reassess: bool = 
     with store.atomic():
         _move(store, None, other, keep)
         store.db.execute("DELETE FROM signals WHERE application_id = ? AND derived = 1", [keep])
+        # an offer (models.offers) follows its mail; keep's own offer, if any, wins
+        store.db.execute("UPDATE OR IGNORE offers SET application_id = ? WHERE application_id = ?", [keep, other])
+        store.db.execute("DELETE FROM offers WHERE application_id = ?", [other])
         store.db.execute("DELETE FROM applications WHERE id = ?", [other])
         _record(store, "merge", {"from": other, "into": keep, "company": gone["company"], "role": gone["role"]})
         store.db.execute("UPDATE applications SET updated_at = ? WHERE id = ?", [utcnow(), keep])

@@ -407,9 +407,27 @@ CREATE TABLE IF NOT EXISTS meta (
 );
 """
 
+#: Offers the user must answer (models.offers): one row per application that received an offer,
+#: its status (open, accepted, declined, expired) and the reply-by day, read from the offer mail
+#: (``deadline_source = 'mail'``) or set by hand (``'user'``, which later mail does not overwrite).
+_V7 = """
+CREATE TABLE offers (
+    application_id INTEGER PRIMARY KEY REFERENCES applications(id),
+    status TEXT NOT NULL DEFAULT 'open',
+    deadline TEXT,
+    deadline_source TEXT,
+    evidence TEXT,
+    message_key TEXT REFERENCES messages(key),
+    status_source TEXT,
+    decided_at TEXT,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX offers_status ON offers(status, deadline);
+"""
+
 #: Schema migrations; index i moves a database from version i to i + 1 (SQL, or a function of
 #: the database for what SQL alone cannot say).
-MIGRATIONS: list[str | Callable[[sqlite_utils.Database], None]] = [_V1, _V2, _V3, _V4, _v5, _V6]
+MIGRATIONS: list[str | Callable[[sqlite_utils.Database], None]] = [_V1, _V2, _V3, _V4, _v5, _V6, _V7]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 #: Links a stored analysis to an application id inside the batch transaction.

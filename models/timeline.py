@@ -165,6 +165,8 @@ class Interview:
     attendees: tuple[str, ...] = ()
     void: str = ""  # why it did not take place (moved, cancelled)
     known_at: datetime | None = None  # when the mail that tells of it was sent
+    uid: str = ""  # the calendar invitation's UID (kind "invite"): the same meeting across its updates
+    sequence: int = 0  # the invitation's SEQUENCE: which update of that meeting this is
 
     def label(self, tz: tzinfo) -> str:
         when = self.start.astimezone(tz).strftime("%a %Y-%m-%d %H:%M") if self.start else self.day.strftime("%a %Y-%m-%d")
@@ -274,7 +276,8 @@ def interviews_of(store: Store, app_id: int, msgs: list[_Msg], tz: tzinfo) -> li
             attendees = ()
         out.append(Interview(
             day, start, end, e["message_key"], "invite", e["summary"] or "calendar invitation", attendees,
-            "cancelled by calendar" if str(e["method"]).upper() == "CANCEL" else "",
+            "cancelled by calendar" if str(e["method"]).upper() == "CANCEL" else "", uid=str(e["uid"] or ""),
+            sequence=int(e["sequence"] or 0),
         ))
     # 2. confirmed times written in a confirmation
     for m in msgs:
@@ -317,6 +320,11 @@ def interviews_of(store: Store, app_id: int, msgs: list[_Msg], tz: tzinfo) -> li
                 i.void = f"moved on {local_date(m.date, tz):%Y-%m-%d}"
                 break
     return sorted(out, key=lambda i: (i.day, i.start or datetime.combine(i.day, time(0), tz)))
+
+
+def known_interviews(store: Store, app_id: int, *, config: AssessConfig = AssessConfig()) -> list[Interview]:
+    """Every interview of one application as :func:`interviews_of` finds them (``offerwatch export --ics``)."""
+    return interviews_of(store, app_id, _load(store, app_id, datetime.now(timezone.utc)), zone(config.timezone))
 
 
 def _happened_before(i: Interview, t: datetime, tz: tzinfo) -> bool:
@@ -611,6 +619,9 @@ def _assess_one(store: Store, app: Mapping[str, Any], now: datetime, cfg: Assess
         [res.stage, res.stage_reason[:300], value, json.dumps(explanation, ensure_ascii=False), iso(res.first), iso(res.last),
          res.last_from, res.ball, res.waiting_until.isoformat() if res.waiting_until else None, now_created, app_id],
     )
+    from offerwatch.models.offers import refresh as refresh_offer
+
+    refresh_offer(store, app_id, now=now, tz=tz, holidays=cfg.holidays, stage_reason=res.stage_reason)
 
 
 _RULE_LABELS = {

@@ -235,6 +235,21 @@ class PipelineRow:
 
 
 @dataclass(frozen=True)
+class OfferDue:
+    """An open offer with a reply-by day (models.offers): on top of the digest until decided."""
+
+    app: AppRef
+    deadline: str  # "Fri 20 Nov"
+    days_left: int
+    evidence: str  # the words the deadline was read from, or "set by hand"
+
+    @property
+    def due(self) -> str:
+        """"today", "tomorrow", "in 5 days"."""
+        return "today" if self.days_left == 0 else "tomorrow" if self.days_left == 1 else f"in {self.days_left} days"
+
+
+@dataclass(frozen=True)
 class Digest:
     for_date: date
     generated_at: datetime
@@ -256,11 +271,13 @@ class Digest:
     limits: Limits = field(default_factory=Limits)
     #: the period starts where the user asked (``--since``), not at a digest sent before
     since_chosen: bool = False
+    #: open offers with a deadline, the nearest first
+    offers: tuple[OfferDue, ...] = ()
 
     @property
     def empty(self) -> bool:
         """Nothing happened and nothing is asked: ``skip_when_empty`` sends nothing."""
-        return not (self.actions or self.new_signals or self.quiet)
+        return not (self.offers or self.actions or self.new_signals or self.quiet)
 
     @property
     def period_label(self) -> str:
@@ -428,9 +445,11 @@ def build_digest(
             moved_on[int(s["application_id"])].append((when, str(s["type"])))
     actions = _actions(ctx, in_period, refs, is_open, messages, salary_jump_percent)
     oldest = now - timedelta(days=limits.ask_days)
+    decided = _decided_offers(store)  # `apps offer ID --accept/--decline` answers the offer card
     open_actions = [
         a for a in actions
         if a.open and (a.signal.at is None or a.signal.at >= oldest)
+        and not (a.kind == "offer" and a.app.id in decided)
         and not any(when > a.signal.at and kind != a.signal.type
                     for when, kind in moved_on.get(a.app.id, ()) if a.signal.at is not None)
     ]
@@ -490,6 +509,7 @@ def build_digest(
             cells,
         ))
 
+    offers = _offers_due(store, refs, now, tz)
     signal_count = sum(1 for s in in_period if s["type"] != "silence")
     subject = make_subject(len(open_actions), len(quiet), signal_count, local_now.date(), offers=sum(
         1 for a in open_actions if a.kind == "offer"))
@@ -513,6 +533,26 @@ def build_digest(
         signal_count=signal_count,
         subject=subject,
         limits=limits,
+        offers=offers,
+    )
+
+
+def _decided_offers(store: Store) -> set[int]:
+    """Applications whose offer the user accepted or declined (models.offers)."""
+    if "offers" not in store.db.table_names():
+        return set()
+    return {int(r["application_id"]) for r in store.rows("SELECT application_id FROM offers WHERE status IN ('accepted', 'declined')")}
+
+
+def _offers_due(store: Store, refs: Mapping[int, AppRef], now: datetime, tz: tzinfo) -> tuple[OfferDue, ...]:
+    """Open offers with a deadline (a database without the offers table has none)."""
+    if "offers" not in store.db.table_names():
+        return ()
+    from offerwatch.models.offers import pending
+
+    return tuple(
+        OfferDue(refs[p.application_id], day_label(p.deadline), p.days_left, clean_text(p.evidence or ""))
+        for p in pending(store, now=now, tz=tz) if p.application_id in refs
     )
 
 

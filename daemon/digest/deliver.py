@@ -313,14 +313,16 @@ def digest_file_bytes(msg: EmailMessage, path: Path) -> bytes:
     return str(body.get_content() if body is not None else "").encode("utf-8")
 
 
-def write_private_file(path: Path, data: bytes, *, make_parent: bool = False) -> None:
+def write_private_file(path: Path, data: bytes, *, make_parent: bool = False, what: str = "the digest",
+                       temp_prefix: str = ".offerwatch-digest-") -> None:
     """Write ``data`` to ``path`` as a new file only its owner can read (0600: it holds recruiter mail).
 
     Never through a link: a symbolic link at ``path`` is refused (a planted link must not make
     offerwatch overwrite what it points to), and the data goes to a temporary file created with
     O_EXCL in the same folder, then renamed over ``path`` (a rename replaces a name, it never
     follows one). A missing folder is an error unless ``make_parent`` (the configured file
-    channel's own folder). Raises :class:`DeliveryError` (permanent) saying what to do.
+    channel's own folder). Raises :class:`DeliveryError` (permanent) saying what to do;
+    ``what`` names the content in that message ("the digest", "the CSV export").
     """
     import errno
 
@@ -329,7 +331,8 @@ def write_private_file(path: Path, data: bytes, *, make_parent: bool = False) ->
         raise DeliveryError(f"{path} is a symbolic link; offerwatch does not write through links. Remove it or give "
                             "another file name", transient=False)
     if path.is_dir():
-        raise DeliveryError(f"{path} is a folder; give a file name ending in .html, .txt or .eml", transient=False)
+        raise DeliveryError(f"{path} is a folder; give a file name" + (" ending in .html, .txt or .eml" if what == "the digest" else ""),
+                            transient=False)
     if not parent.is_dir():
         if not make_parent:
             raise DeliveryError(f"the folder {parent} does not exist; create it (mkdir -p {parent}) or give another path",
@@ -340,7 +343,7 @@ def write_private_file(path: Path, data: bytes, *, make_parent: bool = False) ->
             raise DeliveryError(f"cannot create the folder {parent}: {err.strerror}; check its permissions", transient=False) from None
     tmp: str | None = None
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".offerwatch-digest-", dir=parent)  # O_CREAT | O_EXCL, mode 0600
+        fd, tmp = tempfile.mkstemp(prefix=temp_prefix, dir=parent)  # O_CREAT | O_EXCL, mode 0600
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -350,7 +353,7 @@ def write_private_file(path: Path, data: bytes, *, make_parent: bool = False) ->
     except OSError as err:
         hint = ("free some space and try again" if err.errno in (errno.ENOSPC, errno.EDQUOT)
                 else "check the folder's permissions")
-        raise DeliveryError(f"cannot write the digest to {path}: {err.strerror}; {hint}", transient=False) from None
+        raise DeliveryError(f"cannot write {what} to {path}: {err.strerror}; {hint}", transient=False) from None
     finally:
         if tmp is not None:
             with contextlib.suppress(OSError):

@@ -102,6 +102,8 @@ def _env(html: bool) -> Environment:
 def headline(d: Digest) -> str:
     """The first line a reader sees, e.g. ``2 to act on · 1 going quiet · 5 new signals``."""
     parts = []
+    if d.offers:
+        parts.append(f"{len(d.offers)} offer{'s' if len(d.offers) != 1 else ''} to answer")
     if d.to_act_on:
         parts.append(f"{d.to_act_on} to act on")
     if d.going_quiet:

@@ -53,6 +53,16 @@ def print_digest(digest: Digest, console: Console) -> None:
     header.append(f"\n{'The last 7 days' if digest.first else digest.period_label}", style="dim")
     console.print(Panel(header, expand=False, border_style="cyan"))
 
+    if digest.offers:
+        console.print(Rule("[bold]Offers to answer", align="left"))
+        for o in digest.offers:
+            line = Text()
+            line.append(o.app.title + ": ", style="dim")
+            line.append(f"answer by {o.deadline} ({o.due})", style="bold")
+            if o.evidence:
+                line.append(f'\n  "{o.evidence}"', style="italic")
+            console.print(line)
+        console.print()
     console.print(Rule("[bold]Needs your attention", align="left"))
     if not digest.actions:
         console.print(_t("Nothing needs an answer from you today.", "dim"))
