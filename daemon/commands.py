@@ -380,19 +380,26 @@ def eval_command(ctx: click.Context, path: Path, as_json: bool, owner: tuple[str
 
 # -- signals ----------------------------------------------------------------------------------
 
-@click.command("signals")
+@click.group("signals", invoke_without_command=True)
 @click.option("--app", "app_id", type=int, metavar="ID", help="Only this application.")
 @click.option("--type", "types", multiple=True, metavar="TYPE", help="Only this signal type (repeatable).")
+@click.option("--dismissed", is_flag=True, help="Show the signals you dismissed instead.")
 @click.option("--json", "as_json", is_flag=True, help="JSON lines instead of a table.")
 @click.pass_context
-def signals_command(ctx: click.Context, app_id: int | None, types: tuple[str, ...], as_json: bool) -> None:
+def signals_command(ctx: click.Context, app_id: int | None, types: tuple[str, ...], dismissed: bool, as_json: bool) -> None:
     """List the signals in the database, with their evidence and the rule that fired.
+
+    The first column is the signal's id, for `offerwatch signals dismiss ID`.
 
     \b
     Examples:
       offerwatch signals
       offerwatch signals --type salary_reconfirm --type offer
+      offerwatch signals dismiss 42
+      offerwatch signals --dismissed
     """
+    if ctx.invoked_subcommand is not None:
+        return
     from offerwatch.daemon.report import print_signals
     from offerwatch.models.domain import SignalType
 
@@ -403,14 +410,46 @@ def signals_command(ctx: click.Context, app_id: int | None, types: tuple[str, ..
     with open_store(ctx) as store:
         if app_id is not None and not store.rows("SELECT 1 FROM applications WHERE id = ?", [app_id]):
             raise click.ClickException(f"there is no application #{app_id}: `offerwatch apps` lists them")
-        rows = store.signals(app_id, types or None)
+        rows = store.signals(app_id, types or None, dismissed=dismissed)
     if as_json:
         from offerwatch.daemon.jsonout import nested
 
         for r in rows:
             click.echo(json.dumps(nested(r), default=str, ensure_ascii=False))
+    elif dismissed and not rows:
+        console(ctx).print("No dismissed signals.")
     else:
         print_signals(rows, console(ctx))
+
+
+@signals_command.command("dismiss")
+@click.argument("signal_id", type=int, metavar="ID")
+@click.option("--undo", is_flag=True, help="Take the dismissal back.")
+@click.pass_context
+def signals_dismiss(ctx: click.Context, signal_id: int, undo: bool) -> None:
+    """Dismiss a signal offerwatch got wrong (or --undo it).
+
+    A dismissed signal leaves the digest, the outlook and the stage, and stays dismissed when
+    its message is read again. `offerwatch signals --dismissed` lists them.
+
+    \b
+    Examples:
+      offerwatch signals dismiss 42
+      offerwatch signals dismiss 42 --undo
+    """
+    from offerwatch.daemon.apps_cli import _assess_config
+    from offerwatch.daemon.report import show
+    from offerwatch.models.timeline import assess
+
+    with open_store(ctx) as store:
+        try:
+            row = store.dismiss_signal(signal_id, undo=undo)
+        except KeyError:
+            raise click.ClickException(f"there is no signal #{signal_id}: `offerwatch signals` lists them with their ids") from None
+        if row.get("application_id") is not None:
+            assess(store, [int(row["application_id"])], config=_assess_config(ctx))
+    what = "restored" if undo else "dismissed"
+    console(ctx).print(f"signal #{signal_id} ({show(row['type'])}) {what}" + ("" if undo else f"; undo with `offerwatch signals dismiss {signal_id} --undo`"))
 
 
 # -- search -----------------------------------------------------------------------------------

@@ -113,10 +113,11 @@ def print_signals(rows: list[dict[str, Any]], console: Console) -> None:
     if not rows:
         console.print("No signals stored yet. Run `offerwatch backfill` or `offerwatch sync` first.")
         return
-    table = Table("when", "application", "signal", "evidence", "rule")
+    table = Table("id", "when", "application", "signal", "evidence", "rule")
     for r in rows:
         app = f"{r.get('company') or '?'} #{r.get('application_id')}"
-        table.add_row(_day(r.get("at")), show(app), show(r["type"]), escape(_trim(r["evidence"], 100)), show(r["rule"]))
+        table.add_row(str(r["id"]), _day(r.get("at")), show(app), show(r["type"]), escape(_trim(r["evidence"], 100)),
+                      show(r["rule"]))
     console.print(table)
 
 

@@ -427,7 +427,22 @@ CREATE INDEX offers_status ON offers(status, deadline);
 
 #: Schema migrations; index i moves a database from version i to i + 1 (SQL, or a function of
 #: the database for what SQL alone cannot say).
-MIGRATIONS: list[str | Callable[[sqlite_utils.Database], None]] = [_V1, _V2, _V3, _V4, _v5, _V6, _V7]
+#: Signals the user dismissed as wrong, by identity (:data:`SIGNAL_IDENTITY`): signals are
+#: deleted and written again whenever a message is processed again, and a dismissal must
+#: outlive that.
+_V8 = """
+CREATE TABLE dismissals (
+    identity TEXT PRIMARY KEY,
+    created_at TEXT NOT NULL
+);
+"""
+MIGRATIONS: list[str | Callable[[sqlite_utils.Database], None]] = [_V1, _V2, _V3, _V4, _v5, _V6, _V7, _V8]
+#: What names a signal across re-processing: a message's signal by its message and type (the
+#: rules give one signal of a type per message), a derived signal by its application, type and time.
+SIGNAL_IDENTITY = (
+    "CASE WHEN derived = 0 THEN 'm:' || coalesce(message_key, '') || ':' || type "
+    "ELSE 'd:' || coalesce(application_id, 0) || ':' || type || ':' || coalesce(at, '') END"
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 #: Links a stored analysis to an application id inside the batch transaction.
@@ -855,6 +870,28 @@ class Store:
         self._replace_message_facts(key, app_id, a, now)
         return app_id
 
+    def reapply_dismissals(self, where: str, params: Sequence[Any]) -> None:
+        """Mark the signals selected by ``where`` dismissed when the user dismissed them before."""
+        self.db.execute(
+            f"UPDATE signals SET dismissed = 1 WHERE ({where}) AND dismissed = 0 "
+            f"AND ({SIGNAL_IDENTITY}) IN (SELECT identity FROM dismissals)", list(params))
+
+    def dismiss_signal(self, signal_id: int, *, undo: bool = False) -> dict[str, Any]:
+        """Dismiss one signal as wrong (or take the dismissal back); it stays dismissed when its
+        message is processed again. Returns the signal's row; :class:`KeyError` for an unknown id."""
+        rows = self.rows(f"SELECT s.*, {SIGNAL_IDENTITY} AS identity FROM signals s WHERE s.id = ?", [signal_id])
+        if not rows:
+            raise KeyError(signal_id)
+        row = rows[0]
+        with self.atomic():
+            if undo:
+                self.db.execute("DELETE FROM dismissals WHERE identity = ?", [row["identity"]])
+            else:
+                self.db.execute("INSERT OR IGNORE INTO dismissals(identity, created_at) VALUES (?, ?)",
+                                [row["identity"], utcnow()])
+            self.db.execute("UPDATE signals SET dismissed = ? WHERE id = ?", [0 if undo else 1, signal_id])
+        return {**row, "dismissed": 0 if undo else 1}
+
     def _upsert(self, table: str, row: dict[str, Any], pk: str) -> None:
         """``INSERT ... ON CONFLICT(pk) DO UPDATE`` of one row, written out here.
 
@@ -880,6 +917,8 @@ class Store:
                 storable([key, app_id, s.type, POLARITY.get(s.type, 0), strength, s.evidence, s.start, s.end, s.rule, s.label,
                           json.dumps(s.entities, default=str) if s.entities else None, at, now]),
             )
+        if a.signals:
+            self.reapply_dismissals("message_key = ? AND derived = 0", [key])
         for e in a.events:
             self.db.execute(
                 'INSERT OR IGNORE INTO events(message_key, application_id, uid, method, summary, start, "end", organizer, attendees, sequence) '
@@ -915,11 +954,13 @@ class Store:
         where = "" if include_closed else "WHERE closed = 0"
         return self.rows(f"SELECT * FROM applications {where} ORDER BY outlook DESC, last_contact DESC")
 
-    def signals(self, application_id: int | None = None, types: Iterable[str] | None = None) -> list[dict[str, Any]]:
+    def signals(self, application_id: int | None = None, types: Iterable[str] | None = None, *,
+                dismissed: bool = False) -> list[dict[str, Any]]:
+        """Signals in time order; the dismissed ones only with ``dismissed=True`` (then only them)."""
         sql = (
             "SELECT s.*, m.subject, m.sender_email, m.sender_name, m.message_id, m.sender_tie, a.company, a.role AS app_role "
             "FROM signals s LEFT JOIN messages m ON m.key = s.message_key LEFT JOIN applications a ON a.id = s.application_id "
-            "WHERE s.dismissed = 0"
+            f"WHERE s.dismissed = {1 if dismissed else 0}"
         )
         params: list[Any] = []
         if application_id is not None:

@@ -596,6 +596,8 @@ def _assess_one(store: Store, app: Mapping[str, Any], now: datetime, cfg: Assess
             [d.message_key, app_id, d.type, POLARITY.get(d.type, 0), round(d.strength, 3), d.evidence, d.rule,
              _RULE_LABELS.get(d.rule, d.rule), json.dumps(d.entities, default=str), at_iso, created],
         )
+    if res.derived:
+        store.reapply_dismissals("application_id = ? AND derived = 1", [app_id])  # what the user dismissed stays so
     dates = {m.key: m.date for m in res.msgs}
     scored = []
     for s in store.rows(
