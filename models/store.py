@@ -425,8 +425,6 @@ CREATE TABLE offers (
 CREATE INDEX offers_status ON offers(status, deadline);
 """
 
-#: Schema migrations; index i moves a database from version i to i + 1 (SQL, or a function of
-#: the database for what SQL alone cannot say).
 #: Signals the user dismissed as wrong, by identity (:data:`SIGNAL_IDENTITY`): signals are
 #: deleted and written again whenever a message is processed again, and a dismissal must
 #: outlive that.
@@ -436,6 +434,8 @@ CREATE TABLE dismissals (
     created_at TEXT NOT NULL
 );
 """
+#: Schema migrations; index i moves a database from version i to i + 1 (SQL, or a function of
+#: the database for what SQL alone cannot say).
 MIGRATIONS: list[str | Callable[[sqlite_utils.Database], None]] = [_V1, _V2, _V3, _V4, _v5, _V6, _V7, _V8]
 #: What names a signal across re-processing: a message's signal by its message and type (the
 #: rules give one signal of a type per message), a derived signal by its application, type and time.
