@@ -19,6 +19,12 @@ if TYPE_CHECKING:
     from offerwatch.models.timeline import AssessConfig
 
 
+#: Stages `offerwatch apps --stage` accepts (models.timeline.STAGES, kept here so `--help` needs no import).
+STAGE_NAMES = ("applied", "screening", "interviewing", "final", "offer", "rejected", "withdrawn", "on_hold", "ghosted")
+#: Stages after which an application is over: listed only with --all or --stage.
+ENDED_STAGES = ["rejected", "withdrawn", "ghosted"]
+
+
 def _assess_config(ctx: click.Context) -> AssessConfig:
     """The [detection] settings when a config is readable, the defaults otherwise."""
     from offerwatch.models.timeline import AssessConfig
@@ -52,15 +58,20 @@ def _run(fn: Any, *args: Any, **kwargs: Any) -> Any:
 
 
 @click.group("apps", invoke_without_command=True)
-@click.option("--all", "show_all", is_flag=True, help="Include closed applications.")
+@click.option("--all", "show_all", is_flag=True, help="Include closed ones (rejected, withdrawn, ghosted, closed by hand).")
+@click.option("--stage", type=click.Choice(STAGE_NAMES), help="Only applications at this stage (closed ones included).")
+@click.option("--since", metavar="YYYY-MM-DD", help="Only applications with contact on or after this day.")
 @click.option("--json", "as_json", is_flag=True, help="JSON lines instead of a table.")
 @click.pass_context
-def apps_group(ctx: click.Context, show_all: bool, as_json: bool) -> None:
-    """List applications with stage, outlook and last contact; correct the linking.
+def apps_group(ctx: click.Context, show_all: bool, stage: str | None, since: str | None, as_json: bool) -> None:
+    """List active applications with stage, outlook and last contact; correct the linking.
 
     \b
     Examples:
       offerwatch apps
+      offerwatch apps --all
+      offerwatch apps --stage interviewing --since 2026-11-01
+      offerwatch apps note 3 "Recruiter: Dana, prefers phone"
       offerwatch apps merge 3 7
       offerwatch apps split 3 4 5 --role "Analytics Engineer"
       offerwatch apps rename 3 --company "Acme Corp"
@@ -69,20 +80,40 @@ def apps_group(ctx: click.Context, show_all: bool, as_json: bool) -> None:
     """
     if ctx.invoked_subcommand is not None:
         return
+    from offerwatch.daemon.cli import parse_day
+
+    day = parse_day(since, "--since")
+    where, params = [], []
+    if stage is not None:
+        where.append("a.stage = ?")
+        params.append(stage)
+    elif not show_all:
+        where.append(f"a.closed = 0 AND a.stage NOT IN ({','.join('?' * len(ENDED_STAGES))})")
+        params += ENDED_STAGES
+    if day is not None:
+        where.append("substr(a.last_contact, 1, 10) >= ?")
+        params.append(day.isoformat())
     with open_store(ctx) as store:
         rows = store.rows(
             "SELECT a.*, (SELECT count(*) FROM messages m WHERE m.application_id = a.id) AS messages, "
             "(SELECT group_concat(type, ',') FROM signals s WHERE s.application_id = a.id AND s.derived = 1) AS derived_types, "
             "o.status AS offer_status, o.deadline AS offer_deadline "
-            "FROM applications a LEFT JOIN offers o ON o.application_id = a.id " + ("" if show_all else "WHERE a.closed = 0 ") + "ORDER BY a.outlook DESC, a.last_contact DESC"
+            "FROM applications a LEFT JOIN offers o ON o.application_id = a.id "
+            + (f"WHERE {' AND '.join(where)} " if where else "") + "ORDER BY a.outlook DESC, a.last_contact DESC",
+            params,
         )
+        default_view = not (show_all or stage or day)
+        hidden = store.rows("SELECT count(*) AS n FROM applications")[0]["n"] - len(rows) if default_view else 0
     if as_json:
         from offerwatch.daemon.jsonout import nested
 
         for r in rows:
             click.echo(json.dumps(nested(r), default=str, ensure_ascii=False))
         return
-    _print_apps(rows, ctx)
+    if rows or not hidden:
+        _print_apps(rows, ctx)
+    if hidden:
+        console(ctx).print(f"{hidden} closed (rejected, withdrawn, ghosted or closed by hand) not shown: `offerwatch apps --all`")
 
 
 def _print_apps(rows: list[dict[str, Any]], ctx: click.Context) -> None:
@@ -208,6 +239,49 @@ def apps_rename(ctx: click.Context, app_id: int, company: str | None, role: str 
         console(ctx).print(f"Renamed #{app_id}.")
 
 
+#: Longest note kept: a note is a reminder, not a document.
+NOTE_CHARS = 1000
+
+
+@apps_group.command("note")
+@click.argument("app_id", type=int, metavar="ID")
+@click.argument("text", required=False)
+@click.option("--clear", is_flag=True, help="Remove the note.")
+@click.pass_context
+def apps_note(ctx: click.Context, app_id: int, text: str | None, clear: bool) -> None:
+    """Keep your own note on an application; shown by `offerwatch app ID` and in the digest.
+
+    Without TEXT (and without --clear) it prints the note.
+
+    \b
+    Examples:
+      offerwatch apps note 3 "Recruiter: Dana; prefers phone after 4pm"
+      offerwatch apps note 3
+      offerwatch apps note 3 --clear
+    """
+    from offerwatch.daemon.report import show
+
+    if clear and text is not None:
+        raise click.UsageError("give a note or --clear, not both")
+    if text is not None:
+        text = " ".join(text.split())
+        if not text:
+            raise click.UsageError("the note is empty: give some text, or --clear to remove the note")
+        if len(text) > NOTE_CHARS:
+            raise click.UsageError(f"the note has {len(text)} characters; keep it under {NOTE_CHARS}")
+    with open_store(ctx) as store:
+        rows = store.rows("SELECT notes FROM applications WHERE id = ?", [app_id])
+        if not rows:
+            raise click.ClickException(f"there is no application #{app_id}: `offerwatch apps` lists them")
+        if text is None and not clear:
+            note = rows[0]["notes"]
+            console(ctx).print(show(note) if note else f"No note on #{app_id}.")
+            return
+        with store.atomic():
+            store.db.execute("UPDATE applications SET notes = ? WHERE id = ?", [None if clear else text, app_id])
+    console(ctx).print(f"Note on #{app_id} removed." if clear else f"Note on #{app_id} saved.")
+
+
 @apps_group.command("close")
 @click.argument("app_id", type=int)
 @click.option("--stage", default="withdrawn", show_default=True,
@@ -330,6 +404,8 @@ def _print_app(app: dict[str, Any], entries: list[Any], guard: Any, ctx: click.C
     out.print(f"  linked: {show(app.get('link_reason') or '')}")
     if app.get("agency"):
         out.print(f"  via the agency {show(app['agency'])}")
+    if app.get("notes"):
+        out.print(f"  [yellow]your note: {show(app['notes'])}[/]")
     if offer is not None:
         due = f", answer by {offer['deadline']}" if offer.get("deadline") else ""
         src = {"mail": f" (from the mail: {show(offer.get('evidence') or '')})", "user": " (set by you)"}.get(

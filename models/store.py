@@ -427,12 +427,13 @@ CREATE INDEX offers_status ON offers(status, deadline);
 
 #: Signals the user dismissed as wrong, by identity (:data:`SIGNAL_IDENTITY`): signals are
 #: deleted and written again whenever a message is processed again, and a dismissal must
-#: outlive that.
+#: outlive that. And the user's own note on an application (`offerwatch apps note`).
 _V8 = """
 CREATE TABLE dismissals (
     identity TEXT PRIMARY KEY,
     created_at TEXT NOT NULL
 );
+ALTER TABLE applications ADD COLUMN notes TEXT;
 """
 #: Schema migrations; index i moves a database from version i to i + 1 (SQL, or a function of
 #: the database for what SQL alone cannot say).

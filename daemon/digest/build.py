@@ -145,6 +145,7 @@ class AppRef:
     stage: str
     stage_label: str
     outlook: int
+    note: str = ""  # the user's own note on the application (`offerwatch apps note`)
 
     @property
     def title(self) -> str:
@@ -651,6 +652,7 @@ def _app_ref(a: Mapping[str, Any]) -> AppRef:
         stage=stage,
         stage_label=STAGE_LABELS.get(stage, clean_text(stage).replace("_", " ").capitalize()),
         outlook=max(0, min(100, int(a.get("outlook") or 0))),
+        note=trim(clean_text(a.get("notes")), 200),
     )
 
 

@@ -70,6 +70,8 @@ def print_digest(digest: Digest, console: Console) -> None:
         body = Text()
         body.append(a.app.title + "\n", style="dim")
         body.append(a.title, style="bold" if a.open else "bold dim")
+        if a.app.note:
+            body.append(f"\nYour note: {a.app.note}", style="yellow")
         if a.signal.evidence:
             body.append(f"\n“{a.signal.evidence}”", style="italic")
         body.append("\n")
@@ -107,6 +109,8 @@ def print_digest(digest: Digest, console: Console) -> None:
         heading = Text(g.app.title, style="bold")
         heading.append(f"  {g.app.stage_label} · outlook {g.app.outlook}", style="dim")
         lines: list[Text] = [heading]
+        if g.app.note:
+            lines.append(_t(f"  Your note: {g.app.note}", "yellow"))
         for s in g.signals:
             line = Text("  ● ", style=_POLARITY_STYLE.get(max(-3, min(3, s.polarity)), ""))
             line.append(s.label, style="bold")
