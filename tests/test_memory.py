@@ -19,7 +19,7 @@ base = rss()
 blocks, pins = [], []
 for i in range(150):                           # megabyte buffers with small live objects between them,
     blocks.append(bytearray(1_000_000))        # as a batch of big messages leaves behind
-    pins.append(bytearray(300))
+    pins.append(bytearray(100_000))             # (malloc heap, not pymalloc arenas)
 blocks = None
 print(rss() - base)
 """
@@ -31,5 +31,6 @@ def test_megabyte_buffers_are_returned_after_a_large_message() -> None:
         out = subprocess.run([sys.executable, "-c", SCRIPT, mode], capture_output=True, text=True, check=True)
         return int(out.stdout.strip())
 
-    assert grown("fixed") < 20          # 150 MB allocated and freed: given back
+    # 150 MB of blocks freed, 15 MB of pins kept in both cases
+    assert grown("fixed") < 30          # the blocks are given back
     assert grown("default") > 100       # without it the heap keeps them (the problem this fixes)
