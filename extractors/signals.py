@@ -149,12 +149,16 @@ _DIRECT_TYPES = frozenset(
 #: named in a forward-looking sentence counts when the message as a whole invites to an
 #: interview (the invitation and the interview plan are often sentences apart).
 PANEL_MENTION, LEADER_MENTION = "panel_mention", "leader_mention"
+#: A senior leader named in a sentence with no meeting of its own, and a meeting with "her",
+#: "him" or "them" in a later one: "Karen Voss, our Regional Director, has to travel ...
+#: Would Tuesday work for you to meet her?" (see _finish).
+LEADER_NAMED, MEET_THEM = "leader_named", "meet_them"
 #: A re-confirmation asked without a figure ("Is this still correct?"): with a figure or salary
 #: words in the sentence before, a salary reconfirmation.
 STILL_ASKED = "still_asked"
 #: Rule suffix of an availability ask that only confirms attendance of a slot already set.
 CONFIRM_ONLY = "confirm.attend"
-_MENTIONS = frozenset({PANEL_MENTION, LEADER_MENTION, STILL_ASKED})
+_MENTIONS = frozenset({PANEL_MENTION, LEADER_MENTION, STILL_ASKED, LEADER_NAMED, MEET_THEM})
 #: Signals that make a message an invitation to an interview.
 _INVITATIONS = frozenset({"interview_request", "interview_scheduled", "panel_invite", "expedite"})
 
@@ -500,6 +504,15 @@ def _sentence_hits(s: _Sentence) -> Iterator[Hit]:
             if not s.negated(cue) and not s.retro(cue) and not s.after_other(cue) and not s.hr_title(cue):
                 hit(LEADER_MENTION, cue.id, cue)  # a leader in an interview plan: counts if the message invites
                 break
+    elif "senior_leader_interview" not in fired and s.has("LEADER"):
+        for cue in s.by["LEADER"]:
+            if not s.negated(cue) and not s.retro(cue) and not s.after_other(cue) and not s.hr_title(cue):
+                hit(LEADER_NAMED, cue.id, cue)
+                break
+    if s.has("MEET") and _MEET_THEM.search(s.text()):
+        meet = s.by["MEET"][0]
+        if not s.negated(meet) and not s.retro(meet) and not s.own_meeting(meet):
+            hit(MEET_THEM, meet.id, meet)
     # other_process_inquiry: other interviews/offers/deadlines, asked about
     if s.has("OTHER_PROC") and s.asks():
         for cue in s.by["OTHER_PROC"]:
@@ -812,6 +825,15 @@ def _questions_naming_a_day(doc: Any, tt: Any) -> set[int]:
 
 _CUE_START = operator.itemgetter(2)
 
+#: A meeting with a person named before: "to meet her", "with him directly", "she'd like to see you herself".
+_MEET_THEM = re.compile(r"(?i)\b(?:meet|see|with|to)\s+(?:her|him|them)\b|\b(?:her|him|them)sel(?:f|ves)\b")
+
+
+def _sentences_apart(doc: Any, a: Hit, b: Hit) -> int:
+    """How many sentence starts lie between two hits' sentences (0: the next sentence)."""
+    tt = _nlp.token_table(doc)
+    return tt.sentence_of(b.sent_start) - tt.sentence_of(a.sent_start) - 1
+
 
 #: Cheap pre-check for :func:`_slot_sentences`: a clock time somewhere.
 #: (split so that each pattern starts with a character class the regex engine can skip to)
@@ -934,6 +956,13 @@ def _finish(
         pm = mentions.get(PANEL_MENTION)
         if pm is not None and "panel_invite" not in b.signals:
             b.add(b.from_hit(Hit("panel_invite", f"{pm.rule}+invitation", pm.sent_start, pm.sent_end, pm.cue_start, pm.cue_end)))
+        named, them = mentions.get(LEADER_NAMED), mentions.get(MEET_THEM)
+        if (named is not None and them is not None and "senior_leader_interview" not in b.signals
+                and named.sent_start < them.sent_start and _sentences_apart(doc, named, them) <= 2):
+            start_char, end_char = _char_span(doc, named.sent_start, named.sent_end)
+            ents = _leader_entities(original, _orig(index, start_char), _orig(index, end_char))
+            b.add(b.from_hit(Hit("senior_leader_interview", f"{named.rule}+{them.rule}", them.sent_start, them.sent_end,
+                                 them.cue_start, them.cue_end), ents))
         lm = mentions.get(LEADER_MENTION)
         if lm is not None and "senior_leader_interview" not in b.signals:
             start_char, end_char = _char_span(doc, lm.sent_start, lm.sent_end)

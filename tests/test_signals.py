@@ -294,3 +294,11 @@ def test_a_quick_update_stays_beside_its_questions_but_politeness_does_not() -> 
     assert {"keep_warm", "other_process_inquiry"} <= update
     polite = types("Thanks for your patience. Are you interviewing anywhere else at the moment?")
     assert polite == {"other_process_inquiry"}
+
+
+def test_a_leader_named_in_one_sentence_and_met_in_the_next() -> None:
+    got = types("Dana Ruiz, our VP of Operations, is travelling on Friday, so we need to move things. "
+                "Would Tuesday at 10 work for you to meet her?")
+    assert "senior_leader_interview" in got
+    assert "senior_leader_interview" not in types("Dana Ruiz, our VP of Operations, signed off the budget. "
+                                                  "Would Tuesday at 10 work for you to meet our recruiter?")
