@@ -232,7 +232,7 @@ _COORDINATOR = re.compile(
     re.I,
 )
 _RECRUITER = re.compile(
-    r"\b(recruit\w*|talent|sourc(?:er|ing)|resourc(?:er|ing)|hr|human\s+resources|people\s+(?:partner|team|operations|ops|&|and)|"
+    r"\b(recruit\w*|talent|sourc(?:er|ing)|resourc(?:er|ing)|hr|human\s+resources|people\s+(?:partner|team|operations|ops|and)|people\s*(?:&|and)\s*(?:culture|talent|experience)|"
     r"head\s+of\s+people|people\s*$|chief\s+people|staffing|headhunter|acquisition|hiring\s+team|careers?|"
     r"personalreferent\w*|ressources\s+humaines|rrhh|recrutement|recrutamento|reclutamiento)\b",
     re.I,

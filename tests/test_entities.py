@@ -51,6 +51,7 @@ def test_not_salaries(text: str) -> None:
         ("Resourcer", "recruiter"), ("Department Head, Mathematics", "leader"), ("Editor-in-Chief", "leader"),
         ("Managing Editor", "hiring_manager"), ("Copy Editor", None), ("Deputy Head", "hiring_manager"),
         ("Chef and owner", "leader"), ("Co-owner, Brightside Bakery", "leader"), ("Product Owner", "hiring_manager"),
+        ("People & Culture Lead", "recruiter"), ("People and Culture Manager", "recruiter"),
     ],
 )
 def test_title_roles(title: str, role: str | None) -> None:
