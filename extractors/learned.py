@@ -52,10 +52,6 @@ def set_enabled(on: bool) -> None:
     _enabled = on
 
 
-def enabled() -> bool:
-    return _enabled
-
-
 def add_classifier(nlp: Any, labels: list[str] | None = None, model: bytes | None = None) -> Any:
     """Add the classifier as ``nlp``'s last component: untrained with ``labels``, or the
     trained one of ``model`` (a :func:`save` file's content). Returns the component."""
