@@ -191,6 +191,10 @@ def parse_mail(raw: bytes, *, max_bytes: int = MAX_PARSE_BYTES) -> ParsedMail:
         log.info("message of %d bytes cut to %d bytes before parsing", len(raw), max_bytes)
         raw = raw[:max_bytes]
     raw = cap_mime_fields(raw)
+    raw, many = cap_parts(raw)
+    if many:
+        result.problems.append(f"more than {2 * MAX_PARTS} MIME parts: the message was cut before the rest")
+        log.info("message cut after %d MIME part delimiters before parsing", 2 * MAX_PARTS)
     raw, cut = cap_nesting(raw)
     if cut:
         result.problems.append(f"MIME structure nested too deeply: parts below {MAX_DEPTH} levels were cut")
@@ -304,6 +308,29 @@ def cap_nesting(raw: bytes, max_depth: int = MAX_DEPTH) -> tuple[bytes, bool]:
             stack.append(m.group(1))
         elif m.group(3) and m.group(2) in stack:
             del stack[len(stack) - 1 - stack[::-1].index(m.group(2)) :]
+    return raw, False
+
+
+_DELIMITER_LINE = re.compile(rb"^--[^\r\n]{1,200}\r?$", re.M)
+
+
+def cap_parts(raw: bytes, max_delimiters: int = 2 * MAX_PARTS) -> tuple[bytes, bool]:
+    """``raw`` cut before its ``max_delimiters``-th MIME delimiter line, and whether.
+
+    The standard library's parser builds an object for every part before anything can skip
+    them: 20,000 one-line parts (800 KB) took 24 MB. Only the first ``MAX_PARTS`` parts are
+    read (:func:`_walk`), so twice as many delimiters keep all of those whatever the nesting.
+
+    >>> parts = b"".join(b"--b\\r\\n\\r\\nhi\\r\\n" for _ in range(2000))
+    >>> cut, was_cut = cap_parts(b'Content-Type: multipart/mixed; boundary="b"\\r\\n\\r\\n' + parts)
+    >>> was_cut, cut.count(b"--b")
+    (True, 1000)
+    """
+    if raw.count(b"\n--") < max_delimiters:  # cannot hold that many: no scan
+        return raw, False
+    for n, m in enumerate(_DELIMITER_LINE.finditer(raw), 1):
+        if n > max_delimiters:
+            return raw[: m.start()], True
     return raw, False
 
 

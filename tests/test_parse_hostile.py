@@ -152,3 +152,19 @@ def test_takeout_import_without_owner_survives_a_broken_message(tmp_path: Path) 
         rows = s.rows("SELECT key, subject, is_job FROM messages ORDER BY key")
     assert [r["key"] for r in rows] == ["<offer-1@acme.example>", "<offer-2@acme.example>", "<offer-3@acme.example>"]
     assert all(r["is_job"] for r in rows)
+
+
+def test_twenty_thousand_sibling_parts_are_cut_before_the_parser_builds_them() -> None:
+    import tracemalloc
+
+    from offerwatch.extractors.parse import MAX_PARTS, parse_mail
+
+    raw = (b'Content-Type: multipart/mixed; boundary="b"\r\nSubject: parts\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nfirst\r\n'
+           + b"--b\r\nContent-Type: text/plain\r\n\r\nhello\r\n" * 20_000 + b"--b--\r\n")
+    tracemalloc.start()
+    parsed = parse_mail(raw)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert "first" in parsed.text
+    assert any(f"more than {2 * MAX_PARTS} MIME parts" in p for p in parsed.problems)
+    assert peak < 8_000_000  # 24 MB before the cut
