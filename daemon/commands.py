@@ -98,6 +98,7 @@ def run_source(ctx: click.Context, source: MailSource, *, store_path: Path | Non
                 raise click.ClickException("interrupted: everything read so far is saved; run the same command again to resume") from None
         now = report.newest if replay else None
         assess_applications(store, report.applications, now=now, config=_assess_config(config))
+        _alerts_after(store, config, backfill=backfill)
         return store, report
     except SourceError as err:
         raise click.ClickException(str(err)) from err
@@ -105,6 +106,20 @@ def run_source(ctx: click.Context, source: MailSource, *, store_path: Path | Non
         if pool is not None:
             pool.shutdown(cancel_futures=True)
         lock.release()
+
+
+def _alerts_after(store, config, *, backfill: bool) -> None:
+    """A backfill reads history: it never alerts (its signals are marked seen). A sync is a
+    poll: its urgent signals alert now (daemon.alerts); a failing channel only logs."""
+    from offerwatch.daemon.alerts import mark_history_seen, run_alerts
+
+    if backfill:
+        mark_history_seen(store)
+        return
+    try:
+        run_alerts(store, config)
+    except Exception:  # noqa: BLE001 - the mail read is saved; an alerts bug must not fail the sync
+        log.exception("alerts failed; the mail read is saved, the next poll tries again")
 
 
 def assess_config_from(config):
