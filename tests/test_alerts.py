@@ -464,3 +464,87 @@ def test_a_refused_login_rests_instead_of_retrying_each_poll(setup: Setup, notif
     [row] = setup.alerts()
     assert row["status"] == "pending" and "refused the login" in row["error"]
     assert setup.store.meta("alerts_mail_rest_until")
+
+
+# -- end to end: real IMAP (Dovecot), real SMTP (aiosmtpd), the recorded notify-send ----------
+
+IMAP_PASSWORD_ENV = "OFFERWATCH_TEST_ALERT_IMAP"
+
+
+def imap_config(path: Path, dovecot: Any, user: Any, smtp_port: int) -> Path:
+    path.write_text(f"""
+[identity]
+addresses = ["{OWNER}"]
+[[accounts]]
+name = "work"
+host = "127.0.0.1"
+port = {dovecot.imaps_port}
+tls = "implicit"
+ca_file = "{dovecot.ca_file}"
+username = "{user.name}"
+password_env = "{IMAP_PASSWORD_ENV}"
+folders = ["INBOX"]
+timeout_seconds = 5
+[digest]
+timezone = "UTC"
+channel = "smtp"
+[digest.smtp]
+host = "127.0.0.1"
+port = {smtp_port}
+tls = "none"
+allow_insecure = true
+to = "{OWNER}"
+[alerts]
+channels = ["desktop", "mail"]
+""")
+    path.chmod(0o600)
+    return path
+
+
+@pytest.mark.integration
+def test_the_service_alerts_on_an_offer_arriving_over_imap(tmp_path: Path, dovecot: Any, dovecot_user: Any,
+                                                           notify: Notify, monkeypatch: pytest.MonkeyPatch) -> None:
+    from offerwatch.daemon.config import load_config
+
+    monkeypatch.setenv(IMAP_PASSWORD_ENV, dovecot_user.password)
+    port = free_port()
+    controller, rec = start_smtp(port)
+    try:
+        config = load_config(imap_config(tmp_path / "config.toml", dovecot, dovecot_user, port))
+        with Store.open(tmp_path / "offerwatch.db") as store:
+            svc = Service(config, store)
+            assert svc.run_once() is not None  # an empty INBOX
+            now = datetime.now(timezone.utc)
+            dovecot_user.append("INBOX", message(OFFER, subject="Offer: Data Engineer at Acme",
+                                                 sender="Jo Recruiter <jo@acme.example>", date=now - timedelta(minutes=2)))
+            result = svc.run_once()
+            assert result is not None and result.read == 1 and not result.failed
+            assert svc.run_once() is not None  # nothing new: nothing sent again
+    finally:
+        controller.stop()
+    [msg] = rec.alerts()
+    assert msg["Subject"] == "offerwatch: Offer — Acme (Data Engineer)"
+    [call] = notify.calls()
+    assert call[3] == "offerwatch: Offer — Acme (Data Engineer)"
+
+
+@pytest.mark.integration
+def test_offerwatch_sync_alerts_too(tmp_path: Path, dovecot: Any, dovecot_user: Any, notify: Notify,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(IMAP_PASSWORD_ENV, dovecot_user.password)
+    port = free_port()
+    controller, rec = start_smtp(port)
+    config = imap_config(tmp_path / "config.toml", dovecot, dovecot_user, port)
+    argv = ["--config", str(config), "--db", str(tmp_path / "offerwatch.db"), "sync", "--no-progress"]
+    try:
+        dovecot_user.append("INBOX", message(INTERVIEW, subject="Data Engineer at Globex: next steps",
+                                             sender="Kim <kim@globex.example>",
+                                             date=datetime.now(timezone.utc) - timedelta(minutes=5)))
+        first = CliRunner().invoke(cli, argv)
+        second = CliRunner().invoke(cli, argv)
+    finally:
+        controller.stop()
+    assert first.exit_code == 0 and second.exit_code == 0, first.output + second.output
+    [msg] = rec.alerts()
+    assert msg["Subject"] == "offerwatch: Interview request — Globex (Data Engineer)"
+    assert len(notify.calls()) == 1
