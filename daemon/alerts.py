@@ -270,7 +270,7 @@ def queue_alerts(store: Store, config: Config, channels: Sequence[str], now: dat
     latest = store.db.execute("SELECT max(created_at) FROM signals").fetchone()[0]
     marks = ",".join("?" * len(types))
     rows = store.rows(
-        "SELECT s.message_key, s.type, min(s.application_id) AS application_id FROM signals s "
+        "SELECT s.message_key, s.type FROM signals s "
         "JOIN messages m ON m.key = s.message_key "
         f"WHERE s.derived = 0 AND s.dismissed = 0 AND s.type IN ({marks}) AND s.created_at >= ? "
         "AND m.direction = 'in' AND coalesce(s.at, m.date) >= ? GROUP BY s.message_key, s.type",
@@ -281,8 +281,8 @@ def queue_alerts(store: Store, config: Config, channels: Sequence[str], now: dat
         for r in rows:
             for ch in channels:
                 store.db.execute(
-                    "INSERT OR IGNORE INTO alerts(message_key, type, channel, application_id, queued_at) VALUES (?, ?, ?, ?, ?)",
-                    [r["message_key"], r["type"], ch, r["application_id"], queued_at],
+                    "INSERT OR IGNORE INTO alerts(message_key, type, channel, queued_at) VALUES (?, ?, ?, ?)",
+                    [r["message_key"], r["type"], ch, queued_at],
                 )
         if latest:
             # ">=" above and signals stamped in whole seconds: the last second is looked at
@@ -295,14 +295,14 @@ def pending(store: Store, channel: str, types: Sequence[str]) -> list[Alert]:
     """The channel's pending alerts, oldest first; those whose signal was dismissed, is gone
     (the message was processed again without it) or whose type was turned off are dropped."""
     rows = store.rows(
-        "SELECT al.message_key, al.type, al.application_id, "
+        "SELECT al.message_key, al.type, m.application_id, "
         "  (SELECT min(s.dismissed) FROM signals s WHERE s.message_key = al.message_key AND s.type = al.type "
         "   AND s.derived = 0) AS dismissed, "
         "  (SELECT s.evidence FROM signals s WHERE s.message_key = al.message_key AND s.type = al.type "
         "   AND s.derived = 0 AND s.dismissed = 0 ORDER BY s.start LIMIT 1) AS evidence, "
         "  m.subject, m.sender_name, m.sender_email, m.date, a.company, a.role "
         "FROM alerts al LEFT JOIN messages m ON m.key = al.message_key "
-        "LEFT JOIN applications a ON a.id = coalesce(m.application_id, al.application_id) "
+        "LEFT JOIN applications a ON a.id = m.application_id "
         "WHERE al.channel = ? AND al.status = 'pending' ORDER BY m.date, al.queued_at, al.message_key, al.type",
         [channel],
     )

@@ -438,14 +438,14 @@ ALTER TABLE applications ADD COLUMN notes TEXT;
 #: Alerts (daemon.alerts): one row per message signal and channel it alerts on, so a signal
 #: alerts at most once per channel even when its message is processed again (signals are
 #: replaced then; the pair message_key + type names the signal across that, as
-#: :data:`SIGNAL_IDENTITY` does). ``pending`` rows wait for quiet hours to end or a failed
+#: :data:`SIGNAL_IDENTITY` does; the application is the message's, read at delivery, so a merge
+#: needs no update here). ``pending`` rows wait for quiet hours to end or a failed
 #: channel to work again; ``sent`` and ``dropped`` (dismissed, or its type turned off) are done.
 _V9 = """
 CREATE TABLE alerts (
-    message_key TEXT NOT NULL,
+    message_key TEXT NOT NULL REFERENCES messages(key) ON DELETE CASCADE,
     type TEXT NOT NULL,
     channel TEXT NOT NULL,
-    application_id INTEGER,
     status TEXT NOT NULL DEFAULT 'pending',
     queued_at TEXT NOT NULL,
     sent_at TEXT,
