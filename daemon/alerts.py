@@ -432,7 +432,10 @@ class Alerter:
             channel = self.mail_channel or make_channel(config)
             channel.send(alert_message(alerts, sender=settings.sender, to=settings.to, now=now))
         except DeliveryError as err:
-            raise AlertError(f"alert mail: {err}", transient=err.transient) from None
+            # the channel words its errors for the digest ("digest via SMTP host:port: ...")
+            text = str(err)
+            text = text[len("digest"):] if text.startswith("digest via ") else f": {text}"
+            raise AlertError(f"alert mail{text}", transient=err.transient) from None
 
     def _resting(self, store: Store, now: datetime) -> bool:
         until = store.meta("alerts_mail_rest_until")

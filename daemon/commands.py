@@ -532,4 +532,12 @@ def config_check(ctx: click.Context, path: Path | None) -> None:
     except ConfigError as err:
         click.echo(str(err), err=True)
         sys.exit(1)
-    click.echo(f"{cfg.source}: OK — {len(cfg.accounts)} account(s), database {cfg.database}, digest via {cfg.digest.channel}")
+    alerts = cfg.alerts
+    if alerts.enabled:
+        quiet = alerts.quiet_hours
+        said = (f"alerts via {', '.join(alerts.channels)} on {', '.join(alerts.types)}"
+                + (f", quiet {quiet[0]:%H:%M}-{quiet[1]:%H:%M}" if quiet else ""))
+    else:
+        said = "alerts off"
+    click.echo(f"{cfg.source}: OK — {len(cfg.accounts)} account(s), database {cfg.database}, digest via {cfg.digest.channel}, "
+               f"{said}")

@@ -380,6 +380,11 @@ def test_smtp_down_never_stops_the_poll_and_the_mail_goes_at_the_next(setup: Set
     assert rows["desktop"]["status"] == "sent"
     assert rows["mail"]["status"] == "pending" and "cannot reach the server" in rows["mail"]["error"]
     assert "1 mail alert(s) not delivered, kept for the next poll" in caplog.text
+    minimal = setup.tmp / "status.toml"
+    minimal.write_text('[alerts]\nchannels = ["desktop"]\n')
+    minimal.chmod(0o600)
+    status = CliRunner().invoke(cli, ["--config", str(minimal), "--db", str(setup.tmp / "offerwatch.db"), "status"])
+    assert "1 waiting for mail: alert mail via SMTP 127.0.0.1" in status.output.replace("\n", " ")
 
     controller, rec = start_smtp(port)
     try:
@@ -415,6 +420,12 @@ offer = "yes"
     assert "alerts.max_age_hours: expected a positive number, got 0" in out
     assert "alerts.types.ofer: unknown signal type (did you mean 'offer'?)" in out
     assert "alerts.types.offer: expected true or false, got 'yes'" in out
+
+    path.write_text('[alerts]\nchannels = ["desktop"]\nquiet_hours = "22:00-07:30"\n[alerts.types]\npostponed = false\n')
+    good = CliRunner().invoke(cli, ["config", "check", str(path)])
+    assert good.exit_code == 0, good.output
+    assert ("alerts via desktop on offer, hiring_manager_direct, interview_request, other_process_inquiry, "
+            "quiet 22:00-07:30") in good.output.replace("\n", " ")
 
 
 def test_alerts_off_queue_nothing(setup: Setup, notify: Notify) -> None:
