@@ -98,6 +98,7 @@ def run_source(ctx: click.Context, source: MailSource, *, store_path: Path | Non
                 raise click.ClickException("interrupted: everything read so far is saved; run the same command again to resume") from None
         now = report.newest if replay else None
         assess_applications(store, report.applications, now=now, config=_assess_config(config))
+        _alerts_after(store, config, backfill=backfill)
         return store, report
     except SourceError as err:
         raise click.ClickException(str(err)) from err
@@ -105,6 +106,20 @@ def run_source(ctx: click.Context, source: MailSource, *, store_path: Path | Non
         if pool is not None:
             pool.shutdown(cancel_futures=True)
         lock.release()
+
+
+def _alerts_after(store, config, *, backfill: bool) -> None:
+    """A backfill reads history: it never alerts (its signals are marked seen). A sync is a
+    poll: its urgent signals alert now (daemon.alerts); a failing channel only logs."""
+    from offerwatch.daemon.alerts import mark_history_seen, run_alerts
+
+    if backfill:
+        mark_history_seen(store)
+        return
+    try:
+        run_alerts(store, config)
+    except Exception:  # noqa: BLE001 - the mail read is saved; an alerts bug must not fail the sync
+        log.exception("alerts failed; the mail read is saved, the next poll tries again")
 
 
 def assess_config_from(config):
@@ -517,4 +532,12 @@ def config_check(ctx: click.Context, path: Path | None) -> None:
     except ConfigError as err:
         click.echo(str(err), err=True)
         sys.exit(1)
-    click.echo(f"{cfg.source}: OK — {len(cfg.accounts)} account(s), database {cfg.database}, digest via {cfg.digest.channel}")
+    alerts = cfg.alerts
+    if alerts.enabled:
+        quiet = alerts.quiet_hours
+        said = (f"alerts via {', '.join(alerts.channels)} on {', '.join(alerts.types)}"
+                + (f", quiet {quiet[0]:%H:%M}-{quiet[1]:%H:%M}" if quiet else ""))
+    else:
+        said = "alerts off"
+    click.echo(f"{cfg.source}: OK — {len(cfg.accounts)} account(s), database {cfg.database}, digest via {cfg.digest.channel}, "
+               f"{said}")

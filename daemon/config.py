@@ -107,6 +107,33 @@ class ScheduleConfig:
     jitter_seconds: float = 30.0
 
 
+#: The signals that alert by default: news a job seeker wants to hear at once (see DESIGN.md).
+URGENT_SIGNAL_TYPES: tuple[str, ...] = (
+    "offer", "hiring_manager_direct", "interview_request", "other_process_inquiry", "postponed",
+)
+#: Where alerts can go: a desktop notification, a short mail through the digest's channel.
+ALERT_CHANNELS: tuple[str, ...] = ("desktop", "mail")
+
+
+@dataclass(frozen=True)
+class AlertsConfig:
+    """``[alerts]``: which signals alert at once, where, and when not.
+
+    ``quiet_hours`` is ``(start, end)`` in the digest's time zone (the system's when empty);
+    ``end`` before ``start`` spans midnight. Mail older than ``max_age_hours`` (by its Date)
+    never alerts, so a backfill or the first sync of an old mailbox stays silent.
+    """
+
+    channels: tuple[str, ...] = ("desktop",)
+    types: tuple[str, ...] = URGENT_SIGNAL_TYPES
+    quiet_hours: tuple[time, time] | None = None
+    max_age_hours: float = 24.0
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.channels and self.types)
+
+
 @dataclass(frozen=True)
 class Config:
     database: Path = field(default_factory=default_database_path)
@@ -115,6 +142,7 @@ class Config:
     detection: DetectionConfig = DetectionConfig()
     digest: DigestConfig = DigestConfig()
     schedule: ScheduleConfig = ScheduleConfig()
+    alerts: AlertsConfig = AlertsConfig()
     source: str = "(defaults)"
     #: The config file that was looked for and did not exist (the defaults are in use).
     missing_file: str = ""
@@ -224,6 +252,57 @@ def _clock(v: str) -> str | None:
     return None if re.fullmatch(r"([01]?\d|2[0-3]):[0-5]\d", v) else f"expected a time of day as HH:MM, got {v!r}"
 
 
+def _quiet_hours(v: str) -> str | None:
+    m = re.fullmatch(r"\s*(\d{1,2}:\d{2})\s*-\s*(\d{1,2}:\d{2})\s*", v)
+    if v and (m is None or _clock(m.group(1)) or _clock(m.group(2))):
+        return f'expected "HH:MM-HH:MM" such as "22:00-07:30" (or "" for none), got {v!r}'
+    if m and m.group(1) == m.group(2):
+        return f"{v!r} starts and ends at the same time; give a span such as \"22:00-07:30\", or \"\" for none"
+    return None
+
+
+def _parse_quiet_hours(v: str) -> tuple[time, time] | None:
+    """``"22:00-07:30"`` -> ``(time(22, 0), time(7, 30))``; ``""`` -> ``None`` (validated before)."""
+    if not v.strip():
+        return None
+    start, end = (part.strip().split(":") for part in v.split("-"))
+    return (time(int(start[0]), int(start[1])), time(int(end[0]), int(end[1])))
+
+
+def _alerts(c: _Checker, data: Mapping[str, Any], digest_channel: str) -> AlertsConfig:
+    """``[alerts]``: channels, per-type on/off, quiet hours, maximum age."""
+    from offerwatch.models.domain import POLARITY
+
+    raw = c.get(data, "alerts", "", dict, {})
+    c.table(raw, "alerts.", {"channels", "types", "quiet_hours", "max_age_hours"})
+    channels = c.strings(raw, "channels", "alerts.") if "channels" in raw else AlertsConfig.channels
+    for ch in channels:
+        if ch not in ALERT_CHANNELS:
+            c.problems.append(f"alerts.channels: unknown channel {ch!r}; expected some of "
+                              f"{', '.join(map(repr, ALERT_CHANNELS))}, or [] to turn alerts off")
+    if "mail" in channels and digest_channel == "file":
+        c.problems.append('alerts.channels: "mail" sends through the digest\'s channel, which is "file"; set '
+                          '[digest] channel = "smtp" (or "imap"), or remove "mail"')
+    types = dict.fromkeys(URGENT_SIGNAL_TYPES, True)
+    types_raw = c.get(raw, "types", "alerts.", dict, {})
+    for key, on in types_raw.items():
+        if key not in POLARITY:
+            hint = _closest(key, set(POLARITY))
+            c.problems.append(f"alerts.types.{key}: unknown signal type" + (f" (did you mean {hint!r}?)" if hint else "")
+                              + "; the types are listed in the README")
+        elif not isinstance(on, bool):
+            c.problems.append(f"alerts.types.{key}: expected true or false, got {on!r}")
+        else:
+            types[key] = on
+    quiet = c.get(raw, "quiet_hours", "alerts.", str, "", _quiet_hours)
+    return AlertsConfig(
+        channels=tuple(dict.fromkeys(ch for ch in channels if ch in ALERT_CHANNELS)),
+        types=tuple(t for t, on in types.items() if on),
+        quiet_hours=_parse_quiet_hours(quiet),
+        max_age_hours=float(c.get(raw, "max_age_hours", "alerts.", (int, float), 24.0, _positive)),
+    )
+
+
 def _holiday_problem(entry: str) -> str | None:
     """What is wrong with one ``[detection] holidays`` entry: a date or a calendar code."""
     from offerwatch.models.calendar_days import parse_holiday_calendar, parse_holiday_date
@@ -284,7 +363,7 @@ def _account(c: _Checker, raw: Any, i: int) -> AccountConfig | None:
 def parse_config(data: Mapping[str, Any], source: str = "(config)") -> Config:
     """Validate a parsed TOML document; raise ConfigError listing every problem."""
     c = _Checker()
-    c.table(data, "", {"storage", "accounts", "identity", "detection", "digest", "schedule"})
+    c.table(data, "", {"storage", "accounts", "identity", "detection", "digest", "schedule", "alerts"})
 
     storage = c.get(data, "storage", "", dict, {})
     c.table(storage, "storage.", {"database"})
@@ -382,6 +461,7 @@ def parse_config(data: Mapping[str, Any], source: str = "(config)") -> Config:
         jitter_seconds=float(c.get(sch, "jitter_seconds", "schedule.", (int, float), 30.0,
                                    lambda v: None if v >= 0 else "expected 0 or more seconds")),
     )
+    alerts = _alerts(c, data, channel)
     if c.problems:
         raise ConfigError(source, c.problems)
     return Config(
@@ -391,6 +471,7 @@ def parse_config(data: Mapping[str, Any], source: str = "(config)") -> Config:
         detection=detection,
         digest=digest,
         schedule=schedule,
+        alerts=alerts,
         source=source,
     )
 

@@ -10,6 +10,8 @@ Example::
      "folders": [{"account": "personal", "folder": "INBOX", "last_sync": "2026-11-02T07:40:00+00:00",
                   "messages_seen": 812, "last_error": "login refused ...", "last_error_at": "...", "failing": True}],
      "digest": {"last": {"for_date": "2026-11-02", "status": "sent", ...}, "next": "2026-11-03T07:30:00+01:00"},
+     "alerts": {"channels": ["desktop", "mail"], "last_sent": "2026-11-02T15:02:11+00:00",
+                "pending": {"mail": {"count": 2, "error": "alert mail via SMTP ...: cannot reach the server ..."}}},
      "counts": {"messages": 812, "applications": 9, "open_applications": 7, "signals": 41, ...},
      "service": {"running": True, "pid": 4242, "last_poll_finished": "...", "next_poll": "..."}}
 """
@@ -105,6 +107,16 @@ def collect_status(store: Any, config: Config, database: Path, *, now: datetime 
         # disk full or a damaged database, as the running service last met it (None: fine)
         "storage_fault": state.get("storage_fault") if pid else None,
     }
+    waiting = store.rows(
+        "SELECT channel, count(*) AS n, (SELECT b.error FROM alerts b WHERE b.channel = a.channel AND b.status = 'pending' "
+        "AND b.error IS NOT NULL ORDER BY b.attempts DESC LIMIT 1) AS error FROM alerts a WHERE status = 'pending' "
+        "GROUP BY channel ORDER BY channel")
+    alerts = {
+        "channels": list(config.alerts.channels) if config.alerts.enabled else [],
+        "last_sent": store.rows("SELECT max(sent_at) AS t FROM alerts WHERE status = 'sent'")[0]["t"],
+        # per channel: alerts waiting (quiet hours, or the channel failed) and the last error
+        "pending": {r["channel"]: {"count": r["n"], "error": r["error"]} for r in waiting},
+    }
     last_syncs = [d for d in (_parse(f["last_sync"]) for f in folders) if d]
     return {
         "database": str(database),
@@ -120,6 +132,7 @@ def collect_status(store: Any, config: Config, database: Path, *, now: datetime 
             "next": next_at,
             "channel": config.digest.channel,
         },
+        "alerts": alerts,
         "counts": counts,
         "service": service,
     }

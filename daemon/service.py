@@ -296,6 +296,9 @@ class Service:
         self.started_at = datetime.now(timezone.utc)
         self.polls = 0
         self.state: dict[str, Any] = {"pid": os.getpid(), "started_at": _iso(self.started_at), "config": config.source}
+        from offerwatch.daemon.alerts import Alerter
+
+        self.alerter = Alerter()  # lives as long as the process: says "no notifier" once
         self._fault: str | None = None  # the storage fault logged last (disk full, corrupt database)
         self._fault_this_poll = False
 
@@ -395,7 +398,18 @@ class Service:
         except Exception as err:  # noqa: BLE001 - a bug in assessment must not stop the service
             if not self._storage_fault(err):
                 log.exception("assessing the applications failed; the mail read is saved, the next poll tries again")
+        self._alerts()
         return result
+
+    def _alerts(self) -> None:
+        """This poll's urgent signals, at once (see daemon.alerts). A failing channel is logged
+        there and retried at the next poll; nothing here stops the poll. While stopping, the
+        alerts are only queued (a slow SMTP server must not hold up the exit)."""
+        try:
+            self.alerter.run(self.store, self.config, self.clock.now(), deliver=not self.stop_event.is_set())
+        except Exception as err:  # noqa: BLE001 - an alerts bug must not stop the service
+            if not self._storage_fault(err):
+                log.exception("alerts failed; the mail read is saved, the next poll tries again")
 
     def _storage_fault(self, err: BaseException) -> bool:
         """Whether ``err`` is a fault of the database or its disk. Such a fault is the same at

@@ -205,6 +205,17 @@ def status_command(ctx: click.Context, as_json: bool, max_age: float | None) -> 
     else:
         out.print("last: none yet")
     out.print(f"next: {dg['next']} via {dg['channel']}")
+    out.rule("[bold]alerts[/]", align="left")
+    al = status["alerts"]
+    if al["channels"]:
+        out.print(f"via {', '.join(al['channels'])}, last sent {ago(al['last_sent'], now)}")
+    else:
+        out.print("off ([alerts] channels)")
+    for channel, waiting in al["pending"].items():
+        from rich.markup import escape
+
+        out.print(f"[yellow]{waiting['count']} waiting[/] for {channel}"
+                  + (f": {escape(waiting['error'])}" if waiting["error"] else " (quiet hours)"))
     out.rule("[bold]counts[/]", align="left")
     c = status["counts"]
     out.print(f"{c['applications']} applications ({c['open_applications']} open), {c['signals']} signals, "

@@ -435,9 +435,29 @@ CREATE TABLE dismissals (
 );
 ALTER TABLE applications ADD COLUMN notes TEXT;
 """
+#: Alerts (daemon.alerts): one row per message signal and channel it alerts on, so a signal
+#: alerts at most once per channel even when its message is processed again (signals are
+#: replaced then; the pair message_key + type names the signal across that, as
+#: :data:`SIGNAL_IDENTITY` does; the application is the message's, read at delivery, so a merge
+#: needs no update here). ``pending`` rows wait for quiet hours to end or a failed
+#: channel to work again; ``sent`` and ``dropped`` (dismissed, or its type turned off) are done.
+_V9 = """
+CREATE TABLE alerts (
+    message_key TEXT NOT NULL REFERENCES messages(key) ON DELETE CASCADE,
+    type TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending',
+    queued_at TEXT NOT NULL,
+    sent_at TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    error TEXT,
+    PRIMARY KEY (message_key, type, channel)
+);
+CREATE INDEX alerts_pending ON alerts(status, channel);
+"""
 #: Schema migrations; index i moves a database from version i to i + 1 (SQL, or a function of
 #: the database for what SQL alone cannot say).
-MIGRATIONS: list[str | Callable[[sqlite_utils.Database], None]] = [_V1, _V2, _V3, _V4, _v5, _V6, _V7, _V8]
+MIGRATIONS: list[str | Callable[[sqlite_utils.Database], None]] = [_V1, _V2, _V3, _V4, _v5, _V6, _V7, _V8, _V9]
 #: What names a signal across re-processing: a message's signal by its message and type (the
 #: rules give one signal of a type per message), a derived signal by its application, type and time.
 SIGNAL_IDENTITY = (

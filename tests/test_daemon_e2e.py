@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from dovecot import DovecotServer, DovecotUser
+from smtp_recorder import SmtpRecorder
 
 pytestmark = pytest.mark.integration
 
@@ -42,15 +43,6 @@ def demo_message(name: str, tag: str) -> bytes:
     """A demo message under a fresh Message-ID (so every copy is a new message)."""
     raw = (DEMO / name).read_bytes()
     return re.sub(rb"(?im)^Message-ID:[^\r\n]*", f"Message-ID: <{tag}@e2e.offerwatch.test>".encode(), raw, count=1)
-
-
-@dataclass
-class SmtpRecorder:
-    messages: list[bytes] = field(default_factory=list)
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(envelope.original_content or envelope.content)
-        return "250 2.0.0 OK"
 
 
 @pytest.fixture(scope="module")
