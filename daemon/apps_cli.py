@@ -77,6 +77,7 @@ def apps_group(ctx: click.Context, show_all: bool, stage: str | None, since: str
       offerwatch apps rename 3 --company "Acme Corp"
       offerwatch apps close 3 --stage withdrawn
       offerwatch apps offer 3 --deadline 2026-11-20
+      offerwatch apps notjob 7
     """
     if ctx.invoked_subcommand is not None:
         return
@@ -280,6 +281,29 @@ def apps_note(ctx: click.Context, app_id: int, text: str | None, clear: bool) ->
         with store.atomic():
             store.db.execute("UPDATE applications SET notes = ? WHERE id = ?", [None if clear else text, app_id])
     console(ctx).print(f"Note on #{app_id} removed." if clear else f"Note on #{app_id} saved.")
+
+
+@apps_group.command("notjob")
+@click.argument("app_id", type=int, metavar="ID")
+@click.option("--undo", is_flag=True, help="Take the mark back; its mail is read again at the next sync.")
+@click.pass_context
+def apps_notjob(ctx: click.Context, app_id: int, undo: bool) -> None:
+    """Mark an application as not job-related: it and its mail leave the data.
+
+    Its messages are kept only as private mail is (no subject, sender or text), and its
+    signals, interviews and offer go; the same mail read again, and later replies in its
+    threads, stay out. --undo deletes the mark; its mail is read again at the next
+    `offerwatch sync` (or `offerwatch backfill`) and is linked to an application afresh.
+    To keep out a sender or domain: `offerwatch notjob`.
+
+    \b
+    Examples:
+      offerwatch apps notjob 7
+      offerwatch apps notjob 7 --undo
+    """
+    from offerwatch.daemon.notjob_cli import mark_application_cli
+
+    mark_application_cli(ctx, app_id, undo)
 
 
 @apps_group.command("close")

@@ -26,6 +26,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "search": ("offerwatch.daemon.commands:search_command", "Full-text search over job mail and signal evidence."),
     "config": ("offerwatch.daemon.commands:config_group", "Validate the configuration."),
     "apps": ("offerwatch.daemon.apps_cli:apps_group", "List applications; merge, split, rename or close them."),
+    "notjob": ("offerwatch.daemon.notjob_cli:notjob_command", "Mark a sender or domain as not job-related (or list the marks)."),
     "app": ("offerwatch.daemon.apps_cli:app_command", "Show one application's timeline."),
     "export": ("offerwatch.daemon.export_cli:export_command", "Export applications (CSV, JSON) and interviews (iCalendar)."),
     "digest": ("offerwatch.daemon.digest_cli:digest_command", "Build, preview or send the daily digest."),

@@ -27,11 +27,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
 from offerwatch.models.domain import POLARITY, Analysis, Location
+
+if TYPE_CHECKING:
+    from offerwatch.models.notjob import Rules
 
 log = logging.getLogger(__name__)
 
@@ -455,9 +458,32 @@ CREATE TABLE alerts (
 );
 CREATE INDEX alerts_pending ON alerts(status, channel);
 """
+
+#: What the user marked as not job-related (models.notjob): a sender address, a domain or an
+#: application; ``not_job_refs`` holds the Message-IDs of a marked application's mail, so later
+#: replies in its threads stay out too; ``messages.not_job_rule`` names the mark that took a
+#: message out, so undoing it knows which mail to read again.
+_V10 = """
+CREATE TABLE not_job (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    value TEXT NOT NULL,
+    label TEXT,
+    created_at TEXT NOT NULL,
+    UNIQUE (kind, value)
+);
+CREATE TABLE not_job_refs (
+    message_id TEXT NOT NULL,
+    rule INTEGER NOT NULL REFERENCES not_job(id),
+    PRIMARY KEY (message_id, rule)
+);
+CREATE INDEX not_job_refs_rule ON not_job_refs(rule);
+ALTER TABLE messages ADD COLUMN not_job_rule INTEGER;
+CREATE INDEX messages_not_job_rule ON messages(not_job_rule);
+"""
 #: Schema migrations; index i moves a database from version i to i + 1 (SQL, or a function of
 #: the database for what SQL alone cannot say).
-MIGRATIONS: list[str | Callable[[sqlite_utils.Database], None]] = [_V1, _V2, _V3, _V4, _v5, _V6, _V7, _V8, _V9]
+MIGRATIONS: list[str | Callable[[sqlite_utils.Database], None]] = [_V1, _V2, _V3, _V4, _v5, _V6, _V7, _V8, _V9, _V10]
 #: What names a signal across re-processing: a message's signal by its message and type (the
 #: rules give one signal of a type per message), a derived signal by its application, type and time.
 SIGNAL_IDENTITY = (
@@ -487,6 +513,7 @@ class Store:
     def __init__(self, db: sqlite_utils.Database, path: Path | None) -> None:
         self.db = db
         self.path = path
+        self._not_job: Rules | None = None  # loaded by write_batch
 
     # -- opening -----------------------------------------------------------------------
     @classmethod
@@ -751,10 +778,13 @@ class Store:
         database itself (disk full, corrupt file) aborts the whole batch: nothing advances.
         Returns the ids of the applications touched.
         """
+        from offerwatch.models.notjob import load_rules
+
         touched: set[int] = set()
         now = utcnow()
         with self.atomic():
             self.ensure_account(account, "source")
+            self._not_job = load_rules(self)  # what the user marked as not job-related stays out
             for location, analysis in items:
                 app_id = self._store_isolated(location, analysis, now, linker)
                 if app_id is not None:
@@ -809,10 +839,11 @@ class Store:
         """
         if not a.message_id:
             key = a.key
-            rows = self.rows("SELECT key, is_job, application_id, fingerprint FROM messages WHERE key = ?", [key])
+            rows = self.rows("SELECT key, is_job, application_id, fingerprint, not_job_rule FROM messages WHERE key = ?", [key])
             return key, rows[0] if rows else None
         rows = self.rows(
-            "SELECT key, is_job, application_id, fingerprint, content_hash FROM messages WHERE message_id = ? ORDER BY rowid",
+            "SELECT key, is_job, application_id, fingerprint, content_hash, not_job_rule FROM messages WHERE message_id = ? "
+            "ORDER BY rowid",
             [a.message_id],
         )
         for r in rows:
@@ -835,7 +866,14 @@ class Store:
         if key != a.key:
             a = dataclasses.replace(a, stored_key=key)
         location_row = [location.identity, key, location.account, location.folder, location.uidvalidity, location.uid]
-        if existing is not None and existing["is_job"] and not a.is_job:
+        not_job_rule = self._not_job_rule(a, existing)
+        if not_job_rule is not None:
+            from offerwatch.models import notjob
+
+            a = dataclasses.replace(a, is_job=False, job_reason=notjob.reason(not_job_rule))
+            if existing is not None and existing["is_job"]:
+                notjob.strip_messages(self, [key], not_job_rule)
+        elif existing is not None and existing["is_job"] and not a.is_job:
             # The same mail, read again where it looks like private mail (another folder, less
             # thread context): what job mail knew about it stays.
             self.db.execute(
@@ -875,6 +913,7 @@ class Store:
             "company": a.company if job else None,
             "role": a.role if job else None,
             "processed_at": now,
+            "not_job_rule": not_job_rule,
         }
         app_id: int | None = existing["application_id"] if existing else None
         self._upsert("messages", storable(row), "key")
@@ -890,6 +929,21 @@ class Store:
                 self.db.execute("UPDATE messages SET application_id = ? WHERE key = ?", [app_id, key])
         self._replace_message_facts(key, app_id, a, now)
         return app_id
+
+    def _not_job_rule(self, a: Analysis, existing: dict[str, Any] | None) -> int | None:
+        """The user's not-job mark that keeps ``a`` out of the job data: the one that took this
+        very message out before, or one that matches it now (:mod:`offerwatch.models.notjob`)."""
+        if existing is not None and existing.get("not_job_rule") is not None:
+            return int(existing["not_job_rule"])
+        rules = self._not_job
+        if not a.is_job or not rules:
+            return None
+        rule = rules.match(a)
+        if rule is not None and a.message_id and rules.refs and rule in rules.refs.values():
+            # a reply in a marked application's thread: its own replies follow it out
+            self.db.execute("INSERT OR IGNORE INTO not_job_refs(message_id, rule) VALUES (?, ?)", [a.message_id, rule])
+            rules.refs[a.message_id] = rule
+        return rule
 
     def reapply_dismissals(self, where: str, params: Sequence[Any]) -> None:
         """Mark the signals selected by ``where`` dismissed when the user dismissed them before."""
