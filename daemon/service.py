@@ -573,6 +573,16 @@ class Service:
 
     # -- running ------------------------------------------------------------------------------
 
+    def poll_now(self) -> dict[str, Any]:
+        """Answer ``offerwatch sync`` (over the poll-now socket): poll at once, after any poll in
+        progress (``sync_job`` takes the work lock), and report what it found."""
+        log.info("poll requested by 'offerwatch sync'")
+        result = self.sync_job()
+        if result is None:
+            raise RuntimeError("the service is stopping")
+        return {"accounts": result.accounts, "read": result.read, "signals": result.signals,
+                "failed": result.failed}
+
     def run_once(self) -> PollResult | None:
         return self.sync_job()
 
@@ -586,7 +596,16 @@ class Service:
         self._save_state(poll_seconds=interval)
         if self.stop_event.is_set():
             return True
-        self.scheduler.start()  # blocks until request_stop() shuts it down
+        from offerwatch.daemon.pollnow import PollNowServer
+
+        pollnow = PollNowServer(self.database, self.poll_now) if self.database is not None else None
+        if pollnow is not None:
+            pollnow.start()
+        try:
+            self.scheduler.start()  # blocks until request_stop() shuts it down
+        finally:
+            if pollnow is not None:
+                pollnow.stop()
         finished = self.work_lock.acquire(timeout=STOP_DEADLINE)
         if finished:
             self.work_lock.release()
