@@ -111,7 +111,7 @@ def check_command(ctx: click.Context, names: tuple[str, ...]) -> None:
 @click.command("sync")
 @click.option("--account", "names", multiple=True, metavar="NAME", help="Only this account (repeatable).")
 @click.option("--no-progress", is_flag=True, help="No progress bar (for logs).")
-@click.option("--timeout", type=float, default=120.0, show_default=True, metavar="SECONDS",
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=120.0, show_default=True, metavar="SECONDS",
               help="While 'offerwatch run' is running: how long to wait for its poll report.")
 @click.pass_context
 def sync_command(ctx: click.Context, names: tuple[str, ...], no_progress: bool, timeout: float) -> None:

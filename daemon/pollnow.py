@@ -20,6 +20,8 @@ from typing import Any, Callable
 log = logging.getLogger(__name__)
 #: How long ``sync`` waits for the service's report by default (a poll over many accounts is slow).
 DEFAULT_TIMEOUT = 120.0
+#: How long the service waits for a connected client's one-line request.
+REQUEST_READ_TIMEOUT = 10.0
 
 
 class PollNowError(Exception):
@@ -27,7 +29,10 @@ class PollNowError(Exception):
 
 
 def socket_path(database: Path) -> Path:
-    return Path(str(database) + ".service.sock")
+    """The socket beside the database, by its resolved path (``run --db x.db`` and ``sync`` from
+    another directory or through a symlink name the same socket)."""
+    resolved = Path(database).expanduser().resolve()
+    return resolved.with_name(resolved.name + ".service.sock")
 
 
 class PollNowServer:
@@ -44,17 +49,31 @@ class PollNowServer:
         poll_fn = self.poll_fn
 
         class Handler(socketserver.StreamRequestHandler):
+            timeout = REQUEST_READ_TIMEOUT  # a client that connects and says nothing holds no thread
+
             def handle(self) -> None:
-                line = self.rfile.readline(64).strip()
+                try:
+                    line = self.rfile.readline(64).strip()
+                except OSError as err:
+                    log.debug("poll-now: no request read (%s)", err)
+                    return
+                if not line:
+                    return  # a probe (service_listening) or a client that gave up at once
                 if line != b"poll":
-                    self.wfile.write(b'{"ok": false, "error": "unknown request"}\n')
+                    self._answer({"ok": False, "error": "unknown request"})
                     return
                 try:
                     answer = {"ok": True, **poll_fn()}
                 except Exception as err:  # noqa: BLE001 - the caller must hear why, the service goes on
                     log.exception("poll-now request failed")
                     answer = {"ok": False, "error": str(err)}
-                self.wfile.write(json.dumps(answer).encode() + b"\n")
+                self._answer(answer)
+
+            def _answer(self, answer: dict[str, Any]) -> None:
+                try:
+                    self.wfile.write(json.dumps(answer).encode() + b"\n")
+                except OSError as err:  # 'offerwatch sync' stopped waiting (--timeout, Ctrl-C)
+                    log.info("the poll requested by 'offerwatch sync' is done, but it stopped waiting (%s)", err)
 
         try:
             if self.path.is_socket():
