@@ -60,6 +60,7 @@ class AccountConfig:
     folders: tuple[str, ...] = ()  # empty: INBOX and the \\Sent special-use folder
     addresses: tuple[str, ...] = ()  # the owner's other addresses (aliases)
     timeout_seconds: float = 60.0
+    idle: bool = False  # IMAP IDLE on INBOX: new mail is read within seconds (daemon.idle)
 
 
 @dataclass(frozen=True)
@@ -319,7 +320,7 @@ def _holiday_problem(entry: str) -> str | None:
 
 _ACCOUNT_KEYS = {
     "name", "host", "port", "tls", "allow_insecure", "ca_file", "username", "auth", "password_command",
-    "password_env", "token_command", "folders", "addresses", "timeout_seconds",
+    "password_env", "token_command", "folders", "addresses", "timeout_seconds", "idle",
 }
 
 
@@ -357,6 +358,7 @@ def _account(c: _Checker, raw: Any, i: int) -> AccountConfig | None:
         folders=c.strings(raw, "folders", path),
         addresses=c.strings(raw, "addresses", path),
         timeout_seconds=float(c.get(raw, "timeout_seconds", path, (int, float), 60.0, _positive)),
+        idle=c.get(raw, "idle", path, bool, False),
     )
 
 

@@ -111,9 +111,14 @@ def check_command(ctx: click.Context, names: tuple[str, ...]) -> None:
 @click.command("sync")
 @click.option("--account", "names", multiple=True, metavar="NAME", help="Only this account (repeatable).")
 @click.option("--no-progress", is_flag=True, help="No progress bar (for logs).")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=120.0, show_default=True, metavar="SECONDS",
+              help="While 'offerwatch run' is running: how long to wait for its poll report.")
 @click.pass_context
-def sync_command(ctx: click.Context, names: tuple[str, ...], no_progress: bool) -> None:
+def sync_command(ctx: click.Context, names: tuple[str, ...], no_progress: bool, timeout: float) -> None:
     """One incremental pass over every account: new mail only, read-only.
+
+    While 'offerwatch run' holds the database, sync asks that service to poll
+    at once and prints its report instead.
 
     \b
     Examples:
@@ -123,7 +128,25 @@ def sync_command(ctx: click.Context, names: tuple[str, ...], no_progress: bool) 
     from offerwatch.daemon.commands import _print_report, run_source
     from offerwatch.daemon.sources.imap import RetryPolicy
 
+    from offerwatch.daemon.context import database_path
+    from offerwatch.daemon.pollnow import PollNowError, request_poll, service_listening
+
     config = load_config(ctx)
+    database = database_path(ctx)
+    if service_listening(database):
+        if names:
+            raise click.ClickException("the running service polls every account; run 'offerwatch sync' "
+                                       "without --account, or stop the service first")
+        try:
+            answer = request_poll(database, timeout)
+        except PollNowError as err:
+            raise click.ClickException(str(err)) from err
+        click.echo(f"the running service polled {answer['accounts']} account(s): {answer['read']} new message(s), "
+                   f"{answer['signals']} signal(s)"
+                   + (f"; failed: {', '.join(answer['failed'])}" if answer["failed"] else ""))
+        if answer["failed"]:
+            ctx.exit(1)
+        return
     policy = RetryPolicy()
     failed = False
     for acct in _accounts(config, names):

@@ -301,6 +301,8 @@ class Service:
         self.alerter = Alerter()  # lives as long as the process: says "no notifier" once
         self._fault: str | None = None  # the storage fault logged last (disk full, corrupt database)
         self._fault_this_poll = False
+        self._idle_stop = threading.Event()  # ends this generation of IDLE watchers (stop, reload)
+        self.idle_watchers: list[Any] = []
 
     def _sleep(self, seconds: float) -> None:
         self.stop_event.wait(seconds)
@@ -524,6 +526,7 @@ class Service:
             return
         log.info("%s: finishing the batch in progress, then exiting", reason)
         self.stop_event.set()
+        self._idle_stop.set()
         engine = self.engine
         if engine is not None:
             engine.stop_requested = True
@@ -553,6 +556,10 @@ class Service:
                 self.scheduler.reschedule_job("sync", trigger=sync_trigger(new, self.poll_seconds))
             if (new.digest.time, new.digest.timezone) != (old.digest.time, old.digest.timezone):
                 self.scheduler.reschedule_job("digest", trigger=digest_trigger(new))
+        if self.idle_watchers or any(a.idle for a in new.accounts):
+            if [a for a in new.accounts if a.idle] != [a for a in old.accounts if a.idle]:
+                self._stop_idle()
+                self._start_idle()
         self.retry.reset()  # the user may have fixed a password
         log.info("reloaded the configuration from %s: %d account(s), poll every %.0f s, digest at %s",
                  new.source, len(new.accounts), poll_interval(new, self.poll_seconds)[0], new.digest.time.strftime("%H:%M"))
@@ -573,6 +580,38 @@ class Service:
 
     # -- running ------------------------------------------------------------------------------
 
+    def poll_now(self) -> dict[str, Any]:
+        """Answer ``offerwatch sync`` (over the poll-now socket): poll at once, after any poll in
+        progress (``sync_job`` takes the work lock), and report what it found."""
+        log.info("poll requested by 'offerwatch sync'")
+        result = self.sync_job()
+        if result is None:
+            raise RuntimeError("the service is stopping")
+        return {"accounts": result.accounts, "read": result.read, "signals": result.signals,
+                "failed": result.failed}
+
+    def on_new_mail(self, account: str) -> None:
+        """An IDLE watcher saw new mail: poll at once (after any poll in progress), in its thread."""
+        self.sync_job()
+
+    def _start_idle(self) -> None:
+        """One IMAP IDLE watcher per account with ``idle = true`` (see daemon.idle)."""
+        from offerwatch.daemon.idle import IdleWatcher
+
+        self._idle_stop = threading.Event()
+        if self.stop_event.is_set():
+            return
+        self.idle_watchers = [IdleWatcher(acct, self.source_factory, self.on_new_mail, self._idle_stop)
+                              for acct in self.config.accounts if acct.idle]
+        for watcher in self.idle_watchers:
+            watcher.start()
+
+    def _stop_idle(self) -> None:
+        self._idle_stop.set()
+        for watcher in self.idle_watchers:
+            watcher.join(timeout=STOP_DEADLINE)
+        self.idle_watchers = []
+
     def run_once(self) -> PollResult | None:
         return self.sync_job()
 
@@ -586,7 +625,18 @@ class Service:
         self._save_state(poll_seconds=interval)
         if self.stop_event.is_set():
             return True
-        self.scheduler.start()  # blocks until request_stop() shuts it down
+        from offerwatch.daemon.pollnow import PollNowServer
+
+        pollnow = PollNowServer(self.database, self.poll_now) if self.database is not None else None
+        if pollnow is not None:
+            pollnow.start()
+        self._start_idle()
+        try:
+            self.scheduler.start()  # blocks until request_stop() shuts it down
+        finally:
+            self._idle_stop.set()
+            if pollnow is not None:
+                pollnow.stop()
         finished = self.work_lock.acquire(timeout=STOP_DEADLINE)
         if finished:
             self.work_lock.release()

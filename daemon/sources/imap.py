@@ -39,6 +39,7 @@ import os
 import random
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -511,6 +512,42 @@ class ImapSource:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    @property
+    def supports_idle(self) -> bool:
+        """Whether the server offers IMAP IDLE (RFC 2177); connects if needed."""
+        self.connect()
+        return "IDLE" in self._capabilities
+
+    def idle_wait(self, folder: str, seconds: float, stop: threading.Event, check_seconds: float = 1.0) -> bool:
+        """Wait in IMAP IDLE on ``folder`` (opened read-only) for at most ``seconds``.
+
+        True as soon as the server announces new mail (an ``EXISTS`` response), False when the
+        time ran out or ``stop`` was set. IDLE is always ended (``DONE``) before returning, so
+        the caller can poll on another connection and come back; RFC 2177 asks clients to
+        re-issue IDLE at least every 29 minutes, which a caller does by passing a shorter
+        ``seconds``. ``stop`` is looked at every ``check_seconds``. Raises :class:`ImapError`.
+        """
+
+        def idle(client: IMAPClient) -> bool:
+            if self._selected != folder:
+                client.select_folder(folder, readonly=True)
+                self._selected = folder
+            client.idle()
+            try:
+                deadline = time.monotonic() + seconds
+                while not stop.is_set():
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        return False
+                    for response in client.idle_check(timeout=min(check_seconds, left)):
+                        if len(response) >= 2 and response[1] == b"EXISTS":
+                            return True
+                return False
+            finally:
+                client.idle_done()
+
+        return bool(self._call(f"waiting for new mail (IDLE) in {folder}", idle, folder=folder))
 
     def capabilities(self) -> list[str]:
         """The server's capabilities after login, e.g. ``['IMAP4REV1', 'IDLE', 'SPECIAL-USE']``."""
