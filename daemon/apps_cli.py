@@ -109,7 +109,9 @@ def apps_group(ctx: click.Context, show_all: bool, stage: str | None, since: str
         from offerwatch.daemon.jsonout import nested
 
         for r in rows:
-            click.echo(json.dumps(nested(r), default=str, ensure_ascii=False))
+            # a list, not SQL's comma-joined text: JSON output nests what it holds
+            derived = sorted(set(str(r["derived_types"]).split(","))) if r.get("derived_types") else []
+            click.echo(json.dumps(nested({**r, "derived_types": derived}), default=str, ensure_ascii=False))
         return
     if rows or not hidden:
         _print_apps(rows, ctx)

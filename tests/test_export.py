@@ -201,6 +201,7 @@ def test_every_json_output_nests_structures(db: Path) -> None:
     ids = _ids(db)
     apps = [json.loads(line) for line in run(db, "apps", "--json").output.splitlines()]
     assert all(isinstance(a["outlook_explanation"], list) for a in apps)
+    assert all(isinstance(a["derived_types"], list) for a in apps)  # not SQL's "a,b" text
     one = json.loads(run(db, "app", str(ids["acme"]), "--json").output)
     assert isinstance(one["application"]["outlook_explanation"], list)
     sigs = [json.loads(line) for line in run(db, "signals", "--json").output.splitlines()]
