@@ -427,11 +427,18 @@ def app_command(ctx: click.Context, app_id: int, as_json: bool) -> None:
 
 def _print_app(app: dict[str, Any], entries: list[Any], guard: Any, ctx: click.Context,
                offer: dict[str, Any] | None = None) -> None:
+    from rich.text import Text
+
     from offerwatch.daemon.report import show
 
     out = console(ctx)
     role = f" — {show(app['role'])}" if app.get("role") else ""
-    out.rule(f"[bold]#{app['id']} {show(app['company'])}{role}[/]", align="left")
+    title = f"[bold]#{app['id']} {show(app['company'])}{role}[/]"
+    if Text.from_markup(title).cell_len + 6 <= out.width:
+        out.rule(title, align="left")
+    else:  # a rule would cut the name with "…": the name on its own lines, then the rule
+        out.print(title)
+        out.rule()
     out.print(f"  stage [bold]{app['stage']}[/]: {show(app.get('stage_reason') or '')}")
     out.print(f"  outlook [bold]{app['outlook']}[/]/100   turn: {app.get('ball') or '—'}"
               + (f"   they named {app['waiting_until']}" if app.get("waiting_until") else ""))

@@ -138,13 +138,15 @@ def _widths(console: Console, columns: Sequence[FitColumn], rows: Sequence[Seque
     need = sum(min(columns[i].min_text if strict else 1, natural[i][1]) for i in texts)
     if room < need:
         return None
-    if texts:  # prose shares what is left, the shortest first so that no width is wasted
-        for n, i in enumerate(sorted(texts, key=lambda i: natural[i][1])):
-            out[i] = max(1, min(natural[i][1], room // (len(texts) - n)))
-            room -= out[i]
-        return out
-    for i in sorted(names, key=lambda i: natural[i][1] - out[i]):  # spare width: fewer wrapped lines
-        extra = min(room, natural[i][1] - out[i])
+    # Names first get what makes them shorter, down to one line each; not strict (a very narrow
+    # screen), the prose gets it, the names staying at their longest word.
+    spare = room - need if strict or not texts else 0
+    for i in sorted(names, key=lambda i: natural[i][1] - out[i]):
+        extra = min(spare, natural[i][1] - out[i])
         out[i] += extra
-        room -= extra
+        spare -= extra
+    room = spare + need
+    for n, i in enumerate(sorted(texts, key=lambda i: natural[i][1])):  # prose shares the rest, shortest first
+        out[i] = max(1, min(natural[i][1], room // (len(texts) - n)))
+        room -= out[i]
     return out
