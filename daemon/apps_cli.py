@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import click
 
@@ -121,7 +121,7 @@ def apps_group(ctx: click.Context, show_all: bool, stage: str | None, since: str
 
 #: `offerwatch apps` columns; on a narrow terminal they go in this order: msgs, notes, turn,
 #: last contact, outlook, stage. The id, company and role always stay, and stay whole.
-APPS_COLUMNS = (
+APPS_COLUMNS: tuple[tuple[str, Literal["name", "fixed"], int, Literal["left", "right"]], ...] = (
     ("id", "fixed", 0, "right"), ("company", "name", 0, "left"), ("role", "name", 0, "left"),
     ("stage", "fixed", 6, "left"), ("outlook", "fixed", 5, "right"), ("last contact", "fixed", 4, "left"),
     ("turn", "fixed", 3, "left"), ("msgs", "fixed", 1, "right"), ("notes", "name", 2, "left"),
@@ -157,7 +157,7 @@ def _print_apps(rows: list[dict[str, Any]], ctx: click.Context) -> None:
             str(r["id"]), str(r["company"]), str(r.get("role") or ""), str(r.get("stage") or ""),
             str(r.get("outlook") if r.get("outlook") is not None else ""), last, str(r.get("ball") or ""),
             str(r.get("messages") or 0), ", ".join(notes))])
-    columns = [FitColumn(h, kind=k, drop=d, justify=j) for h, k, d, j in APPS_COLUMNS]  # type: ignore[arg-type]
+    columns = [FitColumn(h, kind=k, drop=d, justify=j) for h, k, d, j in APPS_COLUMNS]
     out.print(fit_table(out, columns, cells, max_lines=row_lines(out.width), header_style="bold", box=None, pad_edge=False))
 
 

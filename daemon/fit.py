@@ -141,12 +141,47 @@ def _widths(console: Console, columns: Sequence[FitColumn], rows: Sequence[Seque
     # Names first get what makes them shorter, down to one line each; not strict (a very narrow
     # screen), the prose gets it, the names staying at their longest word.
     spare = room - need if strict or not texts else 0
-    for i in sorted(names, key=lambda i: natural[i][1] - out[i]):
-        extra = min(spare, natural[i][1] - out[i])
-        out[i] += extra
-        spare -= extra
-    room = spare + need
+    room -= spare - _unwrap(console, rows, names, out, spare)
     for n, i in enumerate(sorted(texts, key=lambda i: natural[i][1])):  # prose shares the rest, shortest first
         out[i] = max(1, min(natural[i][1], room // (len(texts) - n)))
         room -= out[i]
     return out
+
+
+def _unwrap(console: Console, rows: Sequence[Sequence[RenderableType]], names: list[int], out: dict[int, int],
+            spare: int) -> int:
+    """Widen the name columns in ``out`` by up to ``spare`` where it saves the most printed lines
+    per character (a row takes the lines of its tallest cell); returns the width not used."""
+    cache: dict[tuple[int, int, int], int] = {}
+
+    def lines(i: int, r: int, w: int) -> int:
+        if (i, r, w) not in cache:
+            cache[i, r, w] = _lines(console, rows[r][i], w)
+        return cache[i, r, w]
+
+    def total(widths: dict[int, int]) -> int:
+        return sum(max(lines(i, r, widths[i]) for i in names) for r in range(len(rows)))
+
+    options = console.options.update_width(10_000)
+    steps = {i: sorted({Measurement.get(console, options, row[i]).maximum for row in rows}) for i in names}
+    base = total(out)
+    while spare > 0 and names:
+        best: tuple[float, int, int, int] | None = None  # (lines saved per character, column, width, lines)
+        for i in names:
+            for w in steps[i]:
+                if out[i] < w <= out[i] + spare:
+                    after = total({**out, i: w})
+                    gain = (base - after) / (w - out[i])
+                    if gain > 0 and (best is None or gain > best[0]):
+                        best = (gain, i, w, after)
+        if best is None:
+            break
+        _, i, w, base = best
+        spare -= w - out[i]
+        out[i] = w
+    for i in names:  # what saves no line still widens the names, up to their longest cell
+        extra = min(spare, max(steps[i], default=0) - out[i])
+        if extra > 0:
+            out[i] += extra
+            spare -= extra
+    return spare
