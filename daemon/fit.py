@@ -95,13 +95,19 @@ def fit_table(console: Console, columns: Sequence[FitColumn], rows: Sequence[Seq
         cells: list[RenderableType] = [Text(col.header), *(r[i] for r in rows)]
         ms = [Measurement.get(console, options, c) for c in cells]
         natural.append((max(m.minimum for m in ms), max(m.maximum for m in ms)))
-    keep = list(range(len(columns)))
-    order = sorted((c.drop, i) for i, c in enumerate(columns) if c.drop)
-    while True:
-        widths = _widths(console, columns, rows, natural, keep, width, max_lines, table_args)
-        if widths is not None or not order:
+    widths: dict[int, int] | None = None
+    named: dict[tuple[int, int], int | None] = {}
+    # A name too long for one line even with every column dropped: two lines, all columns back.
+    for lines in range(max_lines, max_lines + 2):
+        keep = list(range(len(columns)))
+        order = sorted((c.drop, i) for i, c in enumerate(columns) if c.drop)
+        while True:
+            widths = _widths(console, columns, rows, natural, keep, width, lines, table_args, named=named)
+            if widths is not None or not order:
+                break
+            keep.remove(order.pop(0)[1])
+        if widths is not None:
             break
-        keep.remove(order.pop(0)[1])
     if widths is None:  # nothing left to drop: names at their longest word, text gets the rest
         widths = _widths(console, columns, rows, natural, keep, width, 10_000, table_args, strict=False) or {}
     table = Table(**table_args)
@@ -118,19 +124,24 @@ def fit_table(console: Console, columns: Sequence[FitColumn], rows: Sequence[Seq
 
 def _widths(console: Console, columns: Sequence[FitColumn], rows: Sequence[Sequence[RenderableType]],
             natural: list[tuple[int, int]], keep: list[int], width: int, max_lines: int,
-            table_args: dict[str, Any], strict: bool = True) -> dict[int, int] | None:
+            table_args: dict[str, Any], strict: bool = True,
+            named: dict[tuple[int, int], int | None] | None = None) -> dict[int, int] | None:
     """Widths of the name and text columns in ``keep`` if they fit ``width``; None if they do not.
 
     Not ``strict``: a text column may get less than its ``min_text`` (down to one character).
+    ``named`` keeps the narrowest width of each (name column, lines) between calls.
     """
     room = width - _overhead(console, len(keep), table_args)
     room -= sum(natural[i][1] for i in keep if columns[i].kind == "fixed")
     names = [i for i in keep if columns[i].kind == "name"]
     texts = [i for i in keep if columns[i].kind == "text"]
     out: dict[int, int] = {}
+    named = {} if named is None else named
     for i in names:
-        cells = [Text(columns[i].header), *(r[i] for r in rows)]
-        w = _name_width(console, cells, natural[i][0], natural[i][1], max_lines)
+        if (i, max_lines) not in named:
+            cells = [Text(columns[i].header), *(r[i] for r in rows)]
+            named[i, max_lines] = _name_width(console, cells, natural[i][0], natural[i][1], max_lines)
+        w = named[i, max_lines]
         if w is None:
             return None
         out[i] = w
@@ -152,9 +163,17 @@ def _unwrap(console: Console, rows: Sequence[Sequence[RenderableType]], names: l
             spare: int) -> int:
     """Widen the name columns in ``out`` by up to ``spare`` where it saves the most printed lines
     per character (a row takes the lines of its tallest cell); returns the width not used."""
+    options = console.options.update_width(10_000)
+    one = {i: [Measurement.get(console, options, row[i]).maximum for row in rows] for i in names}  # one line from
+    start = {i: [_lines(console, row[i], out[i]) for row in rows] for i in names}
     cache: dict[tuple[int, int, int], int] = {}
 
     def lines(i: int, r: int, w: int) -> int:
+        # Word wrap never takes more lines at a larger width, and widths here only grow.
+        if w >= one[i][r]:
+            return 1
+        if start[i][r] <= 2:
+            return 2
         if (i, r, w) not in cache:
             cache[i, r, w] = _lines(console, rows[r][i], w)
         return cache[i, r, w]
@@ -162,8 +181,7 @@ def _unwrap(console: Console, rows: Sequence[Sequence[RenderableType]], names: l
     def total(widths: dict[int, int]) -> int:
         return sum(max(lines(i, r, widths[i]) for i in names) for r in range(len(rows)))
 
-    options = console.options.update_width(10_000)
-    steps = {i: sorted({Measurement.get(console, options, row[i]).maximum for row in rows}) for i in names}
+    steps = {i: sorted(set(one[i])) for i in names}
     base = total(out)
     while spare > 0 and names:
         best: tuple[float, int, int, int] | None = None  # (lines saved per character, column, width, lines)
