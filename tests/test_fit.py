@@ -170,3 +170,15 @@ def test_a_date_column_is_dropped_never_cut() -> None:
         _check_width(out, width)
         assert "…" not in out and "Ridgeback Robotics" in out and "Senior Platform Engineer" in out
         assert ("Thu 2026-11-05 09:30 (them)" in out) == (kept == 3)
+
+
+def test_a_name_too_long_for_one_line_takes_two_before_every_column_goes() -> None:
+    cols = [FitColumn("role", kind="name"), FitColumn("stage", drop=2), FitColumn("last contact", drop=1)]
+    role = "Principal Staff Senior Lead Distinguished Backend Platform Infrastructure Reliability Engineer, Payments"
+    rows = [[Text(role), Text("interviewing"), Text("Thu 5 Nov")]]
+    buf = io.StringIO()
+    Console(file=buf, width=100, color_system=None).print(fit_table(Console(width=100), cols, rows, max_lines=1, box=None))
+    lines = buf.getvalue().splitlines()
+    assert len(lines) == 1 + 2 and "Thu 5 Nov" in lines[1] and "interviewing" in lines[1]
+    assert " ".join(line[:line.index("interviewing")].strip() if "interviewing" in line else line.strip()
+                    for line in lines[1:]) == role
