@@ -163,6 +163,8 @@ def _unwrap(console: Console, rows: Sequence[Sequence[RenderableType]], names: l
             spare: int) -> int:
     """Widen the name columns in ``out`` by up to ``spare`` where it saves the most printed lines
     per character (a row takes the lines of its tallest cell); returns the width not used."""
+    if not names or not rows:
+        return spare
     options = console.options.update_width(10_000)
     one = {i: [Measurement.get(console, options, row[i]).maximum for row in rows] for i in names}  # one line from
     start = {i: [_lines(console, row[i], out[i]) for row in rows] for i in names}
@@ -183,7 +185,7 @@ def _unwrap(console: Console, rows: Sequence[Sequence[RenderableType]], names: l
 
     steps = {i: sorted(set(one[i])) for i in names}
     base = total(out)
-    while spare > 0 and names:
+    while spare > 0:
         best: tuple[float, int, int, int] | None = None  # (lines saved per character, column, width, lines)
         for i in names:
             for w in steps[i]:

@@ -182,3 +182,15 @@ def test_a_name_too_long_for_one_line_takes_two_before_every_column_goes() -> No
     assert len(lines) == 1 + 2 and "Thu 5 Nov" in lines[1] and "interviewing" in lines[1]
     assert " ".join(line[:line.index("interviewing")].strip() if "interviewing" in line else line.strip()
                     for line in lines[1:]) == role
+
+
+@pytest.mark.parametrize("width", (60, 80))
+def test_scan_keeps_signal_types_whole(width: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    from offerwatch.daemon.commands import demo_mailbox
+
+    monkeypatch.setenv("COLUMNS", str(width))
+    res = CliRunner().invoke(cli, ["scan", str(demo_mailbox() / "d015.eml"), "--owner", "me@example.com"])
+    assert res.exit_code == 0, res.output
+    _check_width(res.output, width)
+    types = re.findall(r"│ ([a-z_]+)\s+│", res.output)
+    assert "other_process_inquiry" in types and all("…" not in t for t in types)
