@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import click
 
@@ -119,18 +119,26 @@ def apps_group(ctx: click.Context, show_all: bool, stage: str | None, since: str
         console(ctx).print(f"{hidden} closed (rejected, withdrawn, ghosted or closed by hand) not shown: `offerwatch apps --all`")
 
 
-def _print_apps(rows: list[dict[str, Any]], ctx: click.Context) -> None:
-    from rich.table import Table
+#: `offerwatch apps` columns; on a narrow terminal they go in this order: msgs, notes, turn,
+#: last contact, outlook, stage. The id, company and role always stay, and stay whole.
+APPS_COLUMNS: tuple[tuple[str, Literal["name", "fixed"], int, Literal["left", "right"]], ...] = (
+    ("id", "fixed", 0, "right"), ("company", "name", 0, "left"), ("role", "name", 0, "left"),
+    ("stage", "fixed", 6, "left"), ("outlook", "fixed", 5, "right"), ("last contact", "fixed", 4, "left"),
+    ("turn", "fixed", 3, "left"), ("msgs", "fixed", 1, "right"), ("notes", "name", 2, "left"),
+)
 
-    from offerwatch.daemon.report import show
+
+def _print_apps(rows: list[dict[str, Any]], ctx: click.Context) -> None:
+    from rich.text import Text
+
+    from offerwatch.daemon.fit import FitColumn, fit_table, row_lines
+    from offerwatch.daemon.textsafe import clean_text
 
     out = console(ctx)
     if not rows:
         out.print("No applications yet: run `offerwatch backfill` or `offerwatch demo` first.")
         return
-    table = Table(show_lines=False, pad_edge=False)
-    for col in ("id", "company", "role", "stage", "outlook", "last contact", "turn", "msgs", "notes"):
-        table.add_column(col, justify="right" if col in ("id", "outlook", "msgs") else "left")
+    cells = []
     for r in rows:
         notes = []
         if r.get("derived_types"):
@@ -145,12 +153,12 @@ def _print_apps(rows: list[dict[str, Any]], ctx: click.Context) -> None:
         last = _local(r.get("last_contact"))
         if r.get("last_from"):
             last += f" ({r['last_from']})"
-        table.add_row(
-            str(r["id"]), show(str(r["company"])), show(str(r.get("role") or "")), str(r.get("stage") or ""),
+        cells.append([Text(clean_text(v)) for v in (
+            str(r["id"]), str(r["company"]), str(r.get("role") or ""), str(r.get("stage") or ""),
             str(r.get("outlook") if r.get("outlook") is not None else ""), last, str(r.get("ball") or ""),
-            str(r.get("messages") or 0), show(", ".join(notes)),
-        )
-    out.print(table)
+            str(r.get("messages") or 0), ", ".join(notes))])
+    columns = [FitColumn(h, kind=k, drop=d, justify=j) for h, k, d, j in APPS_COLUMNS]
+    out.print(fit_table(out, columns, cells, max_lines=row_lines(out.width), header_style="bold", box=None, pad_edge=False))
 
 
 @apps_group.command("merge")
@@ -419,11 +427,18 @@ def app_command(ctx: click.Context, app_id: int, as_json: bool) -> None:
 
 def _print_app(app: dict[str, Any], entries: list[Any], guard: Any, ctx: click.Context,
                offer: dict[str, Any] | None = None) -> None:
+    from rich.text import Text
+
     from offerwatch.daemon.report import show
 
     out = console(ctx)
     role = f" — {show(app['role'])}" if app.get("role") else ""
-    out.rule(f"[bold]#{app['id']} {show(app['company'])}{role}[/]", align="left")
+    title = f"[bold]#{app['id']} {show(app['company'])}{role}[/]"
+    if Text.from_markup(title).cell_len + 6 <= out.width:
+        out.rule(title, align="left")
+    else:  # a rule would cut the name with "…": the name on its own lines, then the rule
+        out.print(title)
+        out.rule()
     out.print(f"  stage [bold]{app['stage']}[/]: {show(app.get('stage_reason') or '')}")
     out.print(f"  outlook [bold]{app['outlook']}[/]/100   turn: {app.get('ball') or '—'}"
               + (f"   they named {app['waiting_until']}" if app.get("waiting_until") else ""))

@@ -16,7 +16,9 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
+from offerwatch.daemon.fit import FitColumn, fit_table, row_lines
 from offerwatch.daemon.textsafe import clean_text
 from offerwatch.models.domain import Analysis
 
@@ -47,6 +49,11 @@ def analysis_dict(a: Analysis) -> dict[str, Any]:
     return d
 
 
+#: `offerwatch scan` signal table: the signal type whole; on a narrow terminal the entities go.
+SCAN_COLUMNS = [FitColumn("signal"), FitColumn("evidence", kind="text"), FitColumn("why (rule)", kind="text", min_text=16),
+                FitColumn("entities", kind="text", min_text=16, drop=1)]
+
+
 def print_analysis(a: Analysis, console: Console, *, owner_known: bool = True) -> None:
     """`offerwatch scan`: the decision in words, each signal with its sentences, each rule once.
 
@@ -70,14 +77,15 @@ def print_analysis(a: Analysis, console: Console, *, owner_known: bool = True) -
         rows: dict[tuple[str, str], list[Any]] = {}
         for s in a.signals:
             rows.setdefault((s.type, s.rule), []).append(s)
-        table = Table(show_lines=True)
-        for col in ("signal", "evidence", "why (rule)", "entities"):
-            table.add_column(col)
+        cells = []
         for (kind, rule), sigs in rows.items():
-            evidence = "\n".join(dict.fromkeys(escape(_trim(s.evidence, 300)) for s in sigs))
-            entities = [show(json.dumps(s.entities, default=str)) for s in sigs if s.entities]
-            why = show(sigs[0].label or rule) + (f"\n[dim]{show(rule)}[/]" if sigs[0].label and sigs[0].label != rule else "")
-            table.add_row(show(kind), evidence, why, "\n".join(dict.fromkeys(entities)))
+            evidence = "\n".join(dict.fromkeys(_trim(s.evidence, 300) for s in sigs))
+            entities = [clean_text(json.dumps(s.entities, default=str)) for s in sigs if s.entities]
+            why = Text(clean_text(sigs[0].label or rule))
+            if sigs[0].label and sigs[0].label != rule:
+                why.append(f"\n{clean_text(rule)}", style="dim")
+            cells.append([Text(clean_text(kind)), Text(evidence), why, Text("\n".join(dict.fromkeys(entities)))])
+        table = fit_table(console, SCAN_COLUMNS, cells, max_lines=row_lines(console.width), show_lines=True)
         console.print(table)
     elif a.is_job:
         console.print("no signals in the newest text")
@@ -109,25 +117,33 @@ def print_eval(result: dict[str, Any], console: Console) -> None:
             console.print(f"  … {len(result['confusion']) - 60} more (use --json)")
 
 
+#: `offerwatch signals` columns: on a narrow terminal "rule" goes first, then "when"; the
+#: application's name and the signal type stay whole, the evidence wraps into what is left.
+SIGNAL_COLUMNS = [FitColumn("id", justify="right"), FitColumn("when", drop=2), FitColumn("application", kind="name"),
+                  FitColumn("signal"), FitColumn("evidence", kind="text"), FitColumn("rule", drop=1)]
+SEARCH_COLUMNS = [FitColumn("when", drop=1), FitColumn("application", kind="name"), FitColumn("where", kind="text", min_text=12),
+                  FitColumn("match", kind="text")]
+
+
 def print_signals(rows: list[dict[str, Any]], console: Console) -> None:
     if not rows:
         console.print("No signals stored yet. Run `offerwatch backfill` or `offerwatch sync` first.")
         return
-    table = Table("id", "when", "application", "signal", "evidence", "rule")
+    cells = []
     for r in rows:
         app = f"{r.get('company') or '?'} #{r.get('application_id')}"
-        table.add_row(str(r["id"]), _day(r.get("at")), show(app), show(r["type"]), escape(_trim(r["evidence"], 100)),
-                      show(r["rule"]))
-    console.print(table)
+        cells.append([Text(v) for v in (str(r["id"]), _day(r.get("at")), clean_text(app), clean_text(r["type"]),
+                                        _trim(r["evidence"], 100), clean_text(r["rule"]))])
+    console.print(fit_table(console, SIGNAL_COLUMNS, cells, max_lines=row_lines(console.width)))
 
 
 def print_search(rows: list[dict[str, Any]], query: str, console: Console) -> None:
     if not rows:
         console.print(f"Nothing in job mail or signal evidence matches {show(query)!r}.")
         return
-    table = Table("when", "application", "where", "match")
+    cells = []
     for r in rows:
         app = f"{r.get('company') or '?'} #{r.get('application_id')}" if r.get("application_id") else "-"
         where = f"signal {r['type']}" if r["kind"] == "signal" else _trim(r.get("subject") or "(no subject)", 40)
-        table.add_row(_day(r.get("date")), show(app), show(where), escape(_trim(r.get("snippet") or "", 100)))
-    console.print(table)
+        cells.append([Text(v) for v in (_day(r.get("date")), clean_text(app), clean_text(where), _trim(r.get("snippet") or "", 100))])
+    console.print(fit_table(console, SEARCH_COLUMNS, cells, max_lines=row_lines(console.width)))

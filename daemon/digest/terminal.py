@@ -14,14 +14,13 @@ Example::
 from __future__ import annotations
 
 from rich.console import Console, Group
-from rich.padding import Padding
 from rich.panel import Panel
 from rich.rule import Rule
-from rich.table import Table
 from rich.text import Text
 
-from offerwatch.daemon.digest.build import Digest, SignalView
+from offerwatch.daemon.digest.build import Digest, PipelineRow, SignalView
 from offerwatch.daemon.digest.render import TREND_TEXT, headline
+from offerwatch.daemon.fit import FitColumn, fit_table, row_lines
 
 _POLARITY_STYLE = {3: "bold green", 2: "green", 1: "green", 0: "dim", -1: "red", -2: "red", -3: "bold red"}
 _CELL_STYLE = {"strong": "bold green", "positive": "green", "neutral": "white", "you": "blue", "negative": "red", "none": "grey35"}
@@ -42,6 +41,35 @@ def _meta(s: SignalView, links: bool) -> Text:
         out.append(" · ")
         out.append("open", style=f"underline link {s.link}")
     return out
+
+
+_STRIP = "Last 28 days"
+#: The pipeline's columns. On a narrow terminal the 28-day strip goes first (the widest, and
+#: "Trend" says the same in a word), then Trend, Last contact and Outlook; the application's
+#: name and its stage always stay, the name whole.
+PIPELINE_COLUMNS = [
+    FitColumn("Application", kind="name"),
+    FitColumn("Stage"),
+    FitColumn("Outlook", justify="right", drop=4),
+    FitColumn("Last contact", drop=3),
+    FitColumn("Trend", drop=2),
+    FitColumn(_STRIP, drop=1),
+]
+
+
+def _pipeline_row(p: PipelineRow) -> list[Text]:
+    strip = Text()
+    for c in p.timeline:
+        strip.append(_CELL_CHAR.get(c.kind, "·"), style=_CELL_STYLE.get(c.kind, ""))
+    colour = "green" if p.app.outlook >= 65 else "yellow" if p.app.outlook >= 40 else "red"
+    return [
+        _t(p.app.title),
+        _t(p.app.stage_label),
+        _t(str(p.app.outlook), colour),
+        _t(f"{p.last_contact or '—'}" + (f" ({p.days_since} d)" if p.days_since is not None else "")),
+        _t(TREND_TEXT[p.trend], {"up": "green", "down": "red"}.get(p.trend, "dim")),
+        strip,
+    ]
 
 
 def print_digest(digest: Digest, console: Console) -> None:
@@ -143,28 +171,10 @@ def print_digest(digest: Digest, console: Console) -> None:
     if not digest.pipeline:
         console.print(_t("No open applications.", "dim"))
     else:
-        table = Table(show_header=True, header_style="bold", box=None, pad_edge=False, expand=False)
-        table.add_column("Application", overflow="fold", ratio=3)
-        table.add_column("Stage", no_wrap=True)
-        table.add_column("Outlook", justify="right", no_wrap=True)
-        table.add_column("Last contact", no_wrap=True)
-        table.add_column("Trend", no_wrap=True)
-        table.add_column("Last 28 days", no_wrap=True)
-        for p in digest.pipeline:
-            strip = Text()
-            for c in p.timeline:
-                strip.append(_CELL_CHAR.get(c.kind, "·"), style=_CELL_STYLE.get(c.kind, ""))
-            colour = "green" if p.app.outlook >= 65 else "yellow" if p.app.outlook >= 40 else "red"
-            table.add_row(
-                _t(p.app.title),
-                _t(p.app.stage_label),
-                _t(str(p.app.outlook), colour),
-                _t(f"{p.last_contact or '—'}" + (f" ({p.days_since} d)" if p.days_since is not None else "")),
-                _t(TREND_TEXT[p.trend], {"up": "green", "down": "red"}.get(p.trend, "dim")),
-                strip,
-            )
-        console.print(Padding(table, (0, 0)))
-        if any(p.timeline for p in digest.pipeline):
+        table = fit_table(console, PIPELINE_COLUMNS, [_pipeline_row(p) for p in digest.pipeline],
+                          max_lines=row_lines(console.width), header_style="bold", box=None, pad_edge=False)
+        console.print(table)
+        if any(p.timeline for p in digest.pipeline) and any(c.header == _STRIP for c in table.columns):
             legend = Text("  timeline: ", style="dim")
             for kind, label in (("strong", "strong sign"), ("positive", "good sign"), ("neutral", "event"),
                                 ("you", "you wrote"), ("negative", "bad sign")):
