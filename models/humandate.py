@@ -42,8 +42,9 @@ MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", 
 
 #: A date token in stored text: a day, or an instant in UTC (an offset is read too).
 TOKEN = re.compile(r"⟦(\d{4}-\d{2}-\d{2})(?:T(\d{2}:\d{2}(?::\d{2})?)(Z|[+-]\d{2}:?\d{2})?)?⟧")
-#: A token cut off by a length limit (an outlook explanation keeps 160 characters).
-_CUT = re.compile(r"⟦[^⟧]{0,30}$")
+#: What is left of a token cut by a length limit (an outlook explanation keeps 160 characters)
+#: or by a search snippet's window, once the whole tokens are rendered.
+_CUT = re.compile(r"⟦[^\s⟦⟧]{0,30}|[^\s⟦⟧]{0,30}⟧")
 
 
 def day_text(d: date, today: date | None = None) -> str:
@@ -80,7 +81,7 @@ def _parse_token(m: re.Match[str]) -> date | datetime | None:
 
 def iso_text(text: str) -> str:
     """Stored text for JSON and CSV: every token becomes plain ISO 8601 (instants with ``+00:00``)."""
-    if not text or "⟦" not in text:
+    if not text or ("⟦" not in text and "⟧" not in text):
         return text
 
     def iso(m: re.Match[str]) -> str:
@@ -143,7 +144,7 @@ class HumanDates:
 
     def text(self, text: str | None) -> str:
         """Stored text with its date tokens rendered: days as :meth:`day`, instants as :meth:`day_time`."""
-        if not text or "⟦" not in text:
+        if not text or ("⟦" not in text and "⟧" not in text):
             return text or ""
 
         def human(m: re.Match[str]) -> str:

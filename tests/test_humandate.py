@@ -80,6 +80,7 @@ def test_stored_text_keeps_facts_and_is_rendered_where_it_is_read() -> None:
     assert iso_text(stored) == "asked on 2026-12-05T05:59:00+00:00; 7 business days passed on 2026-10-15."
     # a length limit that cut a token in half leaves no bracket behind
     assert iso_text(stored[:20]) == "asked on …" and HumanDates(CHI).text(stored[:20]) == "asked on …"
+    assert HumanDates(CHI).text("…12-05T05:59:00Z⟧; 7 business") == "…; 7 business"  # a search snippet's window
     assert HumanDates(CHI).text("no dates here") == iso_text("no dates here") == "no dates here"
 
 
