@@ -93,7 +93,8 @@ def print_analysis(a: Analysis, console: Console, *, owner_known: bool = True, h
         console.print(f"salary figure: {show(sal.text)} -> {sal.min:,.0f}–{sal.max:,.0f} {show(sal.currency or '')} per {show(sal.period)}")
     for e in a.events:
         who = ", ".join(show(x) for x in e.attendees)
-        console.print(f"calendar {show(e.method)}: {show(e.summary)} at {hd.day_time(e.start, missing='(no time)')} ({who})")
+        when = hd.day_time(e.start, missing="(no time)")
+        console.print(f"calendar {show(e.method)}: {show(e.summary)} at {when} ({who})")
     if a.signature:
         console.print(f"[dim]signature (not evidence): {escape(_trim(a.signature, 200))}[/]")
 
@@ -124,7 +125,8 @@ def print_signals(rows: list[dict[str, Any]], console: Console, hd: HumanDates) 
     table = Table("id", "when", "application", "signal", "evidence", "rule")
     for r in rows:
         app = f"{r.get('company') or '?'} #{r.get('application_id')}"
-        table.add_row(str(r["id"]), hd.day(r.get("at")), show(app), show(r["type"]), escape(_trim(hd.text(r["evidence"]), 100)),
+        evidence = escape(_trim(hd.text(r["evidence"]), 100))
+        table.add_row(str(r["id"]), hd.day(r.get("at")), show(app), show(r["type"]), evidence,
                       show(r["rule"]))
     console.print(table)
 

@@ -205,7 +205,8 @@ def status_command(ctx: click.Context, as_json: bool, max_age: float | None) -> 
     if last:
         when = f", sent {ago(last.get('sent_at'), now)}" if last.get("sent_at") else ""
         error_note = f" — {last['error']}" if last.get("error") else ""
-        out.print(f"last: {hd.day(last['for_date'])} {last['status']} via {last.get('channel') or dg['channel']}{when}{error_note}")
+        out.print(f"last: {hd.day(last['for_date'])} {last['status']} via {last.get('channel') or dg['channel']}"
+                  f"{when}{error_note}")
     else:
         out.print("last: none yet")
     out.print(f"next: {hd.day_time(dg['next'])} via {dg['channel']}")
