@@ -203,3 +203,22 @@ def test_no_iso_date_in_the_human_views_of_the_demo_and_json_stays_iso(tmp_path:
     assert ISO_DAY.search(evidence)
     app = json.loads(_run(config, db, "app", str(ids[0]), "--json"))
     assert "⟦" not in json.dumps(app, ensure_ascii=False)
+
+
+def test_the_digest_names_the_year_of_a_day_in_another_year(tmp_path: Path) -> None:
+    """A digest on Mon 4 Jan 2027 about mail of Wed 30 Dec 2026: the year is said, today's is not."""
+    from offerwatch.daemon.digest.build import build_digest
+    from offerwatch.daemon.digest.render import render_text
+
+    def chi(text: str) -> datetime:
+        return datetime.fromisoformat(text).replace(tzinfo=CHI)
+
+    with Store.open(tmp_path / "o.db") as s:
+        put(s, msg("a", sender="Sam <sam@acme.io>", subject="Acme – Data Engineer", date=chi("2026-12-30 23:59"),
+                   text="Could you send me two or three times that work for you next week?", signals=("interview_request",)))
+        assess(s, now=chi("2027-01-04 08:00"), config=AssessConfig(timezone="America/Chicago"))
+        d = build_digest(s, now=chi("2027-01-04 08:00"), tz=CHI)
+    (row,) = d.pipeline
+    assert row.last_contact == "Wed 30 Dec 2026" and d.new_signals[0].signals[0].when == "Wed 30 Dec 2026"
+    assert "Mon 4 Jan" in d.subject and "2027" not in d.subject
+    assert "Wed 30 Dec 2026" in render_text(d)
