@@ -7,14 +7,14 @@ print with rich, and turn :class:`CorrectionError` into a message that says what
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 import click
 
-from offerwatch.daemon.context import console, open_store
+from offerwatch.daemon.context import console, human_dates, open_store
 
 if TYPE_CHECKING:
+    from offerwatch.models.humandate import HumanDates
     from offerwatch.models.store import Store
     from offerwatch.models.timeline import AssessConfig
 
@@ -36,16 +36,6 @@ def _assess_config(ctx: click.Context) -> AssessConfig:
         return from_config(load_config(ctx))
     except Exception:  # noqa: BLE001 - no config (or an old one) must not block a correction
         return AssessConfig()
-
-
-def _local(value: Any) -> str:
-    if not value:
-        return "—"
-    try:
-        d = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    except ValueError:
-        return str(value)[:16]
-    return d.astimezone().strftime("%a %Y-%m-%d %H:%M")
 
 
 def _run(fn: Any, *args: Any, **kwargs: Any) -> Any:
@@ -114,7 +104,7 @@ def apps_group(ctx: click.Context, show_all: bool, stage: str | None, since: str
             click.echo(json.dumps(nested({**r, "derived_types": derived}), default=str, ensure_ascii=False))
         return
     if rows or not hidden:
-        _print_apps(rows, ctx)
+        _print_apps(rows, ctx, human_dates(ctx))
     if hidden:
         console(ctx).print(f"{hidden} closed (rejected, withdrawn, ghosted or closed by hand) not shown: `offerwatch apps --all`")
 
@@ -128,7 +118,7 @@ APPS_COLUMNS: tuple[tuple[str, Literal["name", "fixed"], int, Literal["left", "r
 )
 
 
-def _print_apps(rows: list[dict[str, Any]], ctx: click.Context) -> None:
+def _print_apps(rows: list[dict[str, Any]], ctx: click.Context, hd: HumanDates) -> None:
     from rich.text import Text
 
     from offerwatch.daemon.fit import FitColumn, fit_table, row_lines
@@ -144,13 +134,13 @@ def _print_apps(rows: list[dict[str, Any]], ctx: click.Context) -> None:
         if r.get("derived_types"):
             notes += sorted(set(str(r["derived_types"]).split(",")))
         if r.get("offer_status"):
-            notes.append(f"offer {r['offer_status']}" + (f", answer by {r['offer_deadline']}"
+            notes.append(f"offer {r['offer_status']}" + (f", answer by {hd.day(r['offer_deadline'])}"
                                                           if r["offer_status"] == "open" and r.get("offer_deadline") else ""))
         if r.get("agency"):
             notes.append(f"agency: {r['agency']}")
         if r.get("closed"):
             notes.append("closed")
-        last = _local(r.get("last_contact"))
+        last = hd.day_time(r.get("last_contact"))
         if r.get("last_from"):
             last += f" ({r['last_from']})"
         cells.append([Text(clean_text(v)) for v in (
@@ -383,7 +373,7 @@ def apps_offer(ctx: click.Context, app_id: int, deadline: Any, accept: bool, dec
         except OfferError as err:
             raise click.ClickException(str(err)) from err
     if deadline is not None:
-        console(ctx).print(f"Offer #{app_id}: answer by {row['deadline']} ({row['status']}).")
+        console(ctx).print(f"Offer #{app_id}: answer by {human_dates(ctx).day(row['deadline'])} ({row['status']}).")
     else:
         console(ctx).print(f"Offer #{app_id}: {row['status']}.")
 
@@ -413,20 +403,23 @@ def app_command(ctx: click.Context, app_id: int, as_json: bool) -> None:
     if as_json:
         from offerwatch.daemon.jsonout import nested
 
+        from offerwatch.models.humandate import iso_text
+
         click.echo(json.dumps({
             "application": nested(app),
             "offer": offer,
-            "timeline": [{**e.__dict__, "at": e.at.isoformat() if e.at else None} for e in entries],
+            "timeline": [{**e.__dict__, "at": e.at.isoformat() if e.at else None, "title": iso_text(e.title),
+                          "detail": iso_text(e.detail)} for e in entries],
             "salary_guard": None if guard is None else {
                 "stated": guard.stated_text, "stated_at": guard.stated_at, "reconfirm_at": guard.reconfirm_at,
-                "jump": guard.jump, "jump_percent": guard.jump_percent, "advice": guard.advice},
+                "jump": guard.jump, "jump_percent": guard.jump_percent, "advice": iso_text(guard.advice)},
         }, default=str, ensure_ascii=False, indent=2))
         return
-    _print_app(app, entries, guard, ctx, offer)
+    _print_app(app, entries, guard, ctx, offer, human_dates(ctx))
 
 
 def _print_app(app: dict[str, Any], entries: list[Any], guard: Any, ctx: click.Context,
-               offer: dict[str, Any] | None = None) -> None:
+               offer: dict[str, Any] | None, hd: HumanDates) -> None:
     from rich.text import Text
 
     from offerwatch.daemon.report import show
@@ -439,33 +432,33 @@ def _print_app(app: dict[str, Any], entries: list[Any], guard: Any, ctx: click.C
     else:  # a rule would cut the name with "…": the name on its own lines, then the rule
         out.print(title)
         out.rule()
-    out.print(f"  stage [bold]{app['stage']}[/]: {show(app.get('stage_reason') or '')}")
+    out.print(f"  stage [bold]{app['stage']}[/]: {show(hd.text(app.get('stage_reason')))}")
     out.print(f"  outlook [bold]{app['outlook']}[/]/100   turn: {app.get('ball') or '—'}"
-              + (f"   they named {app['waiting_until']}" if app.get("waiting_until") else ""))
+              + (f"   they named {hd.day(app['waiting_until'])}" if app.get("waiting_until") else ""))
     out.print(f"  linked: {show(app.get('link_reason') or '')}")
     if app.get("agency"):
         out.print(f"  via the agency {show(app['agency'])}")
     if app.get("notes"):
         out.print(f"  [yellow]your note: {show(app['notes'])}[/]")
     if offer is not None:
-        due = f", answer by {offer['deadline']}" if offer.get("deadline") else ""
+        due = f", answer by {hd.day(offer['deadline'])}" if offer.get("deadline") else ""
         src = {"mail": f" (from the mail: {show(offer.get('evidence') or '')})", "user": " (set by you)"}.get(
             offer.get("deadline_source") or "", "") if offer.get("deadline") else ""
         out.print(f"  offer [bold]{offer['status']}[/]{due}{src}")
     out.print()
     for e in entries:
-        when = _local(e.at) if e.at else "(no date)"
+        when = (hd.day(e.at) if e.day_only else hd.day_time(e.at)) if e.at else "(no date)"
         if e.kind == "message":
             arrow = "→" if e.direction == "out" else "←"
             who = "you" if e.direction == "out" else show(e.who)
             sig = f"  [cyan]{', '.join(e.signals)}[/]" if e.signals else ""
             out.print(f"  [dim]{e.index:>3}[/] {when}  {arrow} {who}: {show(e.title)}{sig}")
             if e.detail:
-                out.print(f"      [dim]{show(e.detail)}[/]")
+                out.print(f"      [dim]{show(hd.text(e.detail))}[/]")
         elif e.kind == "interview":
-            out.print(f"      {when}  [magenta]{show(e.title)}[/]" + (f" [dim]({show(e.detail)})[/]" if e.detail else ""))
+            out.print(f"      {when}  [magenta]{show(e.title)}[/]" + (f" [dim]({show(hd.text(e.detail))})[/]" if e.detail else ""))
         else:
-            out.print(f"      {when}  [yellow]{', '.join(e.signals)}[/]: {show(e.title)}")
+            out.print(f"      {when}  [yellow]{', '.join(e.signals)}[/]: {show(hd.text(e.title))}")
     try:
         explanation = json.loads(app.get("outlook_explanation") or "[]")
     except ValueError:
@@ -481,4 +474,4 @@ def _print_app(app: dict[str, Any], entries: list[Any], guard: Any, ctx: click.C
     if guard is not None:
         out.print()
         style = "bold red" if guard.jump else "bold"
-        out.print(f"  [{style}]salary[/]: {show(guard.advice)}")
+        out.print(f"  [{style}]salary[/]: {show(hd.text(guard.advice))}")

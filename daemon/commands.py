@@ -23,7 +23,7 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from offerwatch.daemon.cli import parse_day
-from offerwatch.daemon.context import app_context, console, database_path, load_config, open_store
+from offerwatch.daemon.context import app_context, console, database_path, human_dates, load_config, open_store
 from offerwatch.daemon.lock import DatabaseLock, LockedError
 from offerwatch.daemon.sources.base import MailSource, SourceError
 
@@ -296,6 +296,7 @@ def scan(ctx: click.Context, file: BinaryIO, owner: tuple[str, ...], scan_all: b
 
     addresses = owner or load_config(ctx).owner_addresses
     out = console(ctx)
+    hd = human_dates(ctx)
     found: list[dict[str, object]] = []
     with _scan_inputs(file, scan_all) as (raws, total, note):
         if note and not as_json:
@@ -310,7 +311,7 @@ def scan(ctx: click.Context, file: BinaryIO, owner: tuple[str, ...], scan_all: b
                 continue
             if total > 1:
                 out.rule(f"message {i} of {total}", align="left")
-            print_analysis(analysis, out, owner_known=bool(addresses))
+            print_analysis(analysis, out, owner_known=bool(addresses), hd=hd)
     if as_json:
         click.echo(json.dumps(found if scan_all else found[0], indent=2, default=str, ensure_ascii=False))
 
@@ -434,7 +435,7 @@ def signals_command(ctx: click.Context, app_id: int | None, types: tuple[str, ..
     elif dismissed and not rows:
         console(ctx).print("No dismissed signals.")
     else:
-        print_signals(rows, console(ctx))
+        print_signals(rows, console(ctx), human_dates(ctx))
 
 
 @signals_command.command("dismiss")
@@ -495,7 +496,7 @@ def search_command(ctx: click.Context, query: str, limit: int, as_json: bool) ->
         for r in rows:
             click.echo(json.dumps(nested(r), default=str, ensure_ascii=False))
     else:
-        print_search(rows, query, console(ctx))
+        print_search(rows, query, console(ctx), human_dates(ctx))
 
 
 # -- config -----------------------------------------------------------------------------------

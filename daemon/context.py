@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # imported lazily: `offerwatch --help` must not pay for rich 
     from rich.console import Console
 
     from offerwatch.daemon.config import Config
+    from offerwatch.models.humandate import HumanDates
     from offerwatch.models.store import Store
 
 
@@ -75,6 +76,27 @@ def app_context(ctx: click.Context) -> AppContext:
 def load_config(ctx: click.Context) -> Config:
     """The validated config; a ConfigError becomes a click error listing every problem."""
     return app_context(ctx).load_config()
+
+
+def human_dates(ctx: click.Context) -> HumanDates:
+    """How this command shows dates to a person: the digest's zone (``[digest] timezone``, else
+    the system's, as :func:`offerwatch.daemon.digest.job.settings_from_config` decides), so
+    ``apps``, ``app``, ``signals`` and ``scan`` name the same day as the digest.
+
+    A config that does not load does not block a read-only view: the system's zone is used and
+    the problem logged (the command that needs the config reports it in full).
+    """
+    import logging
+
+    from offerwatch.models.humandate import HumanDates, system_zone
+
+    try:
+        zone = load_config(ctx).digest.zone
+    except click.ClickException as err:
+        logging.getLogger(__name__).warning("dates shown in the system's time zone: the config did not load (%s)",
+                                            err.format_message().splitlines()[0])
+        zone = None
+    return HumanDates(zone or system_zone())
 
 
 def database_path(ctx: click.Context) -> Path:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from offerwatch.daemon.context import console, load_config, open_store
+from offerwatch.daemon.context import console, human_dates, load_config, open_store
 
 
 @click.command("digest")
@@ -60,10 +60,11 @@ def digest_command(ctx: click.Context, since: str | None, preview: bool, no_brow
                 result = send_digest_now(store, config, since=since_dt)
             except DeliveryError as err:
                 raise click.ClickException(str(err)) from err
+            day = human_dates(ctx).day(result.for_date)
             if result.status in ("sent", "recovered") and result.where:
-                out_console.print(f"Digest for {result.for_date} written to {result.where}", soft_wrap=True)
+                out_console.print(f"Digest for {day} written to {result.where}", soft_wrap=True)
             elif result.status in ("sent", "recovered"):
-                out_console.print(f"Digest for {result.for_date} sent via {config.digest.channel} ({result.message_id}).")
+                out_console.print(f"Digest for {day} sent via {config.digest.channel} ({result.message_id}).")
             elif result.status == "already_sent":
                 out_console.print(f"Today's digest was already sent ({result.message_id}); offerwatch sends one a day.")
             elif result.status == "skipped":

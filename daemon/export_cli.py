@@ -70,7 +70,7 @@ def _interview_dict(i: Interview) -> dict[str, Any]:
 
 def collect(store: Store, config: AssessConfig) -> list[dict[str, Any]]:
     """Every application with its offer, interviews and next step, as plain (nested) data."""
-    from offerwatch.daemon.jsonout import nested
+    from offerwatch.daemon.jsonout import iso_dates, nested
     from offerwatch.models.calendar_days import local_date, zone
     from offerwatch.models.offers import status_on
     from offerwatch.models.timeline import known_interviews
@@ -88,8 +88,8 @@ def collect(store: Store, config: AssessConfig) -> list[dict[str, Any]]:
                          and (i.start or datetime.combine(i.day, time(23, 59), timezone.utc)) >= now), None)
         offer = offers.get(int(app["id"]))
         explanation = nested(app).get("outlook_explanation") or []
-        out.append({
-            **{k: app.get(k) for k in ("id", "company", "role", "stage", "stage_reason", "outlook", "first_contact",
+        out.append({  # stored text's date tokens as ISO 8601 (jsonout.iso_dates): export is for machines
+            **{k: iso_dates(app.get(k)) for k in ("id", "company", "role", "stage", "stage_reason", "outlook", "first_contact",
                                        "last_contact", "last_from", "agency", "link_reason", "messages")},
             "closed": bool(app.get("closed")),
             "turn": app.get("ball"),
@@ -99,7 +99,7 @@ def collect(store: Store, config: AssessConfig) -> list[dict[str, Any]]:
             "offer": None if offer is None else {
                 "status": offer["status"], "deadline": offer["deadline"], "deadline_source": offer["deadline_source"],
                 "evidence": offer["evidence"], "decided_at": offer["decided_at"]},
-            "interviews": [_interview_dict(i) for i in interviews],
+            "interviews": iso_dates([_interview_dict(i) for i in interviews]),
             "_interviews": interviews,
         })
     return out

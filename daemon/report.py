@@ -3,14 +3,14 @@
 All mail-derived text goes through :func:`show`: terminal escape sequences and control
 characters are removed by :func:`~offerwatch.daemon.textsafe.clean_text` (the function the
 digest uses), then :func:`rich.markup.escape` keeps a subject like ``[red]`` from restyling
-the terminal.
+the terminal. Dates go through :class:`~offerwatch.models.humandate.HumanDates` (the digest's
+zone and style); the ``--json`` outputs keep ISO 8601.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from rich.console import Console
@@ -21,6 +21,7 @@ from rich.text import Text
 from offerwatch.daemon.fit import FitColumn, fit_table, row_lines
 from offerwatch.daemon.textsafe import clean_text
 from offerwatch.models.domain import Analysis
+from offerwatch.models.humandate import HumanDates
 
 
 def show(value: Any) -> str:
@@ -28,13 +29,17 @@ def show(value: Any) -> str:
     return escape(clean_text(value))
 
 
-def _day(value: str | None) -> str:
-    if not value:
-        return "—"
-    try:
-        return datetime.fromisoformat(value).strftime("%a %d %b")
-    except ValueError:
-        return value[:10]
+def _entities(value: Any, hd: HumanDates) -> str:
+    """A signal's entities as ``key: value`` pairs, dates in the human style (JSON has them as ISO)."""
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {_entities(v, hd)}" for k, v in value.items() if v not in (None, "", [], {}))
+    if isinstance(value, (list, tuple)):
+        return "; ".join(_entities(v, hd) for v in value)
+    if isinstance(value, (date, datetime)):
+        return hd.day_time(value)
+    if isinstance(value, str) and len(value) >= 10 and value[:4].isdigit() and value[4:5] == "-":
+        return hd.day_time(value)  # not a date after all: shown as written
+    return str(value)
 
 
 def _trim(text: str, n: int) -> str:
@@ -54,15 +59,18 @@ SCAN_COLUMNS = [FitColumn("signal"), FitColumn("evidence", kind="text"), FitColu
                 FitColumn("entities", kind="text", min_text=16, drop=1)]
 
 
-def print_analysis(a: Analysis, console: Console, *, owner_known: bool = True) -> None:
+def print_analysis(a: Analysis, console: Console, *, owner_known: bool = True, hd: HumanDates | None = None) -> None:
     """`offerwatch scan`: the decision in words, each signal with its sentences, each rule once.
 
     ``owner_known``: whether any address of the user was given; without one, nothing can read
     as the user's own mail, so an incoming verdict comes with a hint to pass ``--owner``.
     """
+    from offerwatch.models.humandate import system_zone
+
+    hd = hd or HumanDates(system_zone())
     sender = show(a.sender) if a.sender else "(no sender)"
     console.print(f"[bold]{show(a.subject) or '(no subject)'}[/]")
-    console.print(f"from {sender}  date {a.date.isoformat() if a.date else '(no date)'}  direction {a.direction.value}")
+    console.print(f"from {sender}  date {hd.day_time(a.date) if a.date else '(no date)'}  direction {a.direction.value}")
     if a.direction.value == "in" and not owner_known:
         console.print("[yellow]note:[/] read as mail from them, since no address of yours is known; if you wrote it, "
                       "give --owner YOUR@ADDRESS (or set \\[identity] addresses in the config)")
@@ -80,7 +88,7 @@ def print_analysis(a: Analysis, console: Console, *, owner_known: bool = True) -
         cells = []
         for (kind, rule), sigs in rows.items():
             evidence = "\n".join(dict.fromkeys(_trim(s.evidence, 300) for s in sigs))
-            entities = [clean_text(json.dumps(s.entities, default=str)) for s in sigs if s.entities]
+            entities = [clean_text(_entities(s.entities, hd)) for s in sigs if s.entities]
             why = Text(clean_text(sigs[0].label or rule))
             if sigs[0].label and sigs[0].label != rule:
                 why.append(f"\n{clean_text(rule)}", style="dim")
@@ -93,7 +101,8 @@ def print_analysis(a: Analysis, console: Console, *, owner_known: bool = True) -
         console.print(f"salary figure: {show(sal.text)} -> {sal.min:,.0f}–{sal.max:,.0f} {show(sal.currency or '')} per {show(sal.period)}")
     for e in a.events:
         who = ", ".join(show(x) for x in e.attendees)
-        console.print(f"calendar {show(e.method)}: {show(e.summary)} at {e.start} ({who})")
+        when = hd.day_time(e.start, missing="(no time)")
+        console.print(f"calendar {show(e.method)}: {show(e.summary)} at {when} ({who})")
     if a.signature:
         console.print(f"[dim]signature (not evidence): {escape(_trim(a.signature, 200))}[/]")
 
@@ -125,19 +134,19 @@ SEARCH_COLUMNS = [FitColumn("when", drop=1), FitColumn("application", kind="name
                   FitColumn("match", kind="text")]
 
 
-def print_signals(rows: list[dict[str, Any]], console: Console) -> None:
+def print_signals(rows: list[dict[str, Any]], console: Console, hd: HumanDates) -> None:
     if not rows:
         console.print("No signals stored yet. Run `offerwatch backfill` or `offerwatch sync` first.")
         return
     cells = []
     for r in rows:
         app = f"{r.get('company') or '?'} #{r.get('application_id')}"
-        cells.append([Text(v) for v in (str(r["id"]), _day(r.get("at")), clean_text(app), clean_text(r["type"]),
-                                        _trim(r["evidence"], 100), clean_text(r["rule"]))])
+        cells.append([Text(v) for v in (str(r["id"]), hd.day(r.get("at")), clean_text(app), clean_text(r["type"]),
+                                        _trim(hd.text(r["evidence"]), 100), clean_text(r["rule"]))])
     console.print(fit_table(console, SIGNAL_COLUMNS, cells, max_lines=row_lines(console.width)))
 
 
-def print_search(rows: list[dict[str, Any]], query: str, console: Console) -> None:
+def print_search(rows: list[dict[str, Any]], query: str, console: Console, hd: HumanDates) -> None:
     if not rows:
         console.print(f"Nothing in job mail or signal evidence matches {show(query)!r}.")
         return
@@ -145,5 +154,5 @@ def print_search(rows: list[dict[str, Any]], query: str, console: Console) -> No
     for r in rows:
         app = f"{r.get('company') or '?'} #{r.get('application_id')}" if r.get("application_id") else "-"
         where = f"signal {r['type']}" if r["kind"] == "signal" else _trim(r.get("subject") or "(no subject)", 40)
-        cells.append([Text(v) for v in (_day(r.get("date")), clean_text(app), clean_text(where), _trim(r.get("snippet") or "", 100))])
+        cells.append([Text(v) for v in (hd.day(r.get("date")), clean_text(app), clean_text(where), _trim(hd.text(r.get("snippet")), 100))])
     console.print(fit_table(console, SEARCH_COLUMNS, cells, max_lines=row_lines(console.width)))

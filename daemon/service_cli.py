@@ -13,11 +13,14 @@ import sys
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from offerwatch.daemon.context import app_context, console, database_path, load_config
+from offerwatch.daemon.context import app_context, console, database_path, human_dates, load_config
+
+if TYPE_CHECKING:
+    from offerwatch.models.humandate import HumanDates
 
 log = logging.getLogger(__name__)
 
@@ -169,11 +172,12 @@ def status_command(ctx: click.Context, as_json: bool, max_age: float | None) -> 
         ctx.exit(1 if failed else 0)
 
     out = console(ctx)
+    hd = human_dates(ctx)  # the digest's zone and style; --json above keeps ISO 8601
     svc = status["service"]
     if svc["running"]:
         line = f"[green]service running[/] (PID {svc['pid']})"
         if svc.get("next_poll"):
-            line += f", next poll {_local(svc['next_poll'])}"
+            line += f", next poll {_clock(svc['next_poll'], hd)}"
         out.print(line)
     else:
         out.print("[yellow]service not running[/] (start it with `offerwatch run` or `offerwatch service install`)")
@@ -201,10 +205,11 @@ def status_command(ctx: click.Context, as_json: bool, max_age: float | None) -> 
     if last:
         when = f", sent {ago(last.get('sent_at'), now)}" if last.get("sent_at") else ""
         error_note = f" — {last['error']}" if last.get("error") else ""
-        out.print(f"last: {last['for_date']} {last['status']} via {last.get('channel') or dg['channel']}{when}{error_note}")
+        out.print(f"last: {hd.day(last['for_date'])} {last['status']} via {last.get('channel') or dg['channel']}"
+                  f"{when}{error_note}")
     else:
         out.print("last: none yet")
-    out.print(f"next: {dg['next']} via {dg['channel']}")
+    out.print(f"next: {hd.day_time(dg['next'])} via {dg['channel']}")
     out.rule("[bold]alerts[/]", align="left")
     al = status["alerts"]
     if al["channels"]:
@@ -223,11 +228,10 @@ def status_command(ctx: click.Context, as_json: bool, max_age: float | None) -> 
     ctx.exit(1 if failed else 0)
 
 
-def _local(ts: str) -> str:
+def _clock(ts: str, hd: HumanDates) -> str:
+    """``14:05:09``: the time of day of an instant a few minutes away, in the digest's zone."""
     try:
-        from offerwatch.models.calendar_days import local_zone
-
-        return datetime.fromisoformat(ts).astimezone(local_zone()).strftime("%H:%M:%S")
+        return hd.local(datetime.fromisoformat(ts)).strftime("%H:%M:%S")
     except ValueError:
         return ts
 

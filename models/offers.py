@@ -23,6 +23,7 @@ from datetime import date, datetime, timezone, tzinfo
 from typing import Any
 
 from offerwatch.models.calendar_days import local_date
+from offerwatch.models.humandate import day_text
 from offerwatch.models.store import Store, utcnow
 
 STATUSES = ("open", "accepted", "declined", "expired")
@@ -140,7 +141,8 @@ def set_offer(store: Store, app_id: int, *, deadline: date | None = None, accept
         raise OfferError(f"application #{app_id} has no offer: `offerwatch apps` shows which applications are at the "
                          "offer stage (or close it with `offerwatch apps close ID --stage offer` first)")
     if deadline is not None and deadline < today:
-        raise OfferError(f"the deadline {deadline.isoformat()} is in the past (today is {today.isoformat()}): "
+        raise OfferError(f"the deadline {deadline.isoformat()} ({day_text(deadline, today)}) is in the past "
+                         f"(today is {day_text(today)}): "
                          "give today or a later day as YYYY-MM-DD")
     stamp = utcnow()
     with store.atomic():

@@ -63,6 +63,7 @@ from offerwatch.models.calendar_days import (
     zone,
 )
 from offerwatch.models.domain import POLARITY
+from offerwatch.models.humandate import token
 from offerwatch.models.outlook import DEFAULT_WEIGHTS, ScoredSignal, score
 from offerwatch.models.store import Store, utcnow
 
@@ -168,9 +169,9 @@ class Interview:
     uid: str = ""  # the calendar invitation's UID (kind "invite"): the same meeting across its updates
     sequence: int = 0  # the invitation's SEQUENCE: which update of that meeting this is
 
-    def label(self, tz: tzinfo) -> str:
-        when = self.start.astimezone(tz).strftime("%a %Y-%m-%d %H:%M") if self.start else self.day.strftime("%a %Y-%m-%d")
-        return when
+    def label(self) -> str:
+        """When it is, as a date token for stored text (:mod:`offerwatch.models.humandate`)."""
+        return token(self.start) if self.start else token(self.day)
 
 
 def _dt(value: Any) -> datetime | None:
@@ -317,7 +318,7 @@ def interviews_of(store: Store, app_id: int, msgs: list[_Msg], tz: tzinfo) -> li
             if m.key == i.source_key or not (m.incoming and m.date and "postponed" in m.types):
                 continue
             if (t0 is None or m.date > t0) and local_date(m.date, tz) <= i.day:
-                i.void = f"moved on {local_date(m.date, tz):%Y-%m-%d}"
+                i.void = f"moved on {token(local_date(m.date, tz))}"
                 break
     return sorted(out, key=lambda i: (i.day, i.start or datetime.combine(i.day, time(0), tz)))
 
@@ -361,12 +362,6 @@ class _Result:
     derived: list[_Derived]
     interviews: list[Interview]
     msgs: list[_Msg]
-
-
-def _fmt(d: datetime | date, tz: tzinfo) -> str:
-    if isinstance(d, datetime):
-        return d.astimezone(tz).strftime("%a %Y-%m-%d %H:%M")
-    return d.strftime("%a %Y-%m-%d")
 
 
 def _subject(m: _Msg) -> str:
@@ -424,7 +419,7 @@ def _analyse(store: Store, app: Mapping[str, Any], now: datetime, cfg: AssessCon
         src = next((x for x in msgs if x.key == prev_round.source_key), None)
         derived.append(_Derived(
             "next_round_fast", m.key, m.date, 1.0 if gap <= 1 else 0.7,
-            f"Next round asked for on {_fmt(m.date, tz)}, {when}: interview on {prev_round.label(tz)} "
+            f"Next round asked for on {token(m.date)}, {when}: interview on {prev_round.label()} "
             f"({how} in {_subject(src) if src else 'a message'}).",
             "timeline.next_round_fast",
             {"interview": prev_round.start.isoformat() if prev_round.start else prev_round.day.isoformat(), "invite": m.date.isoformat(),
@@ -435,24 +430,24 @@ def _analyse(store: Store, app: Mapping[str, Any], now: datetime, cfg: AssessCon
     posts = [m for m in dated if m.incoming and "postponed" in m.types]
     for n, m in enumerate(posts[1:], start=2):
         assert m.date is not None
-        dates = ", ".join(f"{local_date(p.date, tz):%Y-%m-%d}" for p in posts[:n] if p.date)
+        days = [local_date(p.date, tz) for p in posts[:n] if p.date]
         ordinal = {2: "Second", 3: "Third"}.get(n, f"{n}th")
         derived.append(_Derived(
             "postponed", m.key, m.date, 0.5 * (n - 1),
-            f"{ordinal} postponement by them ({dates}): repeated delays weigh more.",
-            "timeline.repeated_postponed", {"count": n, "dates": dates.split(", ")},
+            f"{ordinal} postponement by them ({', '.join(token(d) for d in days)}): repeated delays weigh more.",
+            "timeline.repeated_postponed", {"count": n, "dates": [d.isoformat() for d in days]},
         ))
 
     # -- stage -----------------------------------------------------------------------------
     level, level_reason = 0, "no messages"
     if msgs:
         m0 = msgs[0]
-        level_reason = f"first message {'on ' + format(local_date(m0.date, tz), '%Y-%m-%d') if m0.date else '(undated)'} ({_subject(m0)})"
+        level_reason = f"first message {'on ' + token(local_date(m0.date, tz)) if m0.date else '(undated)'} ({_subject(m0)})"
     state: str | None = None
     state_reason = ""
     offer_seen = False
     for m in dated + [m for m in msgs if not m.date]:
-        d = f"{local_date(m.date, tz):%Y-%m-%d}" if m.date else "an undated message"
+        d = token(local_date(m.date, tz)) if m.date else "an undated message"
         if not m.incoming:
             w = _withdrawal(m.text)
             if w and m.date:
@@ -504,8 +499,8 @@ def _analyse(store: Store, app: Mapping[str, Any], now: datetime, cfg: AssessCon
     elif state is None and last_msg is not None and last is not None:
         today = local_date(now, tz)
         start_day = local_date(last, tz)
-        basis = f"your message of {start_day:%Y-%m-%d} ({_subject(last_msg)})" if not last_msg.incoming else \
-            f"their message of {start_day:%Y-%m-%d} ({_subject(last_msg)})"
+        basis = f"your message of {token(start_day)} ({_subject(last_msg)})" if not last_msg.incoming else \
+            f"their message of {token(start_day)} ({_subject(last_msg)})"
         asks = last_msg.incoming and bool(last_msg.types & _ASKS or _QUESTION_TO_YOU.search(last_msg.text))
         upcoming = [i for i in interviews if not i.void and i.kind != "mentioned"
                     and (i.start or datetime.combine(i.day, time(23, 59), tz)) > last]
@@ -518,14 +513,14 @@ def _analyse(store: Store, app: Mapping[str, Any], now: datetime, cfg: AssessCon
             if upcoming:
                 nxt = max(upcoming, key=lambda i: i.day)
                 if nxt.day > start_day:
-                    start_day, basis = nxt.day, f"the interview on {nxt.label(tz)}"
+                    start_day, basis = nxt.day, f"the interview on {nxt.label()}"
             last_in = next((m for m in reversed(dated) if m.incoming), None)
             if last_in is not None and last_in.date is not None:
                 promise = named_date(last_in.text, last_in.date, tz)
                 if promise is not None:
                     waiting = promise.day
                     if promise.day > start_day:
-                        start_day, basis = promise.day, f"the date they named ({promise.text!r} in {_subject(last_in)}: {promise.day:%a %Y-%m-%d})"
+                        start_day, basis = promise.day, f"the date they named ({promise.text!r} in {_subject(last_in)}: {token(promise.day)})"
             silent = business_days_between(start_day, today, hol)
             if silent >= cfg.silence_business_days:
                 crossed = add_business_days(start_day, cfg.silence_business_days, hol)
@@ -533,7 +528,7 @@ def _analyse(store: Store, app: Mapping[str, Any], now: datetime, cfg: AssessCon
                 derived.append(_Derived(
                     "silence", None, at, min(3.0, silent / max(1, cfg.silence_business_days)),
                     f"No word from them for {silent} business days since {basis}; "
-                    f"{cfg.silence_business_days} business days passed on {crossed:%a %Y-%m-%d}.",
+                    f"{cfg.silence_business_days} business days passed on {token(crossed)}.",
                     "timeline.silence",
                     {"since": start_day.isoformat(), "business_days": silent, "threshold": cfg.silence_business_days,
                      "as_of": today.isoformat()},
@@ -641,7 +636,10 @@ class TimelineEntry:
     """One line of ``offerwatch app ID``.
 
     ``kind`` is ``message``, ``interview`` or ``derived``; ``index`` numbers the messages
-    (``offerwatch apps split ID 3 4`` uses it); ``at`` is None for undated messages.
+    (``offerwatch apps split ID 3 4`` uses it); ``at`` is None for undated messages;
+    ``day_only``: only the day is known (an interview mentioned or invited for a day), ``at``
+    is noon of it, for ordering, and a view shows no time. ``title`` and ``detail`` may hold
+    date tokens (:mod:`offerwatch.models.humandate`).
     """
 
     at: datetime | None
@@ -653,6 +651,7 @@ class TimelineEntry:
     message_key: str | None = None
     detail: str = ""
     index: int | None = None
+    day_only: bool = False
 
 
 def timeline(store: Store, app_id: int, *, config: AssessConfig = AssessConfig()) -> list[TimelineEntry]:
@@ -668,7 +667,7 @@ def timeline(store: Store, app_id: int, *, config: AssessConfig = AssessConfig()
         if m.raw_date is None:
             note = "no Date header; " + note
         elif m.future:
-            note = f"dated in the future ({m.raw_date.isoformat()}); " + note
+            note = f"dated in the future ({token(m.raw_date)}); " + note
         out.append(TimelineEntry(
             m.date, "message", m.subject or "(no subject)", m.sender or ("you" if not m.incoming else ""),
             "out" if not m.incoming else "in", tuple(sorted(m.types)), m.key, note.strip("; "), n,
@@ -679,7 +678,8 @@ def timeline(store: Store, app_id: int, *, config: AssessConfig = AssessConfig()
         if i.void:
             detail = f"{i.void}{'; ' + detail if detail else ''}"
         kind = {"invite": "calendar invitation", "confirmed": "confirmed in text", "mentioned": "mentioned as held"}[i.kind]
-        out.append(TimelineEntry(when, "interview", f"Interview ({kind}): {i.summary}", "", None, (), i.source_key, detail))
+        out.append(TimelineEntry(when, "interview", f"Interview ({kind}): {i.summary}", "", None, (), i.source_key, detail,
+                                 day_only=i.start is None))
     for s in store.rows(
         "SELECT type, evidence, at, message_key FROM signals WHERE application_id = ? AND derived = 1 ORDER BY at", [app_id]
     ):
@@ -803,6 +803,7 @@ def salary_guard(store: Store, app_id: int, *, config: AssessConfig = AssessConf
                 continue
             later.append((f, f.change_percent(stated)))
     threshold = config.salary_jump_percent
+    tz = zone(config.timezone)
     changes = [p for _, p in later if p is not None]
     worst = max(changes) if changes else None
     jump = worst is not None and worst > threshold
@@ -812,13 +813,14 @@ def salary_guard(store: Store, app_id: int, *, config: AssessConfig = AssessConf
                   + "answer with the figure you gave before (by phone); a large jump at this stage can get an offer rescinded.")
     elif jump:
         f = max(later, key=lambda x: x[1] if x[1] is not None else -1e9)[0]
-        advice = (f"You stated {stated.text!r}{_on(stated.at)} and later {f.text!r}{_on(f.at)}, {worst:+.0f}% "
+        advice = (f"You stated {stated.text!r}{_on(stated.at, tz)} and later {f.text!r}{_on(f.at, tz)}, {worst:+.0f}% "
                   f"(more than {threshold:g}%): a jump like that at this stage can get an offer rescinded.")
     else:
-        advice = f"You stated {stated.text!r}{_on(stated.at)}: stay consistent with it when you reconfirm."
+        advice = f"You stated {stated.text!r}{_on(stated.at, tz)}: stay consistent with it when you reconfirm."
     return SalaryGuard(app_id, stated, rec_at, rec["message_key"] if rec else None, quoted, tuple(later), jump,
                        worst, threshold, advice)
 
 
-def _on(at: datetime | None) -> str:
-    return f" on {at:%Y-%m-%d}" if at else ""
+def _on(at: datetime | None, tz: tzinfo) -> str:
+    """`` on ⟦day⟧``: the owner's day of a stated figure, as a date token (rendered where shown)."""
+    return f" on {token(local_date(at, tz))}" if at else ""

@@ -125,7 +125,11 @@ def test_an_offer_with_a_deadline_tops_the_digest_until_it_is_decided(db: Path) 
 
     listing = {r["id"]: r for r in map(json.loads, run(db, "apps", "--json").output.splitlines())}
     assert (listing[acme]["offer_status"], listing[acme]["offer_deadline"]) == ("open", due.isoformat())
-    assert f"offer open, answer by {due.isoformat()} (from the mail:" in " ".join(run(db, "app", str(acme)).output.split())
+    # a person reads the deadline as the digest writes it (issue 11); `apps --json` above keeps ISO
+    from offerwatch.models.humandate import HumanDates, system_zone
+
+    human_due = HumanDates(system_zone()).day(due)
+    assert f"offer open, answer by {human_due} (from the mail:" in " ".join(run(db, "app", str(acme)).output.split())
 
     res = run(db, "apps", "offer", str(acme), "--accept")
     assert res.exit_code == 0, res.output

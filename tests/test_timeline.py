@@ -19,6 +19,7 @@ from offerwatch.models.calendar_days import (
     past_conversation_dates,
 )
 from offerwatch.models.domain import Address, CalendarEvent, Salary
+from offerwatch.models.humandate import HumanDates
 from offerwatch.models.store import Store
 from offerwatch.models.timeline import AssessConfig, assess, salary_guard, timeline
 
@@ -39,6 +40,11 @@ def app(store: Store, app_id: int = 1) -> dict:
 
 def derived(store: Store, app_id: int = 1) -> list[dict]:
     return store.rows("SELECT * FROM signals WHERE application_id = ? AND derived = 1 ORDER BY type, at", [app_id])
+
+
+def shown(text: str, today: str) -> str:
+    """Stored text as a person reads it in Chicago (its date tokens rendered), as of ``today``."""
+    return HumanDates(CHI, date.fromisoformat(today)).text(text)
 
 
 def kinds(store: Store, app_id: int = 1) -> list[str]:
@@ -197,7 +203,7 @@ def test_calendar_invite_and_daylight_saving_change(store: Store) -> None:
         invite("i", "2026-03-09 09:00"))  # the Monday after clocks change (Mar 8)
     assess(store, now=at("2026-03-10 09:00"), config=CFG)
     (d,) = derived(store)
-    assert "1 business day later" in d["evidence"] and "Fri 2026-03-06 16:00" in d["evidence"]
+    assert "1 business day later" in d["evidence"] and "interview on Fri 6 Mar 16:00" in shown(d["evidence"], "2026-03-10")
     iv = [e for e in timeline(store, 1, config=CFG) if e.kind == "interview"]
     assert "Ben Adler (Director)" in iv[0].detail
 
@@ -225,7 +231,7 @@ def test_second_postponement_strengthens(store: Store) -> None:
     assess(store, now=at("2026-08-11 09:00"), config=CFG)
     rows = [d for d in derived(store) if d["type"] == "postponed"]
     assert [r["strength"] for r in rows] == [0.5, 1.0]
-    assert "2026-07-29, 2026-08-04" in rows[0]["evidence"] and rows[0]["polarity"] == -1
+    assert "(Wed 29 Jul, Tue 4 Aug)" in shown(rows[0]["evidence"], "2026-08-11") and rows[0]["polarity"] == -1
 
 
 def test_a_single_postponement_is_not_repeated(store: Store) -> None:
@@ -250,7 +256,7 @@ def test_silence_after_the_users_reply_counts_business_days(store: Store) -> Non
     assert app(store)["ball"] == "them" and app(store)["last_from"] == "you"
     assess(store, now=at("2026-08-14 08:00"), config=CFG)  # Fri Aug 14: 7
     (d,) = [d for d in derived(store) if d["type"] == "silence"]
-    assert "7 business days since your message of 2026-08-05" in d["evidence"]
+    assert "7 business days since your message of Wed 5 Aug" in shown(d["evidence"], "2026-08-14")
     assert d["at"].startswith("2026-08-14")
     assert app(store)["stage"] == "screening"
 
@@ -298,7 +304,7 @@ def test_no_silence_before_a_scheduled_interview(store: Store) -> None:
     assert kinds(store) == [] and app(store)["ball"] is None
     assess(store, now=at("2026-10-12 09:00"), config=CFG)  # 7 business days after the interview
     (d,) = derived(store)
-    assert "the interview on Thu 2026-10-01" in d["evidence"]
+    assert "the interview on Thu 1 Oct 10:00" in shown(d["evidence"], "2026-10-12")
 
 
 # -- stage ----------------------------------------------------------------------------------

@@ -39,6 +39,7 @@ from typing import Any, Literal
 
 from offerwatch.daemon.textsafe import clean_text
 from offerwatch.models.domain import POLARITY
+from offerwatch.models.humandate import HumanDates, day_text
 from offerwatch.models.store import Store
 
 log = logging.getLogger(__name__)
@@ -354,11 +355,11 @@ def _parse(ts: Any) -> datetime | None:
     return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
 
 
-def day_label(dt: datetime | date) -> str:
-    """``Tue 1 Dec`` (no leading zero, locale-independent)."""
-    days = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-    months = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-    return f"{days[dt.weekday()]} {dt.day} {months[dt.month - 1]}"
+def day_label(dt: datetime | date, today: date | None = None) -> str:
+    """``Tue 1 Dec`` of a local date or datetime (no leading zero, locale-independent), with the
+    year when ``today`` is in another one: :func:`offerwatch.models.humandate.day_text`, the
+    style of every view."""
+    return day_text(dt.date() if isinstance(dt, datetime) else dt, today)
 
 
 def business_days_between(start: date, end: date) -> int:
@@ -504,7 +505,7 @@ def build_digest(
             hot_left -= 1
         pipeline.append(PipelineRow(
             refs[i],
-            day_label(last.astimezone(tz)) if last else None,
+            day_label(last.astimezone(tz), local_now.date()) if last else None,
             (local_now.date() - last.astimezone(tz).date()).days if last else None,
             "up" if p > 0 else "down" if p < 0 else "flat",
             cells,
@@ -552,7 +553,8 @@ def _offers_due(store: Store, refs: Mapping[int, AppRef], now: datetime, tz: tzi
     from offerwatch.models.offers import pending
 
     return tuple(
-        OfferDue(refs[p.application_id], day_label(p.deadline), p.days_left, clean_text(p.evidence or ""))
+        OfferDue(refs[p.application_id], day_label(p.deadline, now.astimezone(tz).date()), p.days_left,
+                 clean_text(p.evidence or ""))
         for p in pending(store, now=now, tz=tz) if p.application_id in refs
     )
 
@@ -575,6 +577,7 @@ class _Context:
     def __init__(self, store: Store, now: datetime, tz: tzinfo, style: str, limits: Limits) -> None:
         self.store, self.now, self.tz, self.style, self.limits = store, now, tz, style, limits
         self.today = now.astimezone(tz).date()
+        self.dates = HumanDates(tz, self.today)  # dates and the date tokens of stored text
 
     def view(self, s: Mapping[str, Any]) -> SignalView:
         at = _parse(s.get("at"))
@@ -582,7 +585,7 @@ class _Context:
         name = clean_text(s.get("sender_name"))
         email = clean_text(s.get("sender_email"))
         sender = name or email  # the name reads better; the link opens the message itself
-        evidence = trim(clean_text(s.get("evidence")), self.limits.evidence_chars)
+        evidence = trim(clean_text(self.dates.text(s.get("evidence"))), self.limits.evidence_chars)
         if int(s.get("derived") or 0) and not sender:
             sender = "offerwatch (from your timeline)"
         unverified = s.get("sender_tie") == "none" and not int(s.get("derived") or 0)
@@ -594,7 +597,7 @@ class _Context:
             polarity=int(s.get("polarity") or POLARITY.get(str(s["type"]), 0)),
             evidence=evidence,
             at=local,
-            when=day_label(local) if local else "",
+            when=self.dates.day(local) if local else "",
             sender=sender,
             subject=trim(clean_text(s.get("subject")), 140),
             link=message_link(s.get("message_id"), self.style),
@@ -721,7 +724,7 @@ def _actions(
             sent = [_parse(m.get("date")) for m in messages.get(app_id, []) if m.get("direction") == "out"]
             after = [d for d in sent if d and d > at]
             if after:
-                replied = day_label(min(after).astimezone(ctx.tz))
+                replied = ctx.dates.day(min(after))
         salary = None
         if rule.kind in ("salary", "offer"):
             salary = _salary_note(ctx, app_id, at, jump_percent, timeline)
@@ -780,7 +783,7 @@ def _salary_note(ctx: _Context, app_id: int, at: datetime | None, jump_percent: 
         return SalaryNote(None, None)
     stated_at = _parse(stated["date"])
     note = SalaryNote(format_money(stated["min"], stated["max"], stated["currency"], stated["period"]),
-                      day_label(stated_at.astimezone(ctx.tz)) if stated_at else None)
+                      ctx.dates.day(stated_at) if stated_at else None)
     if later:
         new = later[-1]
         base = (float(stated["min"]) + float(stated["max"])) / 2 or 1.0
@@ -805,7 +808,7 @@ def _note_from_guard(ctx: _Context, guard: Any) -> SalaryNote:
         fig, change = max(later, key=lambda x: x[1] if x[1] is not None else -1e9)
         if change is None or round(change) != 0:  # the same figure again is not news
             later_text, pct = money(fig), (round(change) if change is not None else None)
-    return SalaryNote(money(stated), day_label(at.astimezone(ctx.tz)) if at else None, later_text, pct,
+    return SalaryNote(money(stated), ctx.dates.day(at) if at else None, later_text, pct,
                       bool(getattr(guard, "jump", False)))
 
 
@@ -837,7 +840,7 @@ def _quiet(
         app_id = int(s["application_id"])
         at = _parse(s.get("at")) or _parse(s.get("created_at"))
         if app_id in refs and is_open(app_id) and not (at and app_id in latest_in and latest_in[app_id] > at):
-            found[app_id] = clean_text(s.get("evidence"))
+            found[app_id] = clean_text(ctx.dates.text(s.get("evidence")))
     if _timeline_module() is None:
         for app_id, (at, who) in latest_any.items():
             if app_id in found or app_id not in refs or not is_open(app_id) or who != "you":
@@ -849,7 +852,7 @@ def _quiet(
     for app_id, evidence in found.items():
         last = latest_any.get(app_id)
         days = (ctx.today - last[0].astimezone(ctx.tz).date()).days if last else 0
-        items.append(QuietItem(refs[app_id], days, day_label(last[0].astimezone(ctx.tz)) if last else None,
+        items.append(QuietItem(refs[app_id], days, ctx.dates.day(last[0]) if last else None,
                                last[1] if last else "them", trim(evidence, 200)))
     items.sort(key=lambda q: (-q.app.outlook, q.days))
     return items
