@@ -198,6 +198,11 @@ def auth_advice(server_text: str) -> str:
     return "check the username and the password"
 
 
+def _announces_mail(responses: Sequence[Any]) -> bool:
+    """Whether untagged IMAP responses include ``* n EXISTS`` (new mail in the selected folder)."""
+    return any(isinstance(r, tuple) and len(r) >= 2 and r[1] == b"EXISTS" for r in responses)
+
+
 def _text(value: object) -> str:
     """Server response fragments (bytes, lists of bytes, exceptions) as readable text."""
     if isinstance(value, bytes):
@@ -533,19 +538,22 @@ class ImapSource:
             if self._selected != folder:
                 client.select_folder(folder, readonly=True)
                 self._selected = folder
+            # mail that arrived while this connection was not idling (during the poll it woke)
+            # is announced in answer to the next command: ask with NOOP before going idle
+            if _announces_mail(client.noop()[1]):
+                return True
             client.idle()
+            woke = False
             try:
                 deadline = time.monotonic() + seconds
-                while not stop.is_set():
+                while not woke and not stop.is_set():
                     left = deadline - time.monotonic()
                     if left <= 0:
-                        return False
-                    for response in client.idle_check(timeout=min(check_seconds, left)):
-                        if len(response) >= 2 and response[1] == b"EXISTS":
-                            return True
-                return False
+                        break
+                    woke = _announces_mail(client.idle_check(timeout=min(check_seconds, left)))
             finally:
-                client.idle_done()
+                tail = client.idle_done()[1]  # updates sent just before DONE count too
+            return woke or _announces_mail(tail)
 
         return bool(self._call(f"waiting for new mail (IDLE) in {folder}", idle, folder=folder))
 
