@@ -229,6 +229,7 @@ class SyncEngine:
         if isinstance(source, UnorderedMailSource):
             # No high-water mark (a maildir): in a sync as in a backfill, what was read is the
             # set of stored locations, and the source opens only the files not in it.
+            since = self._unordered_floor(source, folder, since, backfill)
             stream = source.unread(folder, self._seen(source, folder), since, until)
             seen: set[str] = set()
         else:
@@ -266,6 +267,20 @@ class SyncEngine:
         flush(0)
         if batch:
             self._write(folder, batch, fr, report, on_progress)
+
+    def _unordered_floor(self, source: MailSource, folder: FolderInfo, since: date | None, backfill: bool) -> date | None:
+        """The ``--since`` of the last backfill, kept for the syncs after it.
+
+        After ``backfill --since D`` an IMAP sync goes on after the highest UID read, so the
+        history before D stays unread. A source without ordered UIDs has no such mark: the day
+        is kept instead, or the next sync would read the whole history the user left out.
+        """
+        key = f"unordered_since\x1f{source.account}\x1f{folder.name}"
+        if backfill:
+            self.store.set_meta(key, since.isoformat() if since else "")
+            return since
+        kept = self.store.meta(key)
+        return date.fromisoformat(kept) if kept else since
 
     def _seen(self, source: MailSource, folder: FolderInfo) -> set[str]:
         return self.store.seen_identities(source.account, folder.name, folder.uidvalidity)

@@ -260,3 +260,17 @@ def test_config_errors_for_maildir_accounts() -> None:
     ok = parse_config(__import__("tomllib").loads(
         '[[accounts]]\nname = "w"\nmaildir = "~/Mail/w"\nfolders = ["INBOX", "Jobs"]\naddresses = ["me@example.com"]\n'))
     assert ok.accounts[0].maildir == "~/Mail/w" and ok.owner_addresses == ("me@example.com",)
+
+
+def test_a_dated_backfill_leaves_the_older_history_unread_for_later_syncs_too(setup: Setup) -> None:
+    from datetime import datetime, timezone
+
+    for day in (1, 2):
+        setup.add(date=datetime(2026, 5, day, 9, tzinfo=timezone.utc))
+    setup.add(date=datetime(2026, 6, 2, 9, tzinfo=timezone.utc))
+    assert read(setup.run("backfill", "--account", "work", "--since", "2026-06-01", "--no-progress"), "INBOX") == 1
+    assert read(setup.run("sync", "--no-progress"), "INBOX") == 0  # as IMAP: on from there, not the history
+    setup.add(date=datetime.now(timezone.utc))
+    assert read(setup.run("sync", "--no-progress"), "INBOX") == 1
+    assert read(setup.run("backfill", "--account", "work", "--no-progress"), "INBOX") == 2  # all of it, when asked
+    assert read(setup.run("sync", "--no-progress"), "INBOX") == 0

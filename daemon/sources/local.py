@@ -144,6 +144,8 @@ class MboxSource:
 SENT_NAMES = ("sent", "sent messages", "sent items", "sent mail")
 INBOX = "INBOX"
 _DELIVERED = re.compile(r"\d{1,12}")
+#: What is read of a file before its date is checked (the Date header is in the head).
+_HEAD_BYTES = 65536
 
 
 @dataclass(frozen=True)
@@ -351,9 +353,10 @@ class MaildirSource:
         """Where ``key`` is now (a client moved it to ``cur/`` or changed its flags meanwhile)."""
         return next((e.path for e in self._list(folder) if e.key == key), None)
 
-    def _read(self, folder: FolderInfo, entry: _Entry) -> RawMessage | None:
-        """One message, capped; ``None`` when it was deleted since it was listed. A file that
-        cannot be read is handed on with ``error`` set, so it is recorded and never blocks."""
+    def _read(self, folder: FolderInfo, entry: _Entry, since: date | None, until: date | None) -> RawMessage | None:
+        """One message dated in ``[since, until)``, capped; ``None`` when it is out of range (only
+        its head was read) or was deleted since it was listed. A file that cannot be read is
+        handed on with ``error`` set, so it is recorded and never blocks the folder."""
         location = Location(self.account, folder.name, folder.uidvalidity, entry.uid, entry.key)
         path: Path | None = entry.path
         for _attempt in range(2):
@@ -362,7 +365,11 @@ class MaildirSource:
             try:
                 with open(path, "rb") as f:
                     size = os.fstat(f.fileno()).st_size
-                    data = f.read(self.max_message_bytes)
+                    data = f.read(min(self.max_message_bytes, _HEAD_BYTES))
+                    if not in_range(data, since, until):
+                        return None
+                    if len(data) < size:
+                        data += f.read(self.max_message_bytes - len(data))
             except FileNotFoundError:
                 path = self._locate(folder, entry.key)
                 continue
@@ -380,8 +387,8 @@ class MaildirSource:
         for entry in self._list(folder):
             if Location(self.account, folder.name, folder.uidvalidity, entry.uid, entry.key).identity in seen:
                 continue
-            raw = self._read(folder, entry)
-            if raw is not None and (raw.error or in_range(raw.data, since, until)):
+            raw = self._read(folder, entry, since, until)
+            if raw is not None:
                 yield raw
 
     def count_unread(self, folder: FolderInfo, seen: AbstractSet[str]) -> int:
@@ -396,8 +403,8 @@ class MaildirSource:
         """Messages delivered after ``after_uid`` (a time); the engine uses :meth:`unread` instead."""
         for entry in self._list(folder):
             if entry.uid > after_uid:
-                raw = self._read(folder, entry)
-                if raw is not None and (raw.error or in_range(raw.data, since, until)):
+                raw = self._read(folder, entry, since, until)
+                if raw is not None:
                     yield raw
 
     def close(self) -> None:
