@@ -274,3 +274,21 @@ def test_a_dated_backfill_leaves_the_older_history_unread_for_later_syncs_too(se
     assert read(setup.run("sync", "--no-progress"), "INBOX") == 1
     assert read(setup.run("backfill", "--account", "work", "--no-progress"), "INBOX") == 2  # all of it, when asked
     assert read(setup.run("sync", "--no-progress"), "INBOX") == 0
+
+
+def test_a_file_moved_or_deleted_while_a_pass_runs(setup: Setup) -> None:
+    """mbsync may run while offerwatch reads: a file listed in new/ is in cur/ (renamed for a
+    flag) or gone by the time it is opened."""
+    from offerwatch.daemon.sources.local import MaildirSource
+
+    keys = {setup.add() for _ in range(3)}
+    source = MaildirSource.for_account("work", str(setup.root))
+    inbox = source.folders()[0]
+    stream = source.unread(inbox, set(), None, None)
+    first = next(stream).location.key  # the folder is listed now, and one file read
+    moved, deleted = sorted(keys - {first})
+    os.rename(setup.root / "new" / moved, setup.root / "cur" / f"{moved}:2,S")
+    os.remove(setup.root / "new" / deleted)
+    rest = list(stream)
+    assert [r.location.key for r in rest] == [moved]
+    assert rest[0].data == (setup.root / "cur" / f"{moved}:2,S").read_bytes()
