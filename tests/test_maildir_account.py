@@ -172,6 +172,10 @@ def test_the_service_poll_reads_the_maildir_incrementally(setup: Setup) -> None:
         setup.add()
         assert service.poll().read == 1
         assert service.poll().read == 0
+        setup.root.rename(setup.root.with_name("unmounted"))  # the disk it lives on is gone
+        assert service.poll().failed == ["work"]
+    status = " ".join(setup.run("status").output.split())
+    assert "FAILING work / INBOX" in status and f"maildir {setup.root} does not exist" in status
 
 
 def test_unreadable_and_truncated_files_are_recorded_and_never_block_the_folder(setup: Setup) -> None:
