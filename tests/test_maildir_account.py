@@ -260,6 +260,8 @@ def test_config_errors_for_maildir_accounts() -> None:
     assert "empty" in empty
     (imap_key,) = _problems('[[accounts]]\nname = "w"\nmaildir = "~/Mail/w"\npassword_env = "X"\n')
     assert imap_key.startswith("accounts[0].password_env: an IMAP setting")
+    (idle,) = _problems('[[accounts]]\nname = "w"\nmaildir = "~/Mail/w"\nidle = true\n')
+    assert idle.startswith("accounts[0].idle: an IMAP setting")  # IDLE is a server's; a maildir is polled
     (digest,) = _problems('[[accounts]]\nname = "w"\nmaildir = "~/Mail/w"\n'
                           '[digest]\nchannel = "imap"\n[digest.imap]\naccount = "w"\n')
     assert "reads a local maildir" in digest
