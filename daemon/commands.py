@@ -67,7 +67,10 @@ def run_source(ctx: click.Context, source: MailSource, *, store_path: Path | Non
                     if taken >= 200:
                         return
 
-        mailbox_owner = owner_from_sample(sample())
+        try:
+            mailbox_owner = owner_from_sample(sample())
+        except SourceError as err:  # the source cannot be opened (a server down, a missing maildir)
+            raise click.ClickException(str(err)) from err
         log.info("mailbox owner inferred as %s (set [identity] addresses to be explicit)", ", ".join(sorted(mailbox_owner.addresses)) or "unknown")
     from offerwatch.models.store import StoreError
 
@@ -204,7 +207,7 @@ def demo(ctx: click.Context, keep: bool) -> None:
 
 @click.command()
 @click.option("--source", "source_path", metavar="PATH", help="A folder of .eml files, an mbox file or a maildir.")
-@click.option("--account", metavar="NAME", help="An IMAP account from the config.")
+@click.option("--account", metavar="NAME", help="An account from the config (IMAP or maildir).")
 @click.option("--since", metavar="YYYY-MM-DD", help="Only mail dated on or after this day.")
 @click.option("--until", metavar="YYYY-MM-DD", help="Only mail dated before this day.")
 @click.option("--folder", "folders", multiple=True, metavar="NAME", help="Only this folder (repeatable).")

@@ -46,6 +46,8 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True)
 class AccountConfig:
+    """One ``[[accounts]]`` entry: an IMAP server (``host``) or a local maildir (``maildir``)."""
+
     name: str
     host: str
     username: str
@@ -61,6 +63,15 @@ class AccountConfig:
     addresses: tuple[str, ...] = ()  # the owner's other addresses (aliases)
     timeout_seconds: float = 60.0
     idle: bool = False  # IMAP IDLE on INBOX: new mail is read within seconds (daemon.idle)
+    #: a local maildir kept in sync by mbsync/offlineimap, read instead of a server (``~`` allowed)
+    maildir: str = ""
+
+    @property
+    def where(self) -> str:
+        """Where the account's mail is, for ``offerwatch check``."""
+        if self.maildir:
+            return f"maildir {self.maildir}"
+        return f"{self.username} @ {self.host}:{self.port} ({self.tls}, {self.auth})"
 
 
 @dataclass(frozen=True)
@@ -318,10 +329,46 @@ def _holiday_problem(entry: str) -> str | None:
     return None
 
 
-_ACCOUNT_KEYS = {
-    "name", "host", "port", "tls", "allow_insecure", "ca_file", "username", "auth", "password_command",
-    "password_env", "token_command", "folders", "addresses", "timeout_seconds", "idle",
+#: The keys of an IMAP account that mean nothing for a maildir account.
+_IMAP_ONLY_KEYS = {
+    "port", "tls", "allow_insecure", "ca_file", "username", "auth", "password_command", "password_env",
+    "token_command", "timeout_seconds", "idle",
 }
+_ACCOUNT_KEYS = {"name", "host", "folders", "addresses", "maildir"} | _IMAP_ONLY_KEYS
+
+
+def _maildir_account(c: _Checker, raw: dict[str, Any], i: int) -> AccountConfig | None:
+    """A ``maildir = PATH`` account: name, maildir, folders, addresses; nothing of a server.
+
+    The path is checked when the account is read, not here: an unmounted disk must fail that
+    account's poll (and show in ``offerwatch status``), not every command.
+    """
+    path = f"accounts[{i}]."
+    if "host" in raw:
+        c.problems.append(f"accounts[{i}]: both host and maildir are set; an account reads an IMAP server or a "
+                          "local maildir, not both: remove one (or make two [[accounts]])")
+        return None
+    if "name" not in raw:
+        c.problems.append(f"{path}name: missing (every account needs a name)")
+    for key in sorted(_IMAP_ONLY_KEYS & raw.keys()):
+        hint = " (put your address in addresses)" if key == "username" else ""
+        c.problems.append(f"{path}{key}: an IMAP setting; this account reads the maildir, remove it{hint}")
+
+    def usable(v: str) -> str | None:
+        if not v.strip():
+            return "expected the path of a maildir, got an empty string"
+        if not (v.startswith("~") or os.path.isabs(v)):
+            return f"{v!r} is relative: give an absolute path or one starting with ~ (the service does not run in this folder)"
+        return None
+
+    return AccountConfig(
+        name=c.get(raw, "name", path, str, f"account{i}"),
+        host="",
+        username="",
+        maildir=c.get(raw, "maildir", path, str, "", usable),
+        folders=c.strings(raw, "folders", path),
+        addresses=c.strings(raw, "addresses", path),
+    )
 
 
 def _account(c: _Checker, raw: Any, i: int) -> AccountConfig | None:
@@ -330,9 +377,12 @@ def _account(c: _Checker, raw: Any, i: int) -> AccountConfig | None:
         c.problems.append(f"accounts[{i}]: expected a table ([[accounts]])")
         return None
     c.table(raw, path, _ACCOUNT_KEYS)
+    if "maildir" in raw:
+        return _maildir_account(c, raw, i)
     for required in ("name", "host", "username"):
         if required not in raw:
-            c.problems.append(f"{path}{required}: missing (every account needs name, host and username)")
+            c.problems.append(f"{path}{required}: missing (every account needs name, and host and username "
+                              "or maildir)")
     tls = c.get(raw, "tls", path, str, "implicit", _one_of("implicit", "starttls", "none"))
     insecure = c.get(raw, "allow_insecure", path, bool, False)
     if tls == "none" and not insecure:
@@ -437,9 +487,13 @@ def parse_config(data: Mapping[str, Any], source: str = "(config)") -> Config:
             c.problems.append("digest.smtp.tls: 'none' sends your password in clear text; set allow_insecure = true to accept that")
     imap_raw = c.get(dig, "imap", "digest.", dict, {})
     c.table(imap_raw, "digest.imap.", {"account", "folder"})
-    imap_account = c.get(imap_raw, "account", "digest.imap.", str, accounts[0].name if accounts else "")
+    servers = [a.name for a in accounts if not a.maildir]
+    imap_account = c.get(imap_raw, "account", "digest.imap.", str, servers[0] if servers else "")
     if channel == "imap" and imap_account not in names:
-        c.problems.append(f"digest.imap.account: {imap_account or '(empty)'!r} is not a configured account")
+        c.problems.append(f"digest.imap.account: {imap_account or '(empty)'!r} is not a configured IMAP account")
+    elif channel == "imap" and imap_account not in servers:
+        c.problems.append(f"digest.imap.account: {imap_account!r} reads a local maildir; the digest is put into a "
+                          "folder on an IMAP server: name an account with a host, or use channel = \"smtp\" or \"file\"")
     file_raw = c.get(dig, "file", "digest.", dict, {})
     c.table(file_raw, "digest.file.", {"path"})
     file_path = c.get(file_raw, "path", "digest.file.", str, "")

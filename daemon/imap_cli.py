@@ -19,7 +19,12 @@ from offerwatch.daemon.context import console, load_config
 
 
 def account_source(acct: AccountConfig, *, folders: Sequence[str] | None = None):
-    """An ImapSource for one configured account (not yet connected)."""
+    """The source of one configured account (not yet connected): an ImapSource, or a
+    MaildirSource for an account with ``maildir = PATH``."""
+    if acct.maildir:
+        from offerwatch.daemon.sources.local import MaildirSource
+
+        return MaildirSource.for_account(acct.name, acct.maildir, folders=list(folders or acct.folders) or None)
     from offerwatch.daemon.secrets import SecretProvider
     from offerwatch.daemon.sources.imap import ImapSource
 
@@ -82,19 +87,21 @@ def check_command(ctx: click.Context, names: tuple[str, ...]) -> None:
     failed = False
     policy = RetryPolicy(attempts=2, base_delay=1.0)
     for acct in _accounts(config, names):
-        out.rule(f"[bold]{acct.name}[/] {acct.username} @ {acct.host}:{acct.port} ({acct.tls}, {acct.auth})", align="left")
+        out.rule(f"[bold]{acct.name}[/] {acct.where}", align="left")
         source = None
         try:
             source = account_source(acct)
             policy.call(source.connect, account=acct.name)
             caps = source.capabilities()
-            out.print(f"capabilities: {' '.join(caps[:30])}{' …' if len(caps) > 30 else ''}")
+            if caps:  # a maildir has none
+                out.print(f"capabilities: {' '.join(caps[:30])}{' …' if len(caps) > 30 else ''}")
             if getattr(source, "is_gmail", False):
                 out.print("Gmail: INBOX and All Mail are deduplicated by X-GM-MSGID")
             for folder in source.folders():
                 n = source.count(folder, 0, None, None)
                 role = f" ({folder.role})" if folder.role else ""
-                out.print(f"  {folder.name}{role}: {n if n is not None else '?'} messages, UIDVALIDITY {folder.uidvalidity}")
+                validity = "" if acct.maildir else f", UIDVALIDITY {folder.uidvalidity}"
+                out.print(f"  {folder.name}{role}: {n if n is not None else '?'} messages{validity}")
             for problem in source.problems:
                 out.print(f"  [yellow]note:[/] {problem}")
             out.print("[green]OK[/]")

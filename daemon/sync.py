@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Protocol, TypeVar
 
-from offerwatch.daemon.sources.base import FolderInfo, MailSource, SourceError
+from offerwatch.daemon.sources.base import FolderInfo, MailSource, SourceError, UnorderedMailSource
 from offerwatch.extractors.fingerprint import content_fingerprint
 from offerwatch.extractors.pipeline import Owner, Prepared, analyze_many, prepare_many
 from offerwatch.models.domain import Analysis, Direction, RawMessage
@@ -102,8 +102,9 @@ class SyncEngine:
     ) -> SyncReport:
         """Read every folder of ``source``; ``backfill`` reads from the start, skipping known mail."""
         report = SyncReport()
-        self.store.ensure_account(source.account, type(source).__name__)
         folders = self._retrying(source, "listing folders", source.folders)
+        # after the listing: a source that cannot be opened (a missing maildir) changes nothing
+        self.store.ensure_account(source.account, type(source).__name__)
         if folder_names:
             wanted = set(folder_names)
             folders = [f for f in folders if f.name in wanted]
@@ -115,7 +116,10 @@ class SyncEngine:
             total = 0
             try:
                 for f, after in plans:
-                    n = source.count(f, after, since, until)
+                    if isinstance(source, UnorderedMailSource):
+                        n: int | None = source.count_unread(f, self._seen(source, f))
+                    else:
+                        n = source.count(f, after, since, until)
                     total += n or 0
             except SourceError as err:  # only the progress bar's total: each folder retries on its own
                 log.info("account %s: could not count the messages to read (%s); progress without a total",
@@ -222,7 +226,15 @@ class SyncEngine:
         report: SyncReport,
         on_progress: Progress | None,
     ) -> None:
-        seen = self.store.seen_identities(source.account, folder.name, folder.uidvalidity) if backfill else set()
+        if isinstance(source, UnorderedMailSource):
+            # No high-water mark (a maildir): in a sync as in a backfill, what was read is the
+            # set of stored locations, and the source opens only the files not in it.
+            since = self._unordered_floor(source, folder, since, backfill)
+            stream = source.unread(folder, self._seen(source, folder), since, until)
+            seen: set[str] = set()
+        else:
+            stream = source.messages(folder, after_uid, since, until)
+            seen = self._seen(source, folder) if backfill else set()
         batch: list[RawMessage] = []
         # With a pool, the next batches are parsed and classified in worker processes while
         # this one is written; batches are still written one by one, in order, here.
@@ -233,7 +245,7 @@ class SyncEngine:
                 done, future = ahead.popleft()
                 self._write(folder, done, fr, report, on_progress, future)
 
-        for raw in source.messages(folder, after_uid, since, until):
+        for raw in stream:
             if raw.location.identity in seen:
                 fr.skipped_known += 1
                 if on_progress:
@@ -242,7 +254,8 @@ class SyncEngine:
             batch.append(raw)
             if len(batch) >= self.batch_size:
                 if self.pool is not None:
-                    ahead.append((batch, self.pool.submit(prepare_many, [r.data for r in batch], self.owner, folder.role)))
+                    readable = [r.data for r in batch if r.error is None]
+                    ahead.append((batch, self.pool.submit(prepare_many, readable, self.owner, folder.role)))
                     flush(PREFETCH)
                 else:
                     self._write(folder, batch, fr, report, on_progress)
@@ -255,11 +268,30 @@ class SyncEngine:
         if batch:
             self._write(folder, batch, fr, report, on_progress)
 
+    def _unordered_floor(self, source: MailSource, folder: FolderInfo, since: date | None, backfill: bool) -> date | None:
+        """The ``--since`` of the last backfill, kept for the syncs after it.
+
+        After ``backfill --since D`` an IMAP sync goes on after the highest UID read, so the
+        history before D stays unread. A source without ordered UIDs has no such mark: the day
+        is kept instead, or the next sync would read the whole history the user left out.
+        """
+        key = f"unordered_since\x1f{source.account}\x1f{folder.name}"
+        if backfill:
+            self.store.set_meta(key, since.isoformat() if since else "")
+            return since
+        kept = self.store.meta(key)
+        return date.fromisoformat(kept) if kept else since
+
+    def _seen(self, source: MailSource, folder: FolderInfo) -> set[str]:
+        return self.store.seen_identities(source.account, folder.name, folder.uidvalidity)
+
     def _write(
         self, folder: FolderInfo, batch: list[RawMessage], fr: FolderReport, report: SyncReport, on_progress: Progress | None,
         prepared: Future[list[Prepared]] | None = None,
     ) -> None:
-        analyses = self._analyze(folder, batch, prepared)
+        # A message the source could not read is recorded as unreadable, never analysed.
+        analysed = iter(self._analyze(folder, [r for r in batch if r.error is None], prepared))
+        analyses = [_unreadable(r, r.error) if r.error is not None else next(analysed) for r in batch]
         items = list(zip((r.location for r in batch), analyses, strict=True))
         last_uid = max(r.location.uid for r in batch)
         touched = self.store.write_batch(
@@ -300,7 +332,9 @@ def _unreadable(raw: RawMessage, why: str) -> Analysis:
     return Analysis(
         message_id="", subject="", sender=None, to=(), cc=(), date=None, in_reply_to=None, references=(),
         direction=Direction.IN, is_job=False, job_reason=why, text="", signature="", problems=(why,),
-        parse_failed=True, content_hash=hashlib.sha256(raw.data).hexdigest(), fingerprint=content_fingerprint(raw.data),
+        parse_failed=True, fingerprint=content_fingerprint(raw.data),
+        # a file that could not be read has no content to tell it from another one: its place does
+        content_hash=hashlib.sha256(raw.location.identity.encode("utf-8", "surrogatepass") if raw.error else raw.data).hexdigest(),
     )
 
 

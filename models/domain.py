@@ -96,6 +96,9 @@ class RawMessage:
     size: int  # the full size on the source, even when ``data`` was capped
     internal_date: datetime | None = None
     truncated: bool = False
+    #: Why the source could not read it (a maildir file without read permission); ``data`` is
+    #: then empty and the engine records the message as unreadable instead of analysing it.
+    error: str | None = None
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,10 @@ and crash safety are written once (in :mod:`offerwatch.daemon.sync`) for every s
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Set as AbstractSet
 from dataclasses import dataclass
 from datetime import date
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from offerwatch.models.domain import RawMessage
 
@@ -61,4 +61,24 @@ class MailSource(Protocol):
 
     def close(self) -> None:
         """Release connections and files."""
+        ...
+
+
+@runtime_checkable
+class UnorderedMailSource(MailSource, Protocol):
+    """A source whose messages have no ordered UIDs, so no high-water mark can say what was read.
+
+    A maildir is one: file names are unique but not ordered, and files come and go. The sync
+    engine then hands over the :attr:`Location.identity` of every message it stored from the
+    folder, and the source yields the others, reading only those. ``messages`` still works
+    (by delivery time) for callers that sample a source.
+    """
+
+    def unread(self, folder: FolderInfo, seen: AbstractSet[str], since: date | None,
+               until: date | None) -> Iterator[RawMessage]:
+        """The messages whose location identity is not in ``seen``, capped in size."""
+        ...
+
+    def count_unread(self, folder: FolderInfo, seen: AbstractSet[str]) -> int:
+        """How many messages :meth:`unread` would yield, at most (for a progress bar)."""
         ...
