@@ -34,12 +34,13 @@ from mailfactory import message
 from digest_data import DEV_OWNER
 from offerwatch.daemon.commands import assess_config_from
 from offerwatch.daemon.config import Config, DigestConfig
-from offerwatch.daemon.digest.build import TYPE_LABELS, day_label, trim
+from offerwatch.daemon.digest.build import TYPE_LABELS, trim
 from offerwatch.daemon.digest.job import run_due_digest
 from offerwatch.daemon.sources.local import EmlFolderSource, message_date
 from offerwatch.daemon.sync import SyncEngine, assess_applications
 from offerwatch.daemon.textsafe import clean_text
 from offerwatch.extractors.pipeline import Owner
+from offerwatch.models.humandate import HumanDates
 from offerwatch.models.store import Store
 
 TZ = ZoneInfo("America/Chicago")
@@ -220,9 +221,9 @@ def test_every_signal_is_new_in_exactly_one_digest(week: Week) -> None:
         "SELECT type, evidence, at FROM signals WHERE application_id IS NOT NULL AND type != 'silence' "
         "AND dismissed = 0 AND created_at > ?", [week.first_sent])
     assert len(read_later) >= 10
+    dates = HumanDates(TZ, MONDAY.date())  # the digest's style: stored date tokens rendered, its zone's days
     for s in read_later:
-        at = datetime.fromisoformat(s["at"]) if s["at"] else None
-        item = (TYPE_LABELS[s["type"]], day_label(at.astimezone(TZ)) if at else "", trim(clean_text(s["evidence"]), 280))
+        item = (TYPE_LABELS[s["type"]], dates.day(s["at"], missing=""), trim(clean_text(dates.text(s["evidence"])), 280))
         assert item in seen and seen[item] >= 1, f"{item} never shown as new"
 
 
