@@ -17,7 +17,7 @@ from digest_data import NOW, OWNER, TZ, at, message, quiet_shown, sample_store, 
 from offerwatch.daemon.cli import cli
 from offerwatch.daemon.config import Config, ConfigError, DigestConfig, parse_config
 from offerwatch.daemon.digest.build import CLOSED_STAGES, Limits, build_digest
-from offerwatch.daemon.digest.deliver import FileChannel
+from offerwatch.daemon.digest.deliver import FileChannel, digest_row
 from offerwatch.daemon.digest.job import compose, send_digest_now, settings_from_config
 from offerwatch.daemon.digest.render import render_html, render_text
 from offerwatch.models.cold import ReopenError, cold_applications, reopen
@@ -71,6 +71,21 @@ def test_going_quiet_is_told_once_by_a_delivered_digest_and_a_preview_records_no
     d, _ = compose(store, settings, now=NOW + timedelta(days=1))
     assert d.quiet == () and d.going_quiet == 0 and "going quiet" not in d.subject
     assert "Meridian Freight" in {p.app.company for p in d.pipeline}
+
+
+def test_a_failure_to_record_never_unmarks_a_delivered_digest(sample, tmp_path: Path, monkeypatch, caplog) -> None:
+    """A fault no real part produces (a bug, a full disk at that instant): the digest left, so the
+    ledger says sent and it is not sent again; the log says what may repeat."""
+    from offerwatch.daemon.digest import job
+
+    def broken(store: Store, digest: object) -> None:
+        raise RuntimeError("simulated failure")
+
+    store, _ = sample
+    monkeypatch.setattr(job, "record_quiet_shown", broken)
+    _deliver(store, _config(tmp_path), NOW)
+    assert digest_row(store, NOW.date())["status"] == "sent" and quiet_shown(store) == []
+    assert "could not be recorded" in caplog.text
 
 
 def test_the_digest_command_previews_and_out_files_record_nothing(sample, tmp_path: Path) -> None:

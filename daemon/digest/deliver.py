@@ -509,7 +509,12 @@ def _mark_sent(store: Store, for_date: date, when: datetime, on_sent: Callable[[
             [when.astimezone(timezone.utc).isoformat(timespec="seconds"), for_date.isoformat()],
         )
         if on_sent is not None:
-            on_sent()
+            try:
+                with store.atomic():  # a savepoint: what fails here never costs the ledger its "sent"
+                    on_sent()
+            except Exception:  # noqa: BLE001 - the digest left: marking it sent is what must not fail
+                log.exception("digest %s was delivered, but what it told could not be recorded; "
+                              "its going-quiet items may be told again tomorrow", for_date)
 
 
 def _parse(value: Any) -> datetime | None:
