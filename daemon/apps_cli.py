@@ -1,4 +1,4 @@
-"""``offerwatch apps`` (list, merge, split, rename, close) and ``offerwatch app ID``.
+"""``offerwatch apps`` (list, merge, split, rename, close, reopen) and ``offerwatch app ID``.
 
 Thin: parse arguments, call :mod:`offerwatch.models.linking` / :mod:`offerwatch.models.timeline`,
 print with rich, and turn :class:`CorrectionError` into a message that says what to do.
@@ -7,6 +7,8 @@ print with rich, and turn :class:`CorrectionError` into a message that says what
 from __future__ import annotations
 
 import json
+import logging
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 import click
@@ -66,6 +68,7 @@ def apps_group(ctx: click.Context, show_all: bool, stage: str | None, since: str
       offerwatch apps split 3 4 5 --role "Analytics Engineer"
       offerwatch apps rename 3 --company "Acme Corp"
       offerwatch apps close 3 --stage withdrawn
+      offerwatch apps reopen 8
       offerwatch apps offer 3 --deadline 2026-11-20
       offerwatch apps notjob 7
     """
@@ -310,7 +313,7 @@ def apps_notjob(ctx: click.Context, app_id: int, undo: bool) -> None:
 @click.argument("app_id", type=int)
 @click.option("--stage", default="withdrawn", show_default=True,
               type=click.Choice(["withdrawn", "rejected", "offer", "on_hold", "ghosted"]), help="The final stage.")
-@click.option("--reopen", is_flag=True, help="Reopen a closed application (stage computed again).")
+@click.option("--reopen", is_flag=True, help="Reopen a closed or cold application (as `offerwatch apps reopen ID`).")
 @click.pass_context
 def apps_close(ctx: click.Context, app_id: int, stage: str, reopen: bool) -> None:
     """Close an application with a final stage, or reopen it with --reopen.
@@ -324,10 +327,73 @@ def apps_close(ctx: click.Context, app_id: int, stage: str, reopen: bool) -> Non
     from offerwatch.models.linking import close_application
     from offerwatch.models.timeline import assess
 
+    if reopen:
+        _reopen(ctx, app_id)
+        return
     with open_store(ctx) as store:
-        _run(close_application, store, app_id, stage=stage, reopen=reopen, reassess=False)
+        _run(close_application, store, app_id, stage=stage, reopen=False, reassess=False)
         assess(store, [app_id], config=_assess_config(ctx))
-        console(ctx).print(f"{'Reopened' if reopen else 'Closed'} #{app_id}{'' if reopen else f' as {stage}'}.")
+        console(ctx).print(f"Closed #{app_id} as {stage}.")
+
+
+@apps_group.command("reopen")
+@click.argument("app_id", type=int)
+@click.pass_context
+def apps_reopen(ctx: click.Context, app_id: int) -> None:
+    """Bring back an application that went cold, was ghosted or that you closed.
+
+    The digest moves applications without mail for [digest] cold_business_days (default 30)
+    business days, and ghosted ones, out of "going quiet" and the pipeline onto one "gone
+    cold" line. Reopened, it is active again and its count starts afresh today. New mail
+    from them brings one back by itself; a rejection or withdrawal read from mail is not
+    reopened here.
+
+    \b
+    Examples:
+      offerwatch apps reopen 8
+      offerwatch apps --all        # find the id
+    """
+    _reopen(ctx, app_id)
+
+
+def _reopen(ctx: click.Context, app_id: int) -> None:
+    from datetime import timezone
+
+    from offerwatch.models.calendar_days import zone
+    from offerwatch.models.cold import ReopenError, reopen
+    from offerwatch.models.timeline import assess
+
+    cfg = _assess_config(ctx)
+    cold_days = _cold_business_days(ctx)
+    now = datetime.now(timezone.utc)
+    with open_store(ctx) as store:
+        try:
+            was = reopen(store, app_id, now=now, tz=zone(cfg.timezone), business_days=cold_days, holidays=cfg.holidays)
+        except ReopenError as err:
+            raise click.ClickException(str(err)) from None
+        assess(store, [app_id], now=now, config=cfg)
+        row = store.rows("SELECT company, stage FROM applications WHERE id = ?", [app_id])[0]
+    from offerwatch.models.cold import ENDED_STAGES
+
+    how = {"closed": "closed by you", "ghosted": "ghosted", "cold": "gone cold"}[was]
+    if row["stage"] in ENDED_STAGES:
+        after = f"its mail says {row['stage']}, so it stays out of the pipeline until they write again."
+    else:
+        after = f"it is active again and goes cold only after {cold_days} more business days without mail."
+    console(ctx).print(f"Reopened #{app_id} ({row['company']}), which was {how}: {after}", soft_wrap=True)
+
+
+def _cold_business_days(ctx: click.Context) -> int:
+    """[digest] cold_business_days when a config is readable, the default otherwise."""
+    from offerwatch.models.cold import DEFAULT_COLD_BUSINESS_DAYS
+
+    try:
+        from offerwatch.daemon.context import load_config
+
+        return int(load_config(ctx).digest.cold_business_days)
+    except Exception as err:  # noqa: BLE001 - no config (or an old one) must not block a correction
+        logging.getLogger(__name__).info("no readable config (%s): cold after %d business days", err, DEFAULT_COLD_BUSINESS_DAYS)
+        return DEFAULT_COLD_BUSINESS_DAYS
 
 
 def _iso_day(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:

@@ -192,8 +192,10 @@ def demo(ctx: click.Context, keep: bool) -> None:
         first = store.rows("SELECT min(date) AS d FROM messages WHERE date IS NOT NULL")[0]["d"]
         since = datetime.fromisoformat(first) if first else None
         now = report.newest or datetime.now(timezone.utc)
-        tz = settings_from_config(load_config(ctx)).tz
-        print_digest(build_digest(store, now=now, tz=tz, since=since), out)
+        settings = settings_from_config(load_config(ctx))
+        print_digest(build_digest(store, now=now, tz=settings.tz, since=since,
+                                  silence_business_days=settings.silence_business_days,
+                                  cold_business_days=settings.cold_business_days, holidays=settings.holidays), out)
         out.print(f"\n[dim]Read {report.read} messages; database: {path if (keep or app.db_path) else 'temporary (use --keep or --db to keep it)'}[/]")
     finally:
         store.close()

@@ -103,6 +103,9 @@ class DigestConfig:
     timezone: str = ""  # empty: the system's
     channel: str = "file"  # smtp | imap | file
     skip_when_empty: bool = False
+    #: business days after the last contact (either side) when a silent application "goes cold":
+    #: out of "going quiet" and the pipeline, onto a one-line count (models.cold)
+    cold_business_days: int = 30
     smtp: SmtpConfig = SmtpConfig()
     imap_account: str = ""
     imap_folder: str = "offerwatch"
@@ -248,6 +251,19 @@ def _port(v: int) -> str | None:
 
 def _positive(v: float) -> str | None:
     return None if v > 0 else f"expected a positive number, got {v}"
+
+
+def _cold_days(silence: int) -> Callable[[int], str | None]:
+    """``digest.cold_business_days``: longer than the silence threshold, or nothing would ever go quiet first."""
+    def check(v: int) -> str | None:
+        if not 1 <= v <= 260:
+            return f"expected 1 to 260 business days, got {v}"
+        if v <= silence:
+            return (f"{v} business days is not longer than detection.silence_business_days ({silence}): an application "
+                    f"would go cold before it could go quiet; give more than {silence}")
+        return None
+
+    return check
 
 
 def _zone(v: str) -> str | None:
@@ -459,7 +475,7 @@ def parse_config(data: Mapping[str, Any], source: str = "(config)") -> Config:
     )
 
     dig = c.get(data, "digest", "", dict, {})
-    c.table(dig, "digest.", {"time", "timezone", "channel", "skip_when_empty", "smtp", "imap", "file"})
+    c.table(dig, "digest.", {"time", "timezone", "channel", "skip_when_empty", "cold_business_days", "smtp", "imap", "file"})
     clock = c.get(dig, "time", "digest.", str, "07:30", _clock)
     hh, mm = (int(x) for x in clock.split(":"))
     channel = c.get(dig, "channel", "digest.", str, "file", _one_of("smtp", "imap", "file"))
@@ -504,6 +520,9 @@ def parse_config(data: Mapping[str, Any], source: str = "(config)") -> Config:
         timezone=c.get(dig, "timezone", "digest.", str, "", _zone),
         channel=channel,
         skip_when_empty=c.get(dig, "skip_when_empty", "digest.", bool, False),
+        # the default stays above a long silence threshold, so going quiet always comes first
+        cold_business_days=c.get(dig, "cold_business_days", "digest.", int, max(30, detection.silence_business_days + 1),
+                                 _cold_days(detection.silence_business_days)),
         smtp=smtp,
         imap_account=imap_account,
         imap_folder=c.get(imap_raw, "folder", "digest.imap.", str, "offerwatch"),

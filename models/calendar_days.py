@@ -72,6 +72,23 @@ def local_date(dt: datetime, tz: tzinfo) -> date:
     return dt.astimezone(tz).date()
 
 
+def stored_time(value: object) -> datetime | None:
+    """A timestamp as the database stores it (ISO 8601; naive means UTC), or None when absent or unreadable.
+
+    >>> stored_time("2026-10-06T14:10:31+00:00").day
+    6
+    >>> stored_time("not a date") is None
+    True
+    """
+    if not value:
+        return None
+    try:
+        dt = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+
+
 # -- holidays --------------------------------------------------------------------------------
 
 

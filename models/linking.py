@@ -1161,7 +1161,9 @@ def close_application(store: Store, app_id: int, *, stage: str = "withdrawn", re
         raise CorrectionError(f"unknown stage {stage!r}: use one of {', '.join(CLOSE_STAGES)}")
     with store.atomic():
         if reopen:
-            store.db.execute("UPDATE applications SET closed = 0, stage_override = NULL, updated_at = ? WHERE id = ?", [utcnow(), app_id])
+            now = utcnow()  # the reopening restarts the cold and ghosted counts (models.cold)
+            store.db.execute("UPDATE applications SET closed = 0, stage_override = NULL, reopened_at = ?, updated_at = ? WHERE id = ?",
+                             [now, now, app_id])
         else:
             store.db.execute("UPDATE applications SET closed = 1, stage_override = ?, updated_at = ? WHERE id = ?", [stage, utcnow(), app_id])
         _record(store, "reopen" if reopen else "close", {"app": app_id, "stage": None if reopen else stage})

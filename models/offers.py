@@ -19,10 +19,11 @@ the user until it is made. One row per application that received an offer:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timezone, tzinfo
+from datetime import date, datetime, tzinfo
 from typing import Any
 
 from offerwatch.models.calendar_days import local_date
+from offerwatch.models.calendar_days import stored_time as _when
 from offerwatch.models.humandate import day_text
 from offerwatch.models.store import Store, utcnow
 
@@ -67,16 +68,6 @@ def _offer_messages(store: Store, app_id: int) -> list[dict[str, Any]]:
         "AND m.is_job = 1 AND m.direction != 'out' ORDER BY m.date, m.key",
         [app_id],
     )
-
-
-def _when(value: Any) -> datetime | None:
-    if not value:
-        return None
-    try:
-        d = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return d if d.tzinfo else d.replace(tzinfo=timezone.utc)
 
 
 def refresh(store: Store, app_id: int, *, now: datetime, tz: tzinfo, holidays: frozenset[date] = frozenset(),

@@ -481,9 +481,24 @@ CREATE INDEX not_job_refs_rule ON not_job_refs(rule);
 ALTER TABLE messages ADD COLUMN not_job_rule INTEGER;
 CREATE INDEX messages_not_job_rule ON messages(not_job_rule);
 """
+#: What "going quiet" already told (daemon.digest): per application, its last contact (either
+#: side) when a delivered digest showed it as going quiet, so the next digests leave it out
+#: until new mail moves that contact and the silence crosses the threshold again. Written only
+#: when a digest is delivered, never by a preview. ``applications.reopened_at``: when the user
+#: brought back an application that had gone cold or was closed (`offerwatch apps reopen`);
+#: cold and ghosted are counted from it when it is later than the last contact.
+_V11 = """
+CREATE TABLE quiet_shown (
+    application_id INTEGER PRIMARY KEY REFERENCES applications(id) ON DELETE CASCADE,
+    last_contact TEXT,
+    for_date TEXT NOT NULL,
+    shown_at TEXT NOT NULL
+);
+ALTER TABLE applications ADD COLUMN reopened_at TEXT;
+"""
 #: Schema migrations; index i moves a database from version i to i + 1 (SQL, or a function of
 #: the database for what SQL alone cannot say).
-MIGRATIONS: list[str | Callable[[sqlite_utils.Database], None]] = [_V1, _V2, _V3, _V4, _v5, _V6, _V7, _V8, _V9, _V10]
+MIGRATIONS: list[str | Callable[[sqlite_utils.Database], None]] = [_V1, _V2, _V3, _V4, _v5, _V6, _V7, _V8, _V9, _V10, _V11]
 #: What names a signal across re-processing: a message's signal by its message and type (the
 #: rules give one signal of a type per message), a derived signal by its application, type and time.
 SIGNAL_IDENTITY = (
@@ -513,6 +528,11 @@ class Store:
     def __init__(self, db: sqlite_utils.Database, path: Path | None) -> None:
         self.db = db
         self.path = path
+        #: When things happen, for the stamps that say when mail was read (messages.processed_at,
+        #: signals.created_at): the wall clock. The digest decides from them what is new since
+        #: the last one, whose time is the ``now`` it was built for; a simulation that moves
+        #: ``now`` moves this clock with it.
+        self.clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
         self._not_job: Rules | None = None  # loaded by write_batch
 
     # -- opening -----------------------------------------------------------------------
@@ -566,6 +586,10 @@ class Store:
 
     def close(self) -> None:
         self.db.close()
+
+    def stamp(self) -> str:
+        """:attr:`clock`'s time as stored (UTC, ISO 8601, seconds)."""
+        return self.clock().astimezone(timezone.utc).isoformat(timespec="seconds")
 
     def __enter__(self) -> Store:
         return self
@@ -781,7 +805,7 @@ class Store:
         from offerwatch.models.notjob import load_rules
 
         touched: set[int] = set()
-        now = utcnow()
+        now = self.stamp()
         with self.atomic():
             self.ensure_account(account, "source")
             self._not_job = load_rules(self)  # what the user marked as not job-related stays out

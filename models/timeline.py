@@ -27,9 +27,10 @@ recomputes, in one transaction and idempotently (running it twice changes nothin
   hiring manager in touch) -> ``interviewing`` (a second round, a senior leader, an expedited
   or fast next round) -> ``final`` (panel/onsite/final round, or a salary reconfirmation) ->
   ``offer``; or ``rejected``, ``on_hold``, ``withdrawn`` (the user withdrew or declined, read
-  from their own mail), ``ghosted`` (silence for ``ghosted_business_days``, default 20). The
-  latest of rejection / hold / offer / withdrawal decides; a new interview request after a
-  hold or a rejection re-opens. ``offerwatch apps close`` overrides it.
+  from their own mail), ``ghosted`` (silence for ``ghosted_business_days``, default 20,
+  counted from a reopening by ``offerwatch apps reopen`` when that is later). The latest of
+  rejection / hold / offer / withdrawal decides; a new interview request after a hold or a
+  rejection re-opens. ``offerwatch apps close`` overrides it.
 
 * the **outlook** 0-100 with its explanation (:mod:`offerwatch.models.outlook`), first and
   last contact, who wrote last (``you``/``them``), whose turn it is (``ball``: ``you``,
@@ -65,7 +66,7 @@ from offerwatch.models.calendar_days import (
 from offerwatch.models.domain import POLARITY
 from offerwatch.models.humandate import token
 from offerwatch.models.outlook import DEFAULT_WEIGHTS, ScoredSignal, score
-from offerwatch.models.store import Store, utcnow
+from offerwatch.models.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -533,7 +534,11 @@ def _analyse(store: Store, app: Mapping[str, Any], now: datetime, cfg: AssessCon
                     {"since": start_day.isoformat(), "business_days": silent, "threshold": cfg.silence_business_days,
                      "as_of": today.isoformat()},
                 ))
-                if silent >= cfg.ghosted_business_days and level < 4:
+                # a reopened application (`offerwatch apps reopen`) is ghosted again only a full
+                # period after the reopening: the user said it is not over
+                reopened = _dt(app.get("reopened_at"))
+                ghost_from = max(start_day, local_date(reopened, tz)) if reopened is not None else start_day
+                if business_days_between(ghost_from, today, hol) >= cfg.ghosted_business_days and level < 4:
                     stage, reason = "ghosted", f"no word from them for {silent} business days since {basis}"
     if app.get("stage_override"):
         stage, reason = str(app["stage_override"]), "set by you (apps close)"
@@ -581,7 +586,7 @@ def _assess_one(store: Store, app: Mapping[str, Any], now: datetime, cfg: Assess
                             [app_id])
     }
     store.db.execute("DELETE FROM signals WHERE application_id = ? AND derived = 1", [app_id])
-    now_created = utcnow()
+    now_created = store.stamp()
     for d in res.derived:
         at_iso = d.at.astimezone(timezone.utc).isoformat(timespec="seconds") if d.at else None
         created = first_seen.get((d.message_key, d.type, d.rule, at_iso), now_created)

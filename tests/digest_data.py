@@ -158,6 +158,12 @@ def sample_store(path: Path | str | None = None) -> tuple[Store, dict[str, int]]
     return store, ids
 
 
+def quiet_shown(store: Store) -> list[str]:
+    """The companies a delivered digest showed as going quiet (the ``quiet_shown`` table)."""
+    return [r["company"] for r in store.rows(
+        "SELECT a.company FROM quiet_shown q JOIN applications a ON a.id = q.application_id ORDER BY a.company")]
+
+
 HOSTILE = {
     "script": "<script>alert('xss')</script> we'd love to move quickly",
     "img": "Great news <img src=x onerror=alert(1)> about the next round",

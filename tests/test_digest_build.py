@@ -162,17 +162,19 @@ def test_pipeline_lists_open_applications_with_stage_outlook_trend_and_timeline(
     store, _ = sample
     d = build_digest(store, now=NOW, tz=TZ)
     rows = {p.app.company: p for p in d.pipeline}
+    # the three with an open ask first; Oakridge (no contact since 14 Oct, 34 business days) has gone cold
     assert [p.app.company for p in d.pipeline] == [
-        "Northwind Analytics", "Quillstone", "Kestrel Payments", "Oakridge Labs", "Pixelforge Games", "Meridian Freight"]
+        "Northwind Analytics", "Quillstone", "Kestrel Payments", "Pixelforge Games", "Meridian Freight"]
+    assert [(c.app.company, c.last_contact) for c in d.cold] == [("Oakridge Labs", "Wed 14 Oct")] and d.cold_count == 1
     nw = rows["Northwind Analytics"]
     assert (nw.app.stage_label, nw.app.outlook, nw.trend, nw.last_contact, nw.days_since) == (
         "Final round", 82, "up", "Sat 28 Nov", 3)
-    assert rows["Pixelforge Games"].trend == "down" and rows["Oakridge Labs"].trend == "flat"
+    assert rows["Pixelforge Games"].trend == "down"
     # hot applications get a 28-day strip; the salary day is a strong sign, the user's replies "you"
     assert len(nw.timeline) == 28 and nw.timeline[-1].day == NOW.date()
     kinds = {c.day.isoformat(): c.kind for c in nw.timeline}
     assert kinds["2026-11-28"] == "strong" and kinds["2026-11-21"] == "you" and kinds["2026-11-20"] == "positive"
-    assert rows["Oakridge Labs"].timeline == ()  # nothing in the last 28 days
+    assert rows["Meridian Freight"].timeline == ()  # not hot: a low outlook and nothing good lately
 
 
 def test_period_starts_at_the_last_digest_sent(sample) -> None:
@@ -245,7 +247,8 @@ def test_nothing_happened_is_an_empty_digest(tmp_path) -> None:
         set_app(store, ids["Oldco"], stage="interviewing", outlook=50)
         d = build_digest(store, now=NOW, tz=TZ)
     assert d.empty and d.subject == "offerwatch: nothing new — Tue 1 Dec"
-    assert [p.app.company for p in d.pipeline] == ["Oldco"]
+    # no contact since 1 Sep: gone cold, counted on its line, not a pipeline row (issue 11)
+    assert d.pipeline == () and [c.app.company for c in d.cold] == ["Oldco"]
 
 
 def test_500_signals_stay_bounded() -> None:

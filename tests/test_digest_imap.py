@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from digest_data import NOW, sample_store
+from digest_data import NOW, quiet_shown, sample_store
 from offerwatch.daemon.config import AccountConfig, Config, DigestConfig
 from offerwatch.daemon.digest.deliver import FileChannel, ImapChannel, deliver, digest_row
 from offerwatch.daemon.digest.job import compose, make_channel, run_due_digest, settings_from_config
@@ -51,6 +51,7 @@ def test_append_into_the_chosen_folder_once(tmp_path: Path, dovecot, dovecot_use
     try:
         result = run_due_digest(store, config, now=NOW + timedelta(minutes=1))
         assert result is not None and result.status == "sent"
+        assert quiet_shown(store) == ["Meridian Freight"]  # told once: recorded with the delivery (issue 11)
         assert run_due_digest(store, config, now=NOW + timedelta(hours=1)) is None
         [msg] = _messages(dovecot_user, "Job search/Digests")
         assert msg["Subject"] == "offerwatch: 3 to act on, 1 going quiet — Tue 1 Dec"

@@ -19,7 +19,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from digest_data import DEV_NOW, DEV_OWNER, NOW, dev_corpus_store, sample_store
+from digest_data import DEV_NOW, DEV_OWNER, NOW, dev_corpus_store, quiet_shown, sample_store
 from dovecot import make_certificates
 from offerwatch.daemon.config import Config, DigestConfig, SmtpConfig
 from offerwatch.daemon.digest.deliver import DeliveryError, SmtpChannel, deliver, digest_row, imap_verifier
@@ -194,6 +194,7 @@ def test_the_service_job_sends_once_per_day_at_its_time(store: Store, starttls_s
     assert run_due_digest(store, config, now=NOW - timedelta(minutes=1)) is None  # 07:29: not yet
     result = run_due_digest(store, config, now=NOW + timedelta(minutes=1))
     assert result is not None and result.status == "sent"
+    assert quiet_shown(store) == ["Meridian Freight"]  # told once: recorded with the delivery (issue 11)
     assert run_due_digest(store, config, now=NOW + timedelta(hours=3)) is None
     assert send_digest_now(store, config, now=NOW + timedelta(hours=4)).status == "already_sent"
     assert len(starttls_server.recorder.messages) == 1
@@ -238,9 +239,11 @@ def test_wrong_password_fails_clearly_once_and_is_not_retried(store: Store, star
     for minutes in (11, 21, 31, 600):
         assert run_due_digest(store, config, now=NOW + timedelta(minutes=minutes)) is None
     assert starttls_server.recorder.logins == 1 and starttls_server.recorder.messages == []
+    assert quiet_shown(store) == []  # nothing was told: nothing recorded
     # the user fixes the password and sends by hand
     monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
     assert send_digest_now(store, config, now=NOW + timedelta(hours=2)).status == "sent"
+    assert quiet_shown(store) == ["Meridian Freight"]
     assert len(starttls_server.recorder.messages) == 1
 
 

@@ -9,9 +9,16 @@ The digest covers the period since the last digest that was sent (the first one:
    processes -> answer honestly; next round offered -> reply promptly; offer -> review it).
 2. **New signals** per application, with quoted evidence, sender and a link back to the
    message (Gmail search link or ``mid:`` URI).
-3. **Going quiet**: applications where the ball is in their court and nothing came back.
-4. **Pipeline**: every open application with stage, outlook, last contact, trend, and a
-   28-day strip of what happened per day for the hot ones.
+3. **Going quiet**: applications where the ball is in their court and nothing came back,
+   each shown once when it crosses the threshold: a delivered digest records it
+   (:func:`record_quiet_shown`, table ``quiet_shown``) and later digests leave it out until new
+   mail from either side moves its last contact and the silence crosses the threshold again.
+   Applications gone cold (:mod:`offerwatch.models.cold`: ghosted, or no contact for
+   ``cold_business_days``) leave this section and the pipeline for a one-line count.
+4. **Pipeline**: the active applications (open, not cold), most urgent first (an offer or an ask
+   waiting for the user, then their turn is the user's, then the rest, holds last; by outlook
+   within each), capped at :attr:`Limits.pipeline` with a count of the rest, with stage,
+   outlook, last contact, trend, and a 28-day strip of what happened per day for the hot ones.
 
 Everything taken from mail goes through :func:`~offerwatch.daemon.textsafe.clean_text`
 (terminal escape sequences, control and bidi-override characters removed, whitespace collapsed) and evidence through :func:`trim`; lists are
@@ -38,6 +45,8 @@ from datetime import date, datetime, timedelta, timezone, tzinfo
 from typing import Any, Literal
 
 from offerwatch.daemon.textsafe import clean_text
+from offerwatch.models.calendar_days import business_days_between
+from offerwatch.models.cold import DEFAULT_COLD_BUSINESS_DAYS, cold_applications
 from offerwatch.models.domain import POLARITY
 from offerwatch.models.humandate import HumanDates, day_text
 from offerwatch.models.store import Store
@@ -78,8 +87,9 @@ STAGE_LABELS: dict[str, str] = {
     "on_hold": "On hold",
     "declined": "Declined",
 }
-#: Stages after which nothing is asked of the user and nothing is pipeline any more.
-CLOSED_STAGES = frozenset({"rejected", "withdrawn", "declined", "closed"})
+#: Stages after which nothing is asked of the user and nothing is pipeline any more (a ghosted
+#: application is counted on the "gone cold" line instead; `offerwatch apps reopen` brings it back).
+CLOSED_STAGES = frozenset({"rejected", "withdrawn", "declined", "closed", "ghosted"})
 
 
 @dataclass(frozen=True)
@@ -130,7 +140,10 @@ class Limits:
     applications: int = 10  # in "New signals"
     signals_per_app: int = 4
     quiet: int = 8
-    pipeline: int = 25
+    #: active applications in the pipeline (about one phone screen); the rest is "and N more"
+    pipeline: int = 8
+    #: names on the "gone cold" line; the rest is counted
+    cold: int = 5
     timelines: int = 6
     evidence_chars: int = 280
     timeline_days: int = 28
@@ -218,6 +231,17 @@ class QuietItem:
     last_contact: str | None  # "Tue 6 Oct"
     last_from: str  # "you" | "them"
     evidence: str
+    #: the last contact (UTC ISO) this was shown for: a delivered digest records it in ``quiet_shown``
+    contact_key: str | None = None
+
+
+@dataclass(frozen=True)
+class ColdItem:
+    """An application on the "gone cold" line."""
+
+    app: AppRef
+    last_contact: str | None  # "Tue 6 Oct"
+    ghosted: bool  # the timeline closed it as ghosted
 
 
 @dataclass(frozen=True)
@@ -275,6 +299,9 @@ class Digest:
     since_chosen: bool = False
     #: open offers with a deadline, the nearest first
     offers: tuple[OfferDue, ...] = ()
+    #: applications gone cold (models.cold), the most recent first, at most ``limits.cold``
+    cold: tuple[ColdItem, ...] = ()
+    cold_count: int = 0  # all of them
 
     @property
     def empty(self) -> bool:
@@ -362,18 +389,6 @@ def day_label(dt: datetime | date, today: date | None = None) -> str:
     return day_text(dt.date() if isinstance(dt, datetime) else dt, today)
 
 
-def business_days_between(start: date, end: date) -> int:
-    """Mon–Fri days after ``start`` up to and including ``end``."""
-    if end <= start:
-        return 0
-    n, d = 0, start
-    while d < end:
-        d += timedelta(days=1)
-        if d.weekday() < 5:
-            n += 1
-    return n
-
-
 # -- reading the store -----------------------------------------------------------------------
 
 def last_sent_digest(store: Store) -> datetime | None:
@@ -412,11 +427,14 @@ def build_digest(
     limits: Limits = Limits(),
     silence_business_days: int = 7,
     salary_jump_percent: float = 10.0,
+    cold_business_days: int = DEFAULT_COLD_BUSINESS_DAYS,
+    holidays: frozenset[date] = frozenset(),
 ) -> Digest:
     """The digest for the local day of ``now`` in ``tz``.
 
     ``since`` overrides the period's start (``digest --since``); by default it is the time
-    the last digest was sent, or 7 days before ``now`` for the first one.
+    the last digest was sent, or 7 days before ``now`` for the first one. Building reads
+    only: what it showed is recorded by the delivery (:func:`record_quiet_shown`).
     """
     now = now if now.tzinfo else now.replace(tzinfo=timezone.utc)
     local_now = now.astimezone(tz)
@@ -436,6 +454,11 @@ def build_digest(
     def is_open(app_id: int) -> bool:
         a = apps[app_id]
         return not a.get("closed") and str(a.get("stage") or "") not in CLOSED_STAGES
+
+    cold = cold_applications(store, now=now, tz=tz, business_days=cold_business_days, holidays=holidays)
+
+    def is_active(app_id: int) -> bool:
+        return is_open(app_id) and app_id not in cold
 
     # 1. actions: an ask is open until the user answered it, the application moved on (a hold,
     # a rejection or an offer after it) or it is older than limits.ask_days; only open asks
@@ -478,7 +501,7 @@ def build_digest(
     new_signals = tuple(g[2] for g in groups[: limits.applications])
 
     # 3. going quiet
-    quiet = _quiet(ctx, all_signals, refs, is_open, messages, silence_business_days)
+    quiet = _quiet(ctx, all_signals, refs, is_active, messages, silence_business_days, quiet_already_shown(store), holidays)
 
     # 4. pipeline
     # The trend is the direction of the latest news, not the period's sum: five good signals
@@ -489,14 +512,17 @@ def build_digest(
         pol, app_id, at_iso = int(s["polarity"]), int(s["application_id"]), str(s.get("at") or "")
         if pol and at_iso >= latest_at.get(app_id, ""):
             latest_at[app_id], period_polarity[app_id] = at_iso, pol
-    open_ids = [i for i in apps if is_open(i)]
-    open_ids.sort(key=lambda i: (refs[i].outlook, _last_contact(apps[i], messages.get(i, [])) or ""), reverse=True)
+    offers = _offers_due(store, refs, now, tz)
+    waiting_on_user = {a.app.id for a in open_actions} | {o.app.id for o in offers}
+    active_ids = [i for i in apps if is_active(i)]
+    active_ids.sort(key=lambda i: _urgency(apps[i], refs[i], i in waiting_on_user,
+                                           _last_contact(apps[i], messages.get(i, []))))
     pipeline = []
     hot_left = limits.timelines
     by_app_all: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for s in all_signals:
         by_app_all[int(s["application_id"])].append(s)
-    for i in open_ids[: limits.pipeline]:
+    for i in active_ids[: limits.pipeline]:
         last = _parse(_last_contact(apps[i], messages.get(i, [])))
         p = period_polarity.get(i, 0)
         cells: tuple[TimelineCell, ...] = ()
@@ -511,7 +537,7 @@ def build_digest(
             cells,
         ))
 
-    offers = _offers_due(store, refs, now, tz)
+    cold_items = _cold_items(ctx, cold, refs, apps, messages)
     signal_count = sum(1 for s in in_period if s["type"] != "silence")
     subject = make_subject(len(open_actions), len(quiet), signal_count, local_now.date(), offers=sum(
         1 for a in open_actions if a.kind == "offer"))
@@ -529,14 +555,72 @@ def build_digest(
         quiet=tuple(quiet[: limits.quiet]),
         quiet_more=max(0, len(quiet) - limits.quiet),
         pipeline=tuple(pipeline),
-        pipeline_more=max(0, len(open_ids) - limits.pipeline),
+        pipeline_more=max(0, len(active_ids) - limits.pipeline),
         to_act_on=len(open_actions),
         going_quiet=len(quiet),
         signal_count=signal_count,
         subject=subject,
         limits=limits,
         offers=offers,
+        cold=tuple(cold_items[: limits.cold]),
+        cold_count=len(cold_items),
     )
+
+
+#: Pipeline tiers, most urgent first (see :func:`_urgency`).
+_WAITING_ON_YOU, _YOUR_TURN, _THEIR_TURN, _ON_HOLD = range(4)
+
+
+def _urgency(app: Mapping[str, Any], ref: AppRef, waiting_on_user: bool, last_contact: str | None) -> tuple[int, int, float]:
+    """Sort key of a pipeline row, most urgent first: an open offer or an ask in "Needs your
+    attention" first, then applications whose turn is the user's (their last mail asks something),
+    then those waiting on them, holds last; within a tier the better outlook, then the latest contact."""
+    if waiting_on_user:
+        tier = _WAITING_ON_YOU
+    elif ref.stage == "on_hold":
+        tier = _ON_HOLD
+    elif app.get("ball") == "you":
+        tier = _YOUR_TURN
+    else:
+        tier = _THEIR_TURN
+    last = _parse(last_contact)
+    return tier, -ref.outlook, -(last.timestamp() if last else 0.0)
+
+
+def _cold_items(ctx: _Context, cold: Mapping[int, Any], refs: Mapping[int, AppRef], apps: Mapping[int, Mapping[str, Any]],
+                messages: Mapping[int, list[dict[str, Any]]]) -> list[ColdItem]:
+    """The "gone cold" line: every cold application, the most recently active first."""
+    items: list[tuple[float, ColdItem]] = []
+    for app_id, c in cold.items():
+        if app_id not in refs:
+            continue
+        last = _parse(_last_contact(apps[app_id], messages.get(app_id, [])))
+        items.append((last.timestamp() if last else 0.0,
+                      ColdItem(refs[app_id], ctx.dates.day(last) if last else None, bool(c.ghosted))))
+    items.sort(key=lambda x: (-x[0], x[1].app.id))
+    return [i for _, i in items]
+
+
+def quiet_already_shown(store: Store) -> dict[int, str | None]:
+    """Per application, the last contact it was shown as going quiet for by a delivered digest."""
+    return {int(r["application_id"]): r["last_contact"] for r in
+            store.rows("SELECT application_id, last_contact FROM quiet_shown")}
+
+
+def record_quiet_shown(store: Store, digest: Digest) -> None:
+    """Remember the "going quiet" items of a digest that was delivered (the delivery calls this in
+    the transaction that marks the digest sent; a preview never does), so the next digests leave
+    them out until their last contact changes."""
+    now = store.stamp()
+    for q in digest.quiet:
+        store.db.execute(
+            # an application merged away since the digest was built has nothing to remember
+            "INSERT INTO quiet_shown(application_id, last_contact, for_date, shown_at) "
+            "SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM applications WHERE id = ?) "
+            "ON CONFLICT(application_id) DO UPDATE SET last_contact = excluded.last_contact, "
+            "for_date = excluded.for_date, shown_at = excluded.shown_at",
+            [q.app.id, q.contact_key, digest.for_date.isoformat(), now, q.app.id],
+        )
 
 
 def _decided_offers(store: Store) -> set[int]:
@@ -819,9 +903,12 @@ def _quiet(
     is_open: Any,
     messages: Mapping[int, list[dict[str, Any]]],
     business_days: int,
+    shown: Mapping[int, str | None] | None = None,
+    holidays: frozenset[date] = frozenset(),
 ) -> list[QuietItem]:
-    """Open applications with a current silence signal (or, without the timeline module, where
-    the user wrote last and nothing came back for ``business_days`` business days)."""
+    """Active applications with a current silence signal (or, without the timeline module, where
+    the user wrote last and nothing came back for ``business_days`` business days), except those
+    a delivered digest already showed for the same last contact (``shown``: :func:`quiet_already_shown`)."""
     latest_in: dict[int, datetime] = {}
     latest_any: dict[int, tuple[datetime, str]] = {}
     for app_id, ms in messages.items():
@@ -845,15 +932,19 @@ def _quiet(
         for app_id, (at, who) in latest_any.items():
             if app_id in found or app_id not in refs or not is_open(app_id) or who != "you":
                 continue
-            waited = business_days_between(at.astimezone(ctx.tz).date(), ctx.today)
+            waited = business_days_between(at.astimezone(ctx.tz).date(), ctx.today, holidays)
             if waited >= business_days:
                 found[app_id] = f"You wrote last; no answer for {waited} business days."
     items = []
+    shown = shown or {}
     for app_id, evidence in found.items():
         last = latest_any.get(app_id)
+        key = last[0].astimezone(timezone.utc).isoformat(timespec="seconds") if last else None
+        if app_id in shown and shown[app_id] == key:
+            continue  # told already; news again only after new mail and a new crossing
         days = (ctx.today - last[0].astimezone(ctx.tz).date()).days if last else 0
         items.append(QuietItem(refs[app_id], days, ctx.dates.day(last[0]) if last else None,
-                               last[1] if last else "them", trim(evidence, 200)))
+                               last[1] if last else "them", trim(evidence, 200), key))
     items.sort(key=lambda q: (-q.app.outlook, q.days))
     return items
 

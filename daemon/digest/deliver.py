@@ -439,12 +439,19 @@ def deliver(
     force: bool = False,
     arrival_grace: timedelta = timedelta(minutes=10),
     now: datetime | None = None,
+    on_sent: Callable[[], None] | None = None,
 ) -> DeliveryResult:
     """Send the digest of ``for_date`` once, following the ledger (see the module docstring).
 
     ``make_message(message_id)`` builds the message; it gets the recorded Message-ID when
     one exists (a resend), ``None`` for a first attempt. ``force`` retries a ``failed``
     day (the user fixed the password) but never re-sends a ``sent`` one.
+
+    ``sent_at`` is ``now``, the time the digest was built for: the next digest's period starts
+    there, so what arrived while this one was sending is in the next. ``on_sent`` runs in the
+    transaction that marks the day sent (after a delivery or a recovered one, never otherwise):
+    the job records there what the digest told (``quiet_shown``), so the record and the ledger
+    never disagree.
     """
     now = now or datetime.now(timezone.utc)
     row = digest_row(store, for_date)
@@ -461,7 +468,7 @@ def deliver(
         # unknown outcome: a crash came between sending and recording
         found = channel.already_delivered(mid)
         if found:
-            _mark_sent(store, for_date, now)
+            _mark_sent(store, for_date, now, on_sent)
             log.info("digest %s was delivered before a restart (%s); marked sent", for_date, mid)
             return DeliveryResult(for_date, "recovered", mid, channel.name)
         created = _parse(row.get("created_at"))
@@ -489,18 +496,25 @@ def deliver(
             )
         (log.warning if err.transient else log.error)("digest %s not delivered: %s", for_date, err)
         return DeliveryResult(for_date, "retry_later" if err.transient else "failed", mid, channel.name, str(err))
-    _mark_sent(store, for_date, datetime.now(timezone.utc))
+    _mark_sent(store, for_date, now, on_sent)
     log.info("digest %s delivered via %s (%s)", for_date, channel.describe(), mid)
     written = getattr(channel, "last_path", None)
     return DeliveryResult(for_date, "sent", mid, channel.name, where=str(written) if written else None)
 
 
-def _mark_sent(store: Store, for_date: date, when: datetime) -> None:
+def _mark_sent(store: Store, for_date: date, when: datetime, on_sent: Callable[[], None] | None = None) -> None:
     with store.atomic():
         store.db.execute(
             "UPDATE digests SET status = 'sent', sent_at = ?, error = NULL WHERE for_date = ?",
             [when.astimezone(timezone.utc).isoformat(timespec="seconds"), for_date.isoformat()],
         )
+        if on_sent is not None:
+            try:
+                with store.atomic():  # a savepoint: what fails here never costs the ledger its "sent"
+                    on_sent()
+            except Exception:  # noqa: BLE001 - the digest left: marking it sent is what must not fail
+                log.exception("digest %s was delivered, but what it told could not be recorded; "
+                              "its going-quiet items may be told again tomorrow", for_date)
 
 
 def _parse(value: Any) -> datetime | None:

@@ -12,8 +12,12 @@ Config read (``offerwatch.daemon.config.Config``): ``digest.time``, ``digest.tim
 allow_insecure, ca_file, username, password_command, password_env, to, from),
 ``digest.imap.account`` / ``digest.imap.folder``, ``digest.file.path``, the accounts
 (for IMAP APPEND, for the read-only check that a digest sent by SMTP arrived, and for
-Gmail-style links), ``identity.addresses``, and ``detection.silence_business_days`` /
-``detection.salary_jump_percent``.
+Gmail-style links), ``identity.addresses``, ``digest.cold_business_days``, and
+``detection.silence_business_days`` / ``detection.salary_jump_percent`` / ``detection.holidays``.
+
+What a delivered digest showed as "going quiet" is recorded when the ledger marks it sent
+(:func:`~offerwatch.daemon.digest.build.record_quiet_shown`, for every channel), so the next
+digests do not repeat it; ``--out`` and ``--preview`` record nothing.
 
 The SMTP password comes from ``password_command`` or ``password_env`` when set, else from
 the keyring (service ``offerwatch``, key ``digest.smtp``), else from the keyring entry of
@@ -31,7 +35,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from offerwatch.daemon.digest.build import Digest, build_digest
+from offerwatch.daemon.digest.build import Digest, build_digest, record_quiet_shown
 from offerwatch.daemon.digest.deliver import (
     Channel,
     DeliveryError,
@@ -78,6 +82,8 @@ class DigestSettings:
     link_style: str  # auto | gmail | mid
     silence_business_days: int = 7
     salary_jump_percent: float = 10.0
+    cold_business_days: int = 30
+    holidays: frozenset[date] = frozenset()
 
 
 def settings_from_config(config: Config) -> DigestSettings:
@@ -95,7 +101,16 @@ def settings_from_config(config: Config) -> DigestSettings:
         link_style="gmail" if gmail else "auto",
         silence_business_days=config.detection.silence_business_days,
         salary_jump_percent=config.detection.salary_jump_percent,
+        cold_business_days=dig.cold_business_days,
+        holidays=_holidays(config),
     )
+
+
+def _holidays(config: Config) -> frozenset[date]:
+    """``detection.holidays`` as the timeline reads them: business days count the same everywhere."""
+    from offerwatch.daemon.commands import assess_config_from
+
+    return assess_config_from(config).holidays
 
 
 # -- channels from the config -----------------------------------------------------------------
@@ -197,6 +212,7 @@ def compose(
     digest = build_digest(
         store, now=now, tz=settings.tz, since=since, link_style=settings.link_style,  # type: ignore[arg-type]
         silence_business_days=settings.silence_business_days, salary_jump_percent=settings.salary_jump_percent,
+        cold_business_days=settings.cold_business_days, holidays=settings.holidays,
     )
 
     def make(message_id: str | None) -> EmailMessage:
@@ -245,7 +261,8 @@ def _send(
         if settings.skip_when_empty and digest.empty and row is None and not force:
             log.info("digest %s: nothing new, skipped (skip_when_empty)", for_date)
             return record_skipped(store, for_date, channel.name)
-        return deliver(store, for_date, channel, make, force=force, now=now)
+        return deliver(store, for_date, channel, make, force=force, now=now,
+                       on_sent=lambda: record_quiet_shown(store, digest))
     finally:
         lock.release()
 

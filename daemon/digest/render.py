@@ -113,15 +113,31 @@ def headline(d: Digest) -> str:
     return " · ".join(parts) if parts else "Nothing new today"
 
 
+def cold_line(d: Digest) -> str:
+    """The one line for applications gone cold, or "" when none did::
+
+        3 applications gone cold: Corvid Security (#8), Pixelforge Games (#4), Meridian Freight (#10).
+        No word for weeks, so they left the pipeline; `offerwatch apps reopen ID` brings one back.
+    """
+    if not d.cold_count:
+        return ""
+    names = ", ".join(f"{c.app.company} (#{c.app.id})" for c in d.cold)
+    more = d.cold_count - len(d.cold)
+    n = d.cold_count
+    return (f"{n} application{'s' if n != 1 else ''} gone cold: {names}{f' and {more} more' if more > 0 else ''}. "
+            f"No word for weeks, so {'they' if n != 1 else 'it'} left the pipeline; "
+            "`offerwatch apps reopen ID` brings one back.")
+
+
 def _context(d: Digest, message_id: str, link_label: str | None) -> dict[str, Any]:
     first_link = next((s.link for g in d.new_signals for s in g.signals if s.link), None) or next(
         (a.signal.link for a in d.actions if a.signal.link), None)
     if link_label is None:
         link_label = "Open in Gmail" if first_link and first_link.startswith("https://mail.google.com/") else "Open message"
-    open_apps = len(d.pipeline) + d.pipeline_more
+    active = len(d.pipeline) + d.pipeline_more
     since = ("The last 7 days" if d.first else f"Since {day_label(d.period_start)}" if d.since_chosen
              else f"Since your last digest ({day_label(d.period_start)})")
-    period_note = f"{since} · {open_apps} open application{'s' if open_apps != 1 else ''}"
+    period_note = f"{since} · {active} active application{'s' if active != 1 else ''}"
     top = [a for a in d.actions if a.open][:2]
     preheader = "; ".join(f"{a.app.company}: {a.title}" for a in top) or headline(d)
     return {
@@ -134,6 +150,7 @@ def _context(d: Digest, message_id: str, link_label: str | None) -> dict[str, An
         "message_id": message_id,
         "link_label": link_label,
         "has_timelines": any(p.timeline for p in d.pipeline),
+        "cold_line": cold_line(d),
     }
 
 

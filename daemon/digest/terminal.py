@@ -19,7 +19,7 @@ from rich.rule import Rule
 from rich.text import Text
 
 from offerwatch.daemon.digest.build import Digest, PipelineRow, SignalView
-from offerwatch.daemon.digest.render import TREND_TEXT, headline
+from offerwatch.daemon.digest.render import TREND_TEXT, cold_line, headline
 from offerwatch.daemon.fit import FitColumn, fit_table, row_lines
 
 _POLARITY_STYLE = {3: "bold green", 2: "green", 1: "green", 0: "dim", -1: "red", -2: "red", -3: "bold red"}
@@ -166,10 +166,12 @@ def print_digest(digest: Digest, console: Console) -> None:
         console.print(line)
     if digest.quiet_more:
         console.print(_t(f"… and {digest.quiet_more} more.", "dim"))
+    if digest.cold_count:
+        console.print(_t(cold_line(digest), "dim"))
 
     console.print(Rule("[bold]Pipeline", align="left"))
     if not digest.pipeline:
-        console.print(_t("No open applications.", "dim"))
+        console.print(_t("No active applications.", "dim"))
     else:
         table = fit_table(console, PIPELINE_COLUMNS, [_pipeline_row(p) for p in digest.pipeline],
                           max_lines=row_lines(console.width), header_style="bold", box=None, pad_edge=False)
@@ -182,5 +184,5 @@ def print_digest(digest: Digest, console: Console) -> None:
                 legend.append(f" {label}  ", style="dim")
             console.print(legend)
     if digest.pipeline_more:
-        console.print(_t(f"… and {digest.pipeline_more} more open applications.", "dim"))
+        console.print(_t(f"… and {digest.pipeline_more} more active applications.", "dim"))
 
