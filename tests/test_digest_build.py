@@ -288,7 +288,7 @@ def test_long_evidence_is_trimmed_with_an_ellipsis() -> None:
     finally:
         store.close()
     s = next(s for g in d.new_signals for s in g.signals if s.evidence.startswith("We would like to move forward"))
-    assert len(LONG) == 10000 and len(s.evidence) <= 280 and s.evidence.endswith("…")
+    assert len(LONG) == 10000 and len(s.evidence) <= Limits().evidence_chars and s.evidence.endswith("…")
 
 
 def test_trim_and_clean_text() -> None:

@@ -35,7 +35,8 @@ WIDTHS = (375, 1000)
 MEASURE = """<script>
 (function () {
   var r = {scrollWidth: document.documentElement.scrollWidth, bodyScrollWidth: document.body.scrollWidth,
-           innerWidth: window.innerWidth, sections: {}, wide: []};
+           innerWidth: window.innerWidth, sections: {}, wide: [],
+           height: Math.ceil(document.documentElement.getBoundingClientRect().height)};
   %s.forEach(function (id) {
     var e = document.getElementById(id);
     if (!e) { r.sections[id] = null; return; }
@@ -61,8 +62,8 @@ def _in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes", "on"}
 
 
-@pytest.fixture(scope="module")
-def chromium() -> str:
+def find_chromium() -> str:
+    """The Chromium binary; skips the test where it is missing (fails in CI, which installs it)."""
     found = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
     if not found:
         reason = "headless Chromium is not installed (Debian: apt-get install chromium)"
@@ -70,6 +71,11 @@ def chromium() -> str:
             pytest.fail(reason + "; CI must install it: see .ci/run", pytrace=False)
         pytest.skip(reason)
     return found
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    return find_chromium()
 
 
 def run_chromium(binary: str, profile: Path, width: int, url: str, *args: str) -> str:

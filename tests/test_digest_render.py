@@ -18,7 +18,7 @@ from offerwatch.daemon.digest.render import build_message, render_html, render_t
 from offerwatch.daemon.digest.terminal import print_digest
 
 #: Every tag the template itself writes; anything else came from somewhere it should not.
-TEMPLATE_TAGS = {"html", "head", "meta", "title", "body", "div", "table", "tr", "td", "span", "b", "a", "br"}
+TEMPLATE_TAGS = {"html", "head", "meta", "title", "style", "body", "div", "table", "tr", "td", "span", "b", "a", "br"}
 
 
 class _Collect(HTMLParser):
@@ -98,8 +98,13 @@ def test_no_remote_resources_scripts_or_svg(hostile) -> None:
     _, d = hostile
     html = render_html(d)
     p = parse(html)
-    assert not [t for t, _ in p.tags if t in ("script", "img", "link", "svg", "iframe", "object", "style", "form")]
+    assert not [t for t, _ in p.tags if t in ("script", "img", "link", "svg", "iframe", "object", "form")]
     assert "@import" not in html and "url(" not in html
+    # one style block, the template's own phone layout (a media query), in the head, no mail text in it
+    [style] = re.findall(r"<style>(.*?)</style>", html, re.S)
+    assert html.index("<style>") < html.index("</head>")
+    assert "@media only screen and (max-width: 480px)" in style
+    assert set(re.findall(r"\.([a-z-]+) \{", style)) == {"ow-wide", "ow-outer", "ow-pad"}
 
 
 def test_long_evidence_rtl_text_and_emoji(hostile) -> None:
@@ -108,7 +113,7 @@ def test_long_evidence_rtl_text_and_emoji(hostile) -> None:
     assert len(LONG) == 10000
     for part in (html, text):
         assert LONG[:2000] not in part
-        assert "discuss the next steps and…" in part
+        assert "and discuss the next steps…" in part  # cut at Limits.evidence_chars
         assert "\u202e" not in part and "\u202c" not in part  # bidi overrides removed
         assert EMOJI_NAME in part
     rtl = RTL.replace("\u202e", "").replace("\u202c", "")

@@ -15,12 +15,14 @@ reads them:
   digest in one of the later ones;
 * no application is "going quiet" on two mornings for the same last contact (so never two
   mornings running without new mail between), and a crossing during the week is shown once;
-* the pipeline lists active applications only, at most 8 with "and N more"; ghosted and long
+* the pipeline lists active applications only, at most Limits.pipeline (6) with "and N more"; ghosted and long
   silent ones are on one "gone cold" line, never in the pipeline or "going quiet".
 """
 
 from __future__ import annotations
 
+import email
+import email.policy
 import re
 import shutil
 from dataclasses import dataclass
@@ -34,7 +36,7 @@ from mailfactory import message
 from digest_data import DEV_OWNER
 from offerwatch.daemon.commands import assess_config_from
 from offerwatch.daemon.config import Config, DigestConfig
-from offerwatch.daemon.digest.build import TYPE_LABELS, trim
+from offerwatch.daemon.digest.build import TYPE_LABELS, Limits, trim
 from offerwatch.daemon.digest.job import run_due_digest
 from offerwatch.daemon.sources.local import EmlFolderSource, message_date
 from offerwatch.daemon.sync import SyncEngine, assess_applications
@@ -77,7 +79,8 @@ def _alderstack() -> list[tuple[str, bytes]]:
 
 @dataclass
 class Week:
-    texts: list[str]  # the delivered digests, Monday first (the file channel's .txt)
+    texts: list[str]  # the delivered digests' text parts, Monday first
+    htmls: list[str]  # and their HTML parts (the file channel writes the whole .eml)
     store: Store
     first_sent: str  # when the first digest was sent (UTC ISO, as stored)
 
@@ -118,7 +121,7 @@ def week(tmp_path_factory: pytest.TempPathFactory) -> Week:
     config = Config(
         identity_addresses=(DEV_OWNER,),
         digest=DigestConfig(time=time(7, 30), timezone="America/Chicago", channel="file",
-                            file_path=str(tmp / "digests" / "offerwatch-{date}.txt")),
+                            file_path=str(tmp / "digests" / "offerwatch-{date}.eml")),
     )
     store = Store.open(tmp / "o.db")
     owner = Owner.of([DEV_OWNER])
@@ -144,15 +147,22 @@ def week(tmp_path_factory: pytest.TempPathFactory) -> Week:
             arrive(now)
             read_mail(now)
     files = sorted((tmp / "digests").iterdir())
-    assert [f.name for f in files] == [f"offerwatch-{(MONDAY + timedelta(days=d)).date()}.txt" for d in range(DAYS)]
+    assert [f.name for f in files] == [f"offerwatch-{(MONDAY + timedelta(days=d)).date()}.eml" for d in range(DAYS)]
     ledger = store.rows("SELECT for_date, status, sent_at FROM digests ORDER BY for_date")
     assert [r["status"] for r in ledger] == ["sent"] * DAYS
     shutil.copytree(tmp / "digests", Path(__file__).resolve().parents[1] / "test-artifacts" / "digest-week", dirs_exist_ok=True)
-    yield Week([f.read_text(encoding="utf-8") for f in files], store, str(ledger[0]["sent_at"]))
+    mails = [email.message_from_bytes(f.read_bytes(), policy=email.policy.default) for f in files]
+    yield Week([_part(m, "plain") for m in mails], [_part(m, "html") for m in mails], store, str(ledger[0]["sent_at"]))
     store.close()
 
 
 # -- reading a delivered digest ----------------------------------------------------------------
+
+def _part(mail: email.message.Message, kind: str) -> str:
+    body = mail.get_body(preferencelist=(kind,))  # type: ignore[attr-defined]
+    assert body is not None, f"the digest has no {kind} part"
+    return str(body.get_content())
+
 
 _HEADERS = ("NEEDS YOUR ATTENTION", "NEW SIGNALS", "GOING QUIET", "PIPELINE")
 
@@ -223,7 +233,7 @@ def test_every_signal_is_new_in_exactly_one_digest(week: Week) -> None:
     assert len(read_later) >= 10
     dates = HumanDates(TZ, MONDAY.date())  # the digest's style: stored date tokens rendered, its zone's days
     for s in read_later:
-        item = (TYPE_LABELS[s["type"]], dates.day(s["at"], missing=""), trim(clean_text(dates.text(s["evidence"])), 280))
+        item = (TYPE_LABELS[s["type"]], dates.day(s["at"], missing=""), trim(clean_text(dates.text(s["evidence"])), Limits().evidence_chars))
         assert item in seen and seen[item] >= 1, f"{item} never shown as new"
 
 
@@ -254,10 +264,47 @@ def test_the_pipeline_is_active_applications_capped_and_cold_ones_are_one_line(w
     for text in week.texts:
         rows, more = pipeline(text)
         active = int(re.search(r"· (\d+) active application", text)[1])  # type: ignore[index]
-        assert len(rows) <= 8 and len(rows) + more == active
+        assert len(rows) <= Limits().pipeline and len(rows) + more == active
         assert not [r for r in rows if r[1] in ("Ghosted", "Rejected", "Withdrawn")], rows
         cold = cold_companies(text)
         assert cold, "the corpus has applications silent since the summer"
         titles = [t for t, _ in rows] + [t for t, _ in quiet_items(text)]
         assert not [t for t in titles for c in cold if t == c or t.startswith(f"{c} — ")], (titles, cold)
     assert re.search(r"\n\d+ applications gone cold: ", week.texts[-1])
+
+
+# -- on a phone -------------------------------------------------------------------------------
+
+#: A 375 px wide phone's screen in CSS pixels (iPhone X to 13 mini; the SE is 667 tall).
+PHONE_WIDTH, PHONE_HEIGHT = 375, 812
+
+
+@pytest.mark.integration
+def test_a_typical_days_html_digest_fits_two_phone_screens(week: Week, tmp_path: Path) -> None:
+    """Every day's HTML digest lays out at 375 px without sideways scrolling, and a typical
+    day's (the median of the six after the first, which carries a fresh install's backlog)
+    is at most two screens tall, measured in headless Chromium. The heights and the typical
+    day's screenshot go to test-artifacts/digest-week/."""
+    import json
+
+    from test_digest_chromium import check_layout, find_chromium, measure, run_chromium
+
+    chromium = find_chromium()
+    heights = []
+    for day, html in enumerate(week.htmls):
+        result = measure(chromium, tmp_path, html, PHONE_WIDTH)
+        check_layout(result, PHONE_WIDTH)
+        heights.append(int(result["height"]))
+    later = sorted(heights[1:])
+    typical = (later[2] + later[3]) / 2
+    out = Path(__file__).resolve().parents[1] / "test-artifacts" / "digest-week"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "phone-heights.json").write_text(json.dumps({"width": PHONE_WIDTH, "screen": PHONE_HEIGHT,
+                                                        "heights": heights, "typical": typical}))
+    day = heights.index(min(heights[1:], key=lambda h: abs(h - typical)))
+    page = tmp_path / "typical.html"
+    page.write_text(week.htmls[day], encoding="utf-8")
+    shot = out / f"phone-typical-day{day}.png"
+    run_chromium(chromium, tmp_path / "profile-shot", PHONE_WIDTH, page.as_uri(), f"--screenshot={shot}")
+    assert shot.is_file() and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert typical <= 2 * PHONE_HEIGHT, f"a typical day is {typical:.0f} px tall at {PHONE_WIDTH} px: {heights}"

@@ -140,12 +140,14 @@ class Limits:
     applications: int = 10  # in "New signals"
     signals_per_app: int = 4
     quiet: int = 8
-    #: active applications in the pipeline (about one phone screen); the rest is "and N more"
-    pipeline: int = 8
+    #: active applications in the pipeline (with the day's news, two phone screens); the rest is "and N more"
+    pipeline: int = 6
     #: names on the "gone cold" line; the rest is counted
     cold: int = 5
     timelines: int = 6
-    evidence_chars: int = 280
+    #: a quote longer than this is cut with "…" (most recruiter sentences are shorter; 280
+    #: made a phone digest a screen longer on busy days)
+    evidence_chars: int = 220
     timeline_days: int = 28
     #: an ask older than this many days is no longer shown as one to act on
     ask_days: int = 21
