@@ -291,7 +291,7 @@ def test_a_typical_days_html_digest_fits_two_phone_screens(week: Week, tmp_path:
 
     chromium = find_chromium()
     heights = []
-    for day, html in enumerate(week.htmls):
+    for html in week.htmls:
         result = measure(chromium, tmp_path, html, PHONE_WIDTH)
         check_layout(result, PHONE_WIDTH)
         heights.append(int(result["height"]))
