@@ -13,7 +13,8 @@ Example::
 
 from __future__ import annotations
 
-from rich.console import Console, Group
+from rich.console import Console, Group, RenderableType
+from rich.padding import Padding
 from rich.panel import Panel
 from rich.rule import Rule
 from rich.text import Text
@@ -135,22 +136,25 @@ def print_digest(digest: Digest, console: Console) -> None:
         console.print(_t("No new signals in this period.", "dim"))
     for g in digest.new_signals:
         heading = Text(g.app.title, style="bold")
-        heading.append(f"  {g.app.stage_label} · outlook {g.app.outlook}", style="dim")
-        lines: list[Text] = [heading]
+        stage = f"{g.app.stage_label} · outlook {g.app.outlook}"
+        if heading.cell_len + 2 + len(stage) <= console.width:
+            heading.append(f"  {stage}", style="dim")
+            parts: list[RenderableType] = [heading]
+        else:  # the stage on its own line rather than cut across two
+            parts = [heading, Padding(_t(stage, "dim"), (0, 0, 0, 2), expand=False)]
         if g.app.note:
-            lines.append(_t(f"  Your note: {g.app.note}", "yellow"))
+            parts.append(Padding(_t(f"Your note: {g.app.note}", "yellow"), (0, 0, 0, 2), expand=False))
         for s in g.signals:
-            line = Text("  ● ", style=_POLARITY_STYLE.get(max(-3, min(3, s.polarity)), ""))
-            line.append(s.label, style="bold")
+            bullet = Text("● ", style=_POLARITY_STYLE.get(max(-3, min(3, s.polarity)), ""))
+            bullet.append(s.label, style="bold")
+            parts.append(Padding(bullet, (0, 0, 0, 2), expand=False))
+            # wrapped quote and meta lines keep their indent (a hanging block, not column 0)
             if s.evidence:
-                line.append(f"\n    “{s.evidence}”", style="italic")
-            meta = _meta(s, links)
-            line.append("\n    ")
-            line.append_text(meta)
-            lines.append(line)
+                parts.append(Padding(Text(f"“{s.evidence}”", style="italic"), (0, 0, 0, 4), expand=False))
+            parts.append(Padding(_meta(s, links), (0, 0, 0, 4), expand=False))
         if g.more:
-            lines.append(_t(f"  … and {g.more} more from {g.app.company}", "dim"))
-        console.print(Group(*lines))
+            parts.append(Padding(_t(f"… and {g.more} more from {g.app.company}", "dim"), (0, 0, 0, 2), expand=False))
+        console.print(Group(*parts))
     if digest.new_signals_more:
         console.print(_t(f"… and {digest.new_signals_more} more applications with new signals.", "dim"))
 
@@ -161,9 +165,9 @@ def print_digest(digest: Digest, console: Console) -> None:
         line = Text(f"{q.days:>3} d  ", style="bold red")
         line.append(q.app.title, style="bold")
         line.append(f"  last contact {q.last_contact or 'unknown'} ({q.last_from})", style="dim")
-        if q.evidence:
-            line.append(f"\n       {q.evidence}", style="dim")
         console.print(line)
+        if q.evidence:
+            console.print(Padding(_t(q.evidence, "dim"), (0, 0, 0, 7), expand=False))
     if digest.quiet_more:
         console.print(_t(f"… and {digest.quiet_more} more.", "dim"))
     if digest.cold_count:
