@@ -1003,7 +1003,15 @@ class Store:
         self.db.execute(_upsert_sql(table, pk, tuple(row)), list(row.values()))
 
     def _replace_message_facts(self, key: str, app_id: int | None, a: Analysis, now: str) -> None:
-        """Signals, events and salaries of one message, replaced as a whole (idempotent)."""
+        """Signals, events and salaries of one message, replaced as a whole (idempotent).
+
+        A signal found again (same message and type: :data:`SIGNAL_IDENTITY`) keeps the
+        ``created_at`` it was first stored with: the digest shows a signal as new by it, so mail
+        read again (a UIDVALIDITY rescan, a second backfill, an undone "not a job") is not news.
+        """
+        first_seen = {r["type"]: r["created_at"] for r in self.rows(
+            "SELECT type, min(created_at) AS created_at FROM signals WHERE message_key = ? AND derived = 0 GROUP BY type",
+            [key])}
         self.db.execute("DELETE FROM signals WHERE message_key = ? AND derived = 0", [key])
         self.db.execute("DELETE FROM events WHERE message_key = ?", [key])
         self.db.execute("DELETE FROM salaries WHERE message_key = ?", [key])
@@ -1014,7 +1022,7 @@ class Store:
                 'INSERT OR IGNORE INTO signals(message_key, application_id, type, polarity, strength, evidence, start, "end", '
                 "rule, label, entities, derived, at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)",
                 storable([key, app_id, s.type, POLARITY.get(s.type, 0), strength, s.evidence, s.start, s.end, s.rule, s.label,
-                          json.dumps(s.entities, default=str) if s.entities else None, at, now]),
+                          json.dumps(s.entities, default=str) if s.entities else None, at, first_seen.get(s.type, now)]),
             )
         if a.signals:
             self.reapply_dismissals("message_key = ? AND derived = 0", [key])

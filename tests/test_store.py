@@ -80,6 +80,20 @@ def test_batch_is_idempotent(store: Store) -> None:
     assert state is not None and state.last_uid == 1 and state.uidvalidity == 7
 
 
+def test_a_signal_read_again_keeps_when_it_was_first_stored(store: Store) -> None:
+    """The digest shows a signal as new by its created_at: mail read again (a UIDVALIDITY
+    rescan, a second backfill) must not make its signals news a second time."""
+    first, later = datetime(2026, 10, 1, 10, tzinfo=timezone.utc), datetime(2026, 10, 9, 10, tzinfo=timezone.utc)
+    store.clock = lambda: first
+    store.write_batch("acc", "INBOX", 7, [(Location("acc", "INBOX", 7, 1, "1"), _analysis(signals=(_sig(),)))], last_uid=1)
+    store.clock = lambda: later
+    again = _analysis(signals=(_sig(), _sig("panel_invite")))  # read again, now with one more signal
+    store.write_batch("acc", "INBOX", 8, [(Location("acc", "INBOX", 8, 1, "1"), again)], last_uid=1)
+    created = {r["type"]: r["created_at"] for r in store.rows("SELECT type, created_at FROM signals")}
+    assert created == {"interview_request": first.isoformat(timespec="seconds"),
+                       "panel_invite": later.isoformat(timespec="seconds")}
+
+
 def test_same_message_in_two_folders_is_one_message(store: Store) -> None:
     a = _analysis(signals=(_sig(),))
     store.write_batch("acc", "INBOX", 1, [(Location("acc", "INBOX", 1, 5, "5"), a)], last_uid=5)
