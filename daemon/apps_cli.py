@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import click
 
-from offerwatch.daemon.context import console, human_dates, open_store
+from offerwatch.daemon.context import console, human_dates, load_config, open_store
 
 if TYPE_CHECKING:
     from offerwatch.models.humandate import HumanDates
@@ -33,7 +33,6 @@ def _assess_config(ctx: click.Context) -> AssessConfig:
 
     try:
         from offerwatch.daemon.commands import _assess_config as from_config
-        from offerwatch.daemon.context import load_config
 
         return from_config(load_config(ctx))
     except Exception:  # noqa: BLE001 - no config (or an old one) must not block a correction
@@ -107,7 +106,7 @@ def apps_group(ctx: click.Context, show_all: bool, stage: str | None, since: str
             click.echo(json.dumps(nested({**r, "derived_types": derived}), default=str, ensure_ascii=False))
         return
     if rows or not hidden:
-        _print_apps(rows, ctx, human_dates(ctx))
+        _print_apps(rows, ctx, human_dates(ctx), _cold_ids(ctx))
     if hidden:
         console(ctx).print(f"{hidden} closed (rejected, withdrawn, ghosted or closed by hand) not shown: `offerwatch apps --all`")
 
@@ -121,7 +120,23 @@ APPS_COLUMNS: tuple[tuple[str, Literal["name", "fixed"], int, Literal["left", "r
 )
 
 
-def _print_apps(rows: list[dict[str, Any]], ctx: click.Context, hd: HumanDates) -> None:
+def _cold_ids(ctx: click.Context) -> set[int]:
+    """Applications the digest counts as gone cold (so `apps` and the digest agree on "active")."""
+    from datetime import timezone
+
+    from offerwatch.daemon.digest.job import settings_from_config
+    from offerwatch.models.cold import cold_applications
+
+    try:
+        settings = settings_from_config(load_config(ctx))
+    except click.ClickException:
+        return set()  # human_dates has logged why; without a config nothing is marked
+    with open_store(ctx) as store:
+        return set(cold_applications(store, now=datetime.now(timezone.utc), tz=settings.tz,
+                                     business_days=settings.cold_business_days, holidays=settings.holidays))
+
+
+def _print_apps(rows: list[dict[str, Any]], ctx: click.Context, hd: HumanDates, cold: frozenset[int] | set[int] = frozenset()) -> None:
     from rich.text import Text
 
     from offerwatch.daemon.fit import FitColumn, fit_table, row_lines
@@ -139,6 +154,8 @@ def _print_apps(rows: list[dict[str, Any]], ctx: click.Context, hd: HumanDates) 
         if r.get("offer_status"):
             notes.append(f"offer {r['offer_status']}" + (f", answer by {hd.day(r['offer_deadline'])}"
                                                           if r["offer_status"] == "open" and r.get("offer_deadline") else ""))
+        if r["id"] in cold:
+            notes.append("gone cold")
         if r.get("agency"):
             notes.append(f"agency: {r['agency']}")
         if r.get("closed"):

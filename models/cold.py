@@ -67,11 +67,13 @@ def last_contacts(store: Store, now: datetime) -> dict[int, datetime]:
 
 
 def _open_offer_waiting(store: Store, today: date) -> set[int]:
+    """Applications that cannot be cold: an open offer waiting for its day, or an offer the user
+    decided (accepted or declined: that search is over, not silent)."""
     if "offers" not in store.db.table_names():
         return set()
     return {int(r["application_id"]) for r in store.rows(
-        "SELECT application_id FROM offers WHERE status = 'open' AND deadline IS NOT NULL AND deadline >= ?",
-        [today.isoformat()])}
+        "SELECT application_id FROM offers WHERE (status = 'open' AND deadline IS NOT NULL AND deadline >= ?) "
+        "OR status IN ('accepted', 'declined')", [today.isoformat()])}
 
 
 def assess_cold(

@@ -228,6 +228,25 @@ def test_apps_reopen_on_the_command_line(tmp_path: Path) -> None:
     assert "offerwatch apps reopen 8" in help_text
 
 
+def test_apps_marks_what_the_digest_counts_as_gone_cold_and_a_decided_offer_is_never_cold(tmp_path: Path) -> None:
+    """`apps` and the digest agree on what is active: a long-silent application says "gone cold";
+    an offer the user accepted long ago is over, not cold."""
+    db = tmp_path / "d.db"
+    now = datetime.now(timezone.utc)
+    with Store.open(db) as store:
+        ids = write(store, [
+            message("Coldwater Labs", now - timedelta(days=120), [("interview_request", "Could we schedule a call?")]),
+            message("Livewire Co", now - timedelta(days=1), [("interview_request", "Are you free on Thursday?")]),
+            message("Yesco", now - timedelta(days=120), [("offer", "We are delighted to offer you the role.")]),
+        ])
+        assess(store, now=now)
+        store.db.execute("UPDATE offers SET status = 'accepted' WHERE application_id = ?", [ids["Yesco"]])
+        cold = cold_applications(store, now=now, tz=TZ)
+    assert set(cold) == {ids["Coldwater Labs"]}
+    rows = {line.split()[1]: line for line in _cli(db, "apps").output.splitlines() if line.strip()[:1].isdigit()}
+    assert "gone cold" in rows["Coldwater"] and "gone cold" not in rows["Livewire"] and "gone cold" not in rows["Yesco"]
+
+
 # -- 3. the pipeline ---------------------------------------------------------------------------
 
 def test_the_pipeline_lists_active_applications_capped_most_urgent_first(tmp_path: Path) -> None:
