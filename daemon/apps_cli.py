@@ -154,8 +154,6 @@ def _print_apps(rows: list[dict[str, Any]], ctx: click.Context, hd: HumanDates, 
         if r.get("offer_status"):
             notes.append(f"offer {r['offer_status']}" + (f", answer by {hd.day(r['offer_deadline'])}"
                                                           if r["offer_status"] == "open" and r.get("offer_deadline") else ""))
-        if r["id"] in cold:
-            notes.append("gone cold")
         if r.get("agency"):
             notes.append(f"agency: {r['agency']}")
         if r.get("closed"):
@@ -164,7 +162,7 @@ def _print_apps(rows: list[dict[str, Any]], ctx: click.Context, hd: HumanDates, 
         if r.get("last_from"):
             last += f" ({r['last_from']})"
         cells.append([Text(clean_text(v)) for v in (
-            str(r["id"]), str(r["company"]), str(r.get("role") or ""), str(r.get("stage") or ""),
+            str(r["id"]), str(r["company"]), str(r.get("role") or ""), str(r.get("stage") or "") + (" (cold)" if r["id"] in cold else ""),
             str(r.get("outlook") if r.get("outlook") is not None else ""), last, str(r.get("ball") or ""),
             str(r.get("messages") or 0), ", ".join(notes))])
     columns = [FitColumn(h, kind=k, drop=d, justify=j) for h, k, d, j in APPS_COLUMNS]

@@ -230,7 +230,8 @@ def test_apps_reopen_on_the_command_line(tmp_path: Path) -> None:
 
 def test_apps_marks_what_the_digest_counts_as_gone_cold_and_a_decided_offer_is_never_cold(tmp_path: Path) -> None:
     """`apps` and the digest agree on what is active: a long-silent application says "gone cold";
-    an offer the user accepted long ago is over, not cold."""
+    an offer the user accepted long ago is over, not cold. At 80 columns, where `apps` leaves
+    its notes out, the stage says it."""
     db = tmp_path / "d.db"
     now = datetime.now(timezone.utc)
     with Store.open(db) as store:
@@ -244,7 +245,7 @@ def test_apps_marks_what_the_digest_counts_as_gone_cold_and_a_decided_offer_is_n
         cold = cold_applications(store, now=now, tz=TZ)
     assert set(cold) == {ids["Coldwater Labs"]}
     rows = {line.split()[1]: line for line in _cli(db, "apps").output.splitlines() if line.strip()[:1].isdigit()}
-    assert "gone cold" in rows["Coldwater"] and "gone cold" not in rows["Livewire"] and "gone cold" not in rows["Yesco"]
+    assert "(cold)" in rows["Coldwater"] and "(cold)" not in rows["Livewire"] and "(cold)" not in rows["Yesco"]
 
 
 # -- 3. the pipeline ---------------------------------------------------------------------------
