@@ -204,16 +204,19 @@ class _Sentence:
         self.by: dict[str, list[_Cue]] = defaultdict(list)
         for c in cues:
             self.by[c.label].append(c)
-        import bisect
-
         q = tt.questions
         i = bisect.bisect_left(q, start)
         self.has_question = i < len(q) and q[i] < end
         self._text: str | None = None
 
     def text(self) -> str:
+        """``doc[start:end].text``, cut from the doc's text instead of joined from its tokens."""
         if self._text is None:
-            self._text = self.doc[self.start : self.end].text
+            if self.start < self.end:
+                a, z = _char_span(self.doc, self.start, self.end)
+                self._text = self.tt.text[a:z]
+            else:
+                self._text = ""
         return self._text
 
     def clause_start(self, i: int) -> int:
@@ -990,7 +993,12 @@ def _finish(
 
 def is_out_of_office(subject: str | None, text: str) -> bool:
     """An out-of-office reply from the employer side: job mail that carries no signal."""
-    return bool(_OUT_OF_OFFICE.search(subject or "") or _OUT_OF_OFFICE_TEXT.search(text[:600]))
+    if _OUT_OF_OFFICE.search(subject or ""):
+        return True
+    head = text[:600]
+    # the text pattern needs "access to": a cheap test first (casefold maps every character
+    # the case-insensitive pattern takes for one of these letters, such as "ſ", to that letter)
+    return "access to" in head.casefold() and _OUT_OF_OFFICE_TEXT.search(head) is not None
 
 
 def _precedence(sigs: dict[str, Signal], weak: set[str], doc: Any, inp: ExtractInput, original: str) -> dict[str, Signal]:
