@@ -210,13 +210,8 @@ class _Sentence:
         self._text: str | None = None
 
     def text(self) -> str:
-        """``doc[start:end].text``, cut from the doc's text instead of joined from its tokens."""
         if self._text is None:
-            if self.start < self.end:
-                a, z = _char_span(self.doc, self.start, self.end)
-                self._text = self.tt.text[a:z]
-            else:
-                self._text = ""
+            self._text = self.doc[self.start : self.end].text
         return self._text
 
     def clause_start(self, i: int) -> int:
