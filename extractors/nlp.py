@@ -581,7 +581,7 @@ class TokenTable:
     clause boundaries (indexable by token: truthy at a boundary), question marks, and lazily
     the lower-case hashes. Read instead of creating Token objects."""
 
-    __slots__ = ("_doc", "sent_starts", "boundary", "questions", "_lower", "_sent_id", "_text")
+    __slots__ = ("_doc", "sent_starts", "boundary", "questions", "_lower", "_sent_id")
 
     def __init__(self, doc: Any, sent_starts: list[int], boundary: bytearray, questions: list[int]) -> None:
         self._doc = weakref.ref(doc)  # no reference cycle through doc.user_data
@@ -590,15 +590,6 @@ class TokenTable:
         self.questions = questions  # token indices of "?"
         self._lower: list[int] | None = None
         self._sent_id: list[int] | None = None
-        self._text: str | None = None
-
-    @property
-    def text(self) -> str:
-        """The doc's text, joined once (spaCy joins every token's text at each ``doc.text``)."""
-        if self._text is None:
-            doc = self._doc()
-            self._text = doc.text if doc is not None else ""
-        return self._text
 
     @property
     def lower(self) -> list[int]:

@@ -1156,7 +1156,8 @@ def _run_batch(nlp: Any, batch: list[ExtractInput]) -> Iterator[Extraction]:
     docs: list[Any] = []
     probs: list[dict[str, float] | None] = []
     stream: Iterator[Any] = iter(())
-    if texts and learned.active():
+    held = bool(texts) and learned.active()
+    if held:
         # the learned layer scores the batch's docs in one call (a call per doc cost more than
         # the arithmetic), so the docs are made first; they are let go as they are finished
         docs = list(nlp.pipe(_docs_of(nlp, texts), batch_size=len(texts)))
@@ -1172,7 +1173,7 @@ def _run_batch(nlp: Any, batch: list[ExtractInput]) -> Iterator[Extraction]:
         p: dict[str, float] | None = None
         summaries: list[tuple[CalendarEvent, Any]] = []
         if inp.direction != Direction.OUT:
-            if docs:
+            if held:
                 doc, p = docs.pop(), probs.pop()
             else:
                 doc = next(stream)
