@@ -151,3 +151,13 @@ def test_fast_affix_run_and_out_of_office_checks_agree_with_the_plain_regexes() 
         away += sig_mod.is_out_of_office("", text)
         assert sig_mod.is_out_of_office("", text) == bool(sig_mod._OUT_OF_OFFICE_TEXT.search(text[:600])), repr(text)
     assert away > 100
+
+
+def test_a_sentences_text_cut_from_the_doc_text_is_its_span_text() -> None:
+    nlp = nlp_mod.get_nlp()
+    texts = [t for t in _texts() if t.strip()] + ["Hi Maya,\n\nCould we meet her on Tuesday at 3pm?  Thanks!\n"]
+    for doc in nlp.pipe(sig_mod._docs_of(nlp, texts)):
+        assert doc.user_data[sig_mod.DOC_TEXT] == doc.text
+        for start, end in zip(doc.user_data["_ow"].sent_starts, doc.user_data["_ow"].sent_starts[1:] + [len(doc)], strict=True):
+            if start < end:
+                assert sig_mod._Sentence(doc, doc.user_data["_ow"], start, end, []).text() == doc[start:end].text
