@@ -21,9 +21,10 @@ but the classifier also read near misses as signals ("thanks for meeting our VP 
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,11 @@ MODEL_CONFIG: dict[str, Any] = {
 }
 
 _enabled = True
+
+
+def active() -> bool:
+    """Is the layer switched on and its model readable?"""
+    return _enabled and classifier() is not None
 
 
 def set_enabled(on: bool) -> None:
@@ -91,12 +97,25 @@ def classifier() -> Any:
 
 def scores(doc: Any) -> dict[str, float]:
     """The classifier's probability per type for a doc of the rules' pipeline (its tokens are
-    read as they are: the bag-of-words features are hashes of the words, whatever the vocab).
-    One doc at a time: spaCy's batched ngram extraction fails on an empty doc in a batch."""
+    read as they are: the bag-of-words features are hashes of the words, whatever the vocab)."""
+    return scores_many([doc])[0]
+
+
+def scores_many(docs: Sequence[Any]) -> list[dict[str, float]]:
+    """:func:`scores` for many docs in one call of the model: most of the cost of a call is
+    its fixed overhead, and each doc's probabilities are computed on its own (the same numbers
+    as one call per doc). Empty docs get ``{}`` and stay out of the call: spaCy's batched
+    ngram extraction fails on an empty doc in a batch."""
     tc = classifier() if _enabled else None
-    if tc is None or not len(doc):
-        return {}
-    return dict(tc(doc).cats)
+    out: list[dict[str, float]] = [{} for _ in docs]
+    todo = [i for i, doc in enumerate(docs) if len(doc)]
+    if tc is None or not todo:
+        return out
+    probs = tc.model.ops.to_numpy(tc.predict([docs[i] for i in todo])).tolist()
+    labels = tc.labels
+    for i, row in zip(todo, probs, strict=True):
+        out[i] = dict(zip(labels, row, strict=True))
+    return out
 
 
 def save(component: Any, path: Path = MODEL_FILE) -> None:
@@ -107,10 +126,11 @@ def save(component: Any, path: Path = MODEL_FILE) -> None:
                                           "component": component.to_bytes(exclude=["vocab"])}))
 
 
-def additions(doc: Any, present: set[str]) -> list[tuple[str, float]]:
+def additions(doc: Any, present: set[str], probs: dict[str, float] | None = None) -> list[tuple[str, float]]:
     """The (type, probability) the classifier adds to the rules' ``present`` types, most
-    probable first."""
-    return [(t, p) for t, p in sorted(scores(doc).items(), key=lambda kv: -kv[1]) if p >= THRESHOLD and t not in present]
+    probable first; ``probs`` is the doc's :func:`scores` when they were computed already."""
+    got = scores(doc) if probs is None else probs
+    return [(t, p) for t, p in sorted(got.items(), key=lambda kv: -kv[1]) if p >= THRESHOLD and t not in present]
 
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n\s*\n|\n(?=\s*[-*•]\s)")
@@ -132,18 +152,20 @@ def best_sentences(doc: Any, types: list[str], limit: int = 60) -> dict[str, tup
     """For each of ``types``, the (start, end) in ``doc.text`` of the sentence the classifier
     scores highest: the evidence of an added signal. The sentences are cut from the doc's own
     tokens and scored once for all the types."""
-    spans = [doc.char_span(a, b, alignment_mode="expand") for a, b in list(sentences(doc.text))[:limit]]
+    spans = [doc.char_span(a, b, alignment_mode="expand") for a, b in itertools.islice(sentences(doc.text), limit)]
     parts = [s for s in spans if s is not None and len(s)]
     if not parts:
         return {}
     tc = classifier()
     if tc is None:
         return {}
-    from spacy.attrs import ORTH, SPACY
+    from spacy.attrs import ORTH
 
-    # the features are word hashes: a sentence doc needs only its words (3x faster to copy),
-    # and one call scores them all (no empty doc among them)
-    probs = tc.model.ops.to_numpy(tc.predict([s.as_doc(array_head=(ORTH, SPACY)) for s in parts]))
+    # the features are hashes of the words (ORTH): a sentence is scored from its slice of the
+    # doc's ORTH column, without copying it into a doc of its own (as_doc() was most of the
+    # layer's cost), and one call scores them all (no empty sentence among them)
+    orth = doc.to_array([ORTH])
+    probs = tc.model.ops.to_numpy(tc.predict([_Words(orth[s.start : s.end]) for s in parts]))
     column = {label: i for i, label in enumerate(tc.labels)}
     out = {}
     for t in types:
@@ -151,3 +173,24 @@ def best_sentences(doc: Any, types: list[str], limit: int = 60) -> dict[str, tup
             best = parts[int(probs[:, column[t]].argmax())]
             out[t] = (best.start_char, best.end_char)
     return out
+
+
+class _Words:
+    """A sentence as the bag-of-words model reads it: its ORTH column and its length.
+
+    The model's only access to a doc is ``doc.to_array([ORTH])`` (spaCy's ``extract_ngrams``,
+    the first layer of ``TextCatBOW``), so a slice of the whole doc's column gives exactly the
+    features (and the probabilities) of a doc made of the sentence's tokens;
+    tests/test_learned.py checks that they are the same.
+    """
+
+    __slots__ = ("orth",)
+
+    def __init__(self, orth: Any) -> None:
+        self.orth = orth
+
+    def __len__(self) -> int:
+        return len(self.orth)
+
+    def to_array(self, attrs: Any) -> Any:
+        return self.orth

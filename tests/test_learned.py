@@ -91,3 +91,21 @@ def test_training_is_reproducible(tmp_path: Path) -> None:
     learned.save(train(rows, labels, epochs=2), tmp_path / "a.bin")
     learned.save(train(rows, labels, epochs=2), tmp_path / "b.bin")
     assert (tmp_path / "a.bin").read_bytes() == (tmp_path / "b.bin").read_bytes()
+
+
+def test_batched_and_sliced_scoring_give_the_per_doc_numbers() -> None:
+    """The speed-ups (one model call per batch, sentences scored from slices of the doc's ORTH
+    column) must give exactly the numbers of the plain way: a doc per call, a doc per sentence."""
+    from spacy.attrs import ORTH, SPACY
+
+    from offerwatch.extractors.nlp import get_nlp
+
+    nlp, tc = get_nlp(), learned.classifier()
+    texts = [INVITE, "", "Unfortunately we have decided not to move forward.", "ok", "Offer!\n\n- $120k base\n- start May 3?"]
+    docs = [nlp.make_doc(t) for t in texts]
+    assert learned.scores_many(docs) == [dict(tc(nlp.make_doc(t)).cats) if t else {} for t in texts]
+    doc = docs[0]
+    spans = [doc.char_span(a, b, alignment_mode="expand") for a, b in learned.sentences(doc.text)]
+    sliced = tc.predict([learned._Words(doc.to_array([ORTH])[s.start : s.end]) for s in spans])
+    copied = tc.predict([s.as_doc(array_head=(ORTH, SPACY)) for s in spans])
+    assert len(spans) > 2 and (sliced == copied).all()

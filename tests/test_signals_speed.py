@@ -127,3 +127,37 @@ def test_describe_is_cached_per_pipeline() -> None:
     rule = "panel.term+invite.forward"
     assert sig_mod.describe(rule) == sig_mod.describe(rule)
     assert sig_mod.describe("") == ""
+
+
+def test_fast_affix_run_and_out_of_office_checks_agree_with_the_plain_regexes() -> None:
+    from offerwatch.extractors import tokenguard
+
+    rng = random.Random(11)
+    marks = ["$", "'", "\u2019", "s", "S", "_", "!", "?", "=", "-", "(", "ſ", "'s", "a"]
+    spaces = [" ", "\n", "\u00a0", "\u2003", "\x1c"]
+    runs = 0
+    for _ in range(3000):
+        text = "".join(rng.choice(spaces) + "".join(rng.choice(marks) for _ in range(rng.randint(5, 22)))
+                       for _ in range(rng.randint(1, 4)))
+        runs += tokenguard.has_affix_run(text)
+        assert tokenguard.has_affix_run(text) == (tokenguard._AFFIX_RUN.search(text) is not None), repr(text)
+    assert runs > 30  # both answers occur often
+    away = 0
+    for _ in range(2000):
+        text = "".join([rng.choice(["Hi. ", "", "x" * 580]), rng.choice(["I'm ", "I AM ", "i will be "]),
+                        rng.choice(["out of the office", "on leave", "away", "here"]), rng.choice([" with ", ". ", " and "]),
+                        rng.choice(["no ", "limited ", "some "]), rng.choice(["access to", "ACCESS TO", "acceſſ to", "acess to"]),
+                        rng.choice([" email", " my e-mail", " mail"])])
+        away += sig_mod.is_out_of_office("", text)
+        assert sig_mod.is_out_of_office("", text) == bool(sig_mod._OUT_OF_OFFICE_TEXT.search(text[:600])), repr(text)
+    assert away > 100
+
+
+def test_a_sentences_text_cut_from_the_doc_text_is_its_span_text() -> None:
+    nlp = nlp_mod.get_nlp()
+    texts = [t for t in _texts() if t.strip()] + ["Hi Maya,\n\nCould we meet her on Tuesday at 3pm?  Thanks!\n"]
+    for doc in nlp.pipe(sig_mod._docs_of(nlp, texts)):
+        assert doc.user_data[sig_mod.DOC_TEXT] == doc.text
+        for start, end in zip(doc.user_data["_ow"].sent_starts, doc.user_data["_ow"].sent_starts[1:] + [len(doc)], strict=True):
+            if start < end:
+                assert sig_mod._Sentence(doc, doc.user_data["_ow"], start, end, []).text() == doc[start:end].text
