@@ -95,7 +95,7 @@ def evaluate(folder: Path, *, owner: Iterable[str] = ()) -> dict[str, Any]:
         job_tp += a.is_job and label.job
         job_fp += a.is_job and not label.job
         job_fn += (not a.is_job) and label.job
-        for t in predicted | label.signals:
+        for t in sorted(predicted | label.signals):  # sorted: the error list is the same every run
             if t not in counts:
                 continue
             if t in predicted and t in label.signals:
