@@ -117,6 +117,13 @@ class DovecotUser:
     name: str
     password: str
 
+    def account_toml(self, name: str, password_env: str, extra: str = "") -> str:
+        """An ``[[accounts]]`` table of offerwatch's config that reads this user's INBOX over
+        IMAPS, trusting the test CA, the password from ``password_env``; ``extra`` adds lines."""
+        return (f'[[accounts]]\nname = "{name}"\nhost = "127.0.0.1"\nport = {self.server.imaps_port}\n'
+                f'tls = "implicit"\nca_file = "{self.server.ca_file}"\nusername = "{self.name}"\n'
+                f'password_env = "{password_env}"\nfolders = ["INBOX"]\ntimeout_seconds = 5\n{extra}')
+
     @contextlib.contextmanager
     def client(self, tls: bool = False) -> Iterator[IMAPClient]:
         """A logged-in IMAPClient for this user (plain port unless ``tls``)."""

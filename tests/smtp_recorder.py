@@ -6,6 +6,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
+def digest_smtp_toml(port: int, to: str) -> str:
+    """The ``[digest.smtp]`` table of offerwatch's config for an SMTP recorder on loopback."""
+    return (f'[digest.smtp]\nhost = "127.0.0.1"\nport = {port}\ntls = "none"\nallow_insecure = true\n'
+            f'to = "{to}"\n')
+
+
 @dataclass
 class SmtpRecorder:
     messages: list[bytes] = field(default_factory=list)

@@ -24,7 +24,7 @@ from aiosmtpd.controller import Controller
 from click.testing import CliRunner
 
 from mailfactory import OWNER, message
-from smtp_recorder import SmtpRecorder
+from smtp_recorder import SmtpRecorder, digest_smtp_toml
 from offerwatch.daemon.alerts import DesktopNotifier, in_quiet_hours
 from offerwatch.daemon.cli import cli
 from offerwatch.daemon.config import parse_config
@@ -486,25 +486,11 @@ def imap_config(path: Path, dovecot: Any, user: Any, smtp_port: int) -> Path:
     path.write_text(f"""
 [identity]
 addresses = ["{OWNER}"]
-[[accounts]]
-name = "work"
-host = "127.0.0.1"
-port = {dovecot.imaps_port}
-tls = "implicit"
-ca_file = "{dovecot.ca_file}"
-username = "{user.name}"
-password_env = "{IMAP_PASSWORD_ENV}"
-folders = ["INBOX"]
-timeout_seconds = 5
+{user.account_toml("work", IMAP_PASSWORD_ENV)}
 [digest]
 timezone = "UTC"
 channel = "smtp"
-[digest.smtp]
-host = "127.0.0.1"
-port = {smtp_port}
-tls = "none"
-allow_insecure = true
-to = "{OWNER}"
+{digest_smtp_toml(smtp_port, OWNER)}
 [alerts]
 channels = ["desktop", "mail"]
 """)

@@ -23,7 +23,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from dovecot import DovecotServer, DovecotUser
-from smtp_recorder import SmtpRecorder
+from smtp_recorder import SmtpRecorder, digest_smtp_toml
 
 pytestmark = pytest.mark.integration
 
@@ -61,27 +61,12 @@ def write_config(path: Path, server: DovecotServer, user: DovecotUser, db: Path,
 database = "{db}"
 [identity]
 addresses = ["{OWNER}"]
-[[accounts]]
-name = "e2e"
-host = "127.0.0.1"
-port = {server.imaps_port}
-tls = "implicit"
-ca_file = "{server.ca_file}"
-username = "{user.name}"
-password_env = "{PASSWORD_ENV}"
-folders = ["INBOX"]
-timeout_seconds = 5
+{user.account_toml("e2e", PASSWORD_ENV)}
 [digest]
 time = "{slot:%H:%M}"
 timezone = "UTC"
 channel = "smtp"
-[digest.smtp]
-host = "127.0.0.1"
-port = {smtp_port}
-tls = "none"
-allow_insecure = true
-to = "{OWNER}"
-""")
+{digest_smtp_toml(smtp_port, OWNER)}""")
     path.chmod(0o600)
 
 

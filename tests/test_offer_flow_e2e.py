@@ -25,7 +25,7 @@ from aiosmtpd.controller import Controller
 
 from dovecot import DovecotServer
 from mailfactory import message
-from smtp_recorder import SmtpRecorder
+from smtp_recorder import SmtpRecorder, digest_smtp_toml
 from test_alerts import Notify, notify  # noqa: F401 - the recorded notify-send fixture
 from test_daemon_e2e import PASSWORD_ENV, Daemon, free_port, start_daemon
 from offerwatch.daemon.digest.build import day_label
@@ -74,26 +74,12 @@ def test_an_offer_alerts_within_its_poll_tops_the_next_digest_and_leaves_it_when
 database = "{db}"
 [identity]
 addresses = ["{OWNER}"]
-[[accounts]]
-name = "work"
-host = "127.0.0.1"
-port = {dovecot.imaps_port}
-tls = "implicit"
-ca_file = "{dovecot.ca_file}"
-username = "{user.name}"
-password_env = "{PASSWORD_ENV}"
-folders = ["INBOX"]
-timeout_seconds = 5
+{user.account_toml("work", PASSWORD_ENV)}
 [digest]
 time = "{slot:%H:%M}"
 timezone = "UTC"
 channel = "smtp"
-[digest.smtp]
-host = "127.0.0.1"
-port = {port}
-tls = "none"
-allow_insecure = true
-to = "{OWNER}"
+{digest_smtp_toml(port, OWNER)}
 [alerts]
 channels = ["desktop", "mail"]
 """)

@@ -40,17 +40,7 @@ def write_config(path: Path, server: DovecotServer, user: DovecotUser, db: Path,
 database = "{db}"
 [identity]
 addresses = ["{OWNER}"]
-[[accounts]]
-name = "live"
-host = "127.0.0.1"
-port = {server.imaps_port}
-tls = "implicit"
-ca_file = "{server.ca_file}"
-username = "{user.name}"
-password_env = "{PASSWORD_ENV}"
-folders = ["INBOX"]
-timeout_seconds = 5
-idle = {"true" if idle else "false"}
+{user.account_toml("live", PASSWORD_ENV, f"idle = {'true' if idle else 'false'}")}
 [digest]
 timezone = "UTC"
 channel = "file"
