@@ -8,6 +8,7 @@ import mailbox
 import time
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from offerwatch.daemon.cli import cli
@@ -218,13 +219,13 @@ def test_a_2_mb_message_is_parsed_without_a_whole_str_copy_of_it() -> None:
     assert peak < 17_000_000  # 20 MB through message_from_bytes
 
 
-def test_feeding_the_parser_in_chunks_reads_every_message_as_message_from_bytes_does(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_feeding_the_parser_in_chunks_reads_every_message_as_message_from_bytes_does(monkeypatch: pytest.MonkeyPatch) -> None:
     import email
 
     from offerwatch.extractors import parse
 
-    samples = [p.read_bytes() for p in sorted((Path(__file__).resolve().parents[2] / "shared" / "corpus" / "robustness").rglob("*"))
-               if p.is_file() and p.suffix not in (".md", ".txt", ".py")][:150]
+    robustness = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "robustness"
+    samples = [p.read_bytes() for p in sorted(robustness.rglob("*")) if p.is_file() and p.suffix not in (".md", ".txt", ".py")][:150]
     samples += [b"a\r", b"\r", b"x: y\r\r\n\r\nbody\r", b"Subject: a\r\n\r\n" + b"\r\n" * 3 + b"x\r"]
     monkeypatch.setattr(parse, "FEED_BYTES", 7)  # chunk edges everywhere: inside CRLFs, headers, boundaries
     chunked = [parse_mail(s) for s in samples]
