@@ -170,6 +170,38 @@ def test_the_fingerprint_costs_linear_time() -> None:
     assert large < small * 4 * 3 + 0.05
 
 
+def test_fingerprints_stored_before_stay_the_same() -> None:
+    """Stored fingerprints identify messages across upgrades: these are the values the
+    whole-message implementation (before it read a chunk at a time) gave."""
+    mail = (b"Received: by mx1\r\nFrom: Jo <jo@acme.example>\r\nSubject: Offer\r\n  for you\r\nTo: sam@example.net\r\n\r\n"
+            b"Hi Sam,\r\n\r\n>From the team:   \r\nan offer.\r\n\r\n\r\n")
+    assert content_fingerprint(mail) == "08df786e79341ae96d1c96cbc06a429373eff306bb5347c12508cb3850c203ea"
+    big = b"From: a@x\r\nSubject: big\r\n\r\n" + b"<p>" * 1_000_000 + b"\r\nend\r\n" + b"\r\n" * 100_000 + b"x\n\n"
+    assert content_fingerprint(big) == "3b126202ee584a3456c4cd150909ba4ff9d1c39606db5d86c334dbc35a75284b"
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 7])
+def test_chunk_boundaries_do_not_change_the_fingerprint(monkeypatch: pytest.MonkeyPatch, chunk: int) -> None:
+    from offerwatch.extractors import fingerprint
+
+    samples = [RAW, RAW.replace(b"\r\n", b"\n"), b"", b"\n", b"\r\n\r\n", b"a\r", b"A: b\r\n\nx\r", b"\r\r\n\r\n\r\r\n",
+               b" x: y\n z\n\nbody\n\n \t\n", b"From: a\r\n b\r\n\tc\r\nTo: x\r\r\n\r\n>From me\r\n>>From x\n  \r\n"]
+    expected = [content_fingerprint(s) for s in samples]
+    monkeypatch.setattr(fingerprint, "CHUNK", chunk)
+    assert [content_fingerprint(s) for s in samples] == expected
+
+
+def test_the_fingerprint_of_a_5_mb_message_holds_one_copy_of_its_longest_line() -> None:
+    import tracemalloc
+
+    raw = b"From: a@x\r\nSubject: big\r\n\r\n<p>hello\r\n" + b"<blockquote>" * 400_000 + b"\r\n" + b"\r\n" * 200_000 + b"end\r\n"
+    tracemalloc.start()
+    content_fingerprint(raw)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 6_000_000  # 15 MB when the body was copied twice and split into a list at once
+
+
 # -- schema 5 -> 6 --------------------------------------------------------------------------------
 
 def _schema5_database(path: Path) -> None:
