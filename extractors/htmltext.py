@@ -154,6 +154,32 @@ def _squeeze(m: re.Match[str]) -> str:
     return "\n" * min(m.group().count("\n"), 2) or " "
 
 
+#: A start tag whose attribute text is this long is looked at: HTMLParser builds every
+#: attribute before the tag is handled, and 66,000 ``<a `` in one tag cost a 30 MB peak.
+LONG_TAG_CHARS = 4096
+#: More attributes than this in one tag is not markup anyone wrote: the tag keeps none.
+MAX_ATTRIBUTES = 1000
+_TAG_START = re.compile(r"<([a-zA-Z][^\s/>]*)")
+
+
+def _thin_tags(markup: str) -> str:
+    """Tags with thousands of attributes as bare tags; any other long tag (a data: URI) as it is.
+
+    Linear: each stretch between two ``>`` is looked at once (a regex over the whole markup
+    would rescan from every ``<`` to the next ``>``).
+    """
+    if len(markup) < LONG_TAG_CHARS:
+        return markup
+    parts = markup.split(">")
+    for i, seg in enumerate(parts[:-1]):  # each stretch a ">" closed
+        if len(seg) < LONG_TAG_CHARS:
+            continue
+        m = _TAG_START.search(seg)
+        if m and len(seg) - m.end() >= LONG_TAG_CHARS and len(seg[m.end():].split(None, MAX_ATTRIBUTES)) > MAX_ATTRIBUTES:
+            parts[i] = seg[: m.end()]
+    return ">".join(parts)
+
+
 def html_to_text(markup: str) -> str:
     """Convert an HTML body to readable text; quoted blocks get ``> `` prefixes.
 
@@ -162,7 +188,7 @@ def html_to_text(markup: str) -> str:
     """
     conv = _Converter()
     try:
-        conv.feed(defuse(_LONG_SPACE.sub(_squeeze, markup[:MAX_HTML_CHARS])))
+        conv.feed(defuse(_thin_tags(_LONG_SPACE.sub(_squeeze, markup[:MAX_HTML_CHARS]))))
         conv.close()
     except (AssertionError, ValueError) as err:  # HTMLParser gives up on some garbage
         log.info("HTML body only partly readable (%s); keeping what was read", type(err).__name__)
