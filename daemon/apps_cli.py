@@ -97,6 +97,7 @@ def apps_group(ctx: click.Context, show_all: bool, stage: str | None, since: str
         )
         default_view = not (show_all or stage or day)
         hidden = store.rows("SELECT count(*) AS n FROM applications")[0]["n"] - len(rows) if default_view else 0
+        cold = _cold_ids(ctx, store) if rows and not as_json else set()
     if as_json:
         from offerwatch.daemon.jsonout import nested
 
@@ -106,7 +107,7 @@ def apps_group(ctx: click.Context, show_all: bool, stage: str | None, since: str
             click.echo(json.dumps(nested({**r, "derived_types": derived}), default=str, ensure_ascii=False))
         return
     if rows or not hidden:
-        _print_apps(rows, ctx, human_dates(ctx), _cold_ids(ctx))
+        _print_apps(rows, ctx, human_dates(ctx), cold)
     if hidden:
         console(ctx).print(f"{hidden} closed (rejected, withdrawn, ghosted or closed by hand) not shown: `offerwatch apps --all`")
 
@@ -120,7 +121,7 @@ APPS_COLUMNS: tuple[tuple[str, Literal["name", "fixed"], int, Literal["left", "r
 )
 
 
-def _cold_ids(ctx: click.Context) -> set[int]:
+def _cold_ids(ctx: click.Context, store: Store) -> set[int]:
     """Applications the digest counts as gone cold (so `apps` and the digest agree on "active")."""
     from datetime import timezone
 
@@ -130,10 +131,9 @@ def _cold_ids(ctx: click.Context) -> set[int]:
     try:
         settings = settings_from_config(load_config(ctx))
     except click.ClickException:
-        return set()  # human_dates has logged why; without a config nothing is marked
-    with open_store(ctx) as store:
-        return set(cold_applications(store, now=datetime.now(timezone.utc), tz=settings.tz,
-                                     business_days=settings.cold_business_days, holidays=settings.holidays))
+        return set()  # human_dates logs why; without a config nothing is marked
+    return set(cold_applications(store, now=datetime.now(timezone.utc), tz=settings.tz,
+                                 business_days=settings.cold_business_days, holidays=settings.holidays))
 
 
 def _print_apps(rows: list[dict[str, Any]], ctx: click.Context, hd: HumanDates, cold: frozenset[int] | set[int] = frozenset()) -> None:
