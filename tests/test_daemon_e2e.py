@@ -55,7 +55,9 @@ def smtp() -> Iterator[tuple[int, SmtpRecorder]]:
     controller.stop()
 
 
-def write_config(path: Path, server: DovecotServer, user: DovecotUser, db: Path, smtp_port: int, slot: datetime) -> None:
+def write_config(path: Path, server: DovecotServer, user: DovecotUser, db: Path, smtp_port: int, slot: datetime,
+                 extra: str = "") -> None:
+    """The service's config: the user's INBOX, the digest at ``slot`` by SMTP; ``extra`` adds tables."""
     path.write_text(f"""
 [storage]
 database = "{db}"
@@ -66,7 +68,7 @@ addresses = ["{OWNER}"]
 time = "{slot:%H:%M}"
 timezone = "UTC"
 channel = "smtp"
-{digest_smtp_toml(smtp_port, OWNER)}""")
+{digest_smtp_toml(smtp_port, OWNER)}{extra}""")
     path.chmod(0o600)
 
 

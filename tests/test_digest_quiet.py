@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, time, timedelta, timezone
+from typing import Any
 from pathlib import Path
 
 import pytest
@@ -196,14 +197,19 @@ def _cli(db: Path, *args: str):
     return CliRunner().invoke(cli, ["--db", str(db), *args])
 
 
+def _cold_and_live(now: datetime) -> list[Any]:
+    """A long-silent application and a fresh one, dated relative to ``now`` (the commands read the wall clock)."""
+    return [message("Coldwater Labs", now - timedelta(days=120), [("interview_request", "Could we schedule a call?")]),
+            message("Livewire Co", now - timedelta(days=1), [("interview_request", "Are you free on Thursday?")])]
+
+
 def test_apps_reopen_on_the_command_line(tmp_path: Path) -> None:
     """The command reads the wall clock: the applications are dated relative to it."""
     db = tmp_path / "d.db"
     now = datetime.now(timezone.utc)
     with Store.open(db) as store:
         ids = write(store, [
-            message("Coldwater Labs", now - timedelta(days=120), [("interview_request", "Could we schedule a call?")]),
-            message("Livewire Co", now - timedelta(days=1), [("interview_request", "Are you free on Thursday?")]),
+            *_cold_and_live(now),
             message("Shutdoor Inc", now - timedelta(days=3), [("rejection", "We decided to move forward with other candidates.")]),
         ])
         set_app(store, ids["Shutdoor Inc"], stage="rejected", outlook=0, closed=True)  # closed by hand too
@@ -236,8 +242,7 @@ def test_apps_marks_what_the_digest_counts_as_gone_cold_and_a_decided_offer_is_n
     now = datetime.now(timezone.utc)
     with Store.open(db) as store:
         ids = write(store, [
-            message("Coldwater Labs", now - timedelta(days=120), [("interview_request", "Could we schedule a call?")]),
-            message("Livewire Co", now - timedelta(days=1), [("interview_request", "Are you free on Thursday?")]),
+            *_cold_and_live(now),
             message("Yesco", now - timedelta(days=120), [("offer", "We are delighted to offer you the role.")]),
         ])
         assess(store, now=now)

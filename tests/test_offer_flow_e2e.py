@@ -25,14 +25,13 @@ from aiosmtpd.controller import Controller
 
 from dovecot import DovecotServer
 from mailfactory import message
-from smtp_recorder import SmtpRecorder, digest_smtp_toml
+from smtp_recorder import SmtpRecorder
 from test_alerts import Notify, notify  # noqa: F401 - the recorded notify-send fixture
-from test_daemon_e2e import PASSWORD_ENV, Daemon, free_port, start_daemon
+from test_daemon_e2e import PASSWORD_ENV, Daemon, free_port, start_daemon, write_config
 from offerwatch.daemon.digest.build import day_label
 
 pytestmark = pytest.mark.integration
 
-OWNER = "sam.okafor@example.net"
 
 
 @pytest.fixture
@@ -69,21 +68,7 @@ def test_an_offer_alerts_within_its_poll_tops_the_next_digest_and_leaves_it_when
     now = datetime.now(timezone.utc)
     slot = (now + timedelta(minutes=10)).replace(second=0, microsecond=0)  # today's digest: not before we move the clock
     config = tmp_path / "config.toml"
-    config.write_text(f"""
-[storage]
-database = "{db}"
-[identity]
-addresses = ["{OWNER}"]
-{user.account_toml("work", PASSWORD_ENV)}
-[digest]
-time = "{slot:%H:%M}"
-timezone = "UTC"
-channel = "smtp"
-{digest_smtp_toml(port, OWNER)}
-[alerts]
-channels = ["desktop", "mail"]
-""")
-    config.chmod(0o600)
+    write_config(config, dovecot, user, db, port, slot, '[alerts]\nchannels = ["desktop", "mail"]\n')
     daemon: Daemon = start_daemon(tmp_path, config, db, user.password)
     try:
         daemon.wait_for(lambda: daemon.polls() >= 1, 60, "the first poll")
