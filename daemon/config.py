@@ -585,7 +585,7 @@ def unsafe_permissions(st: os.stat_result, path: Path) -> str | None:
     """
     import stat as stat_
 
-    if os.name != "posix":
+    if os.name != "posix" or _is_null_device(st):
         return None
     uid = os.getuid()
     if st.st_uid not in (uid, 0):
@@ -597,6 +597,19 @@ def unsafe_permissions(st: os.stat_result, path: Path) -> str | None:
         return (f"can be changed by {who} (mode {mode:04o}): its password_command runs through a shell and its "
                 f"servers receive your password. Run: chmod go-w {path}")
     return None
+
+
+def _is_null_device(st: os.stat_result) -> bool:
+    """Whether ``st`` is the null device: ``--config /dev/null`` (the usual "no config at all")
+    reads as empty whoever may write to it, so its mode 0666 puts nothing at risk."""
+    import stat as stat_
+
+    if not stat_.S_ISCHR(st.st_mode):
+        return False
+    try:
+        return st.st_rdev == os.stat(os.devnull).st_rdev
+    except OSError:
+        return False
 
 
 def _private_group(gid: int, owner: int) -> bool:

@@ -42,6 +42,15 @@ def test_a_config_only_its_owner_can_write_is_read(config: Path, mode: int) -> N
     assert load_config(config).accounts[0].password_command == "pass show mail/personal"
 
 
+@pytest.mark.skipif(not Path(os.devnull).exists(), reason="no null device")
+def test_the_null_device_reads_as_an_empty_config_though_everyone_may_write_it() -> None:
+    # `--config /dev/null` is the usual "no config at all": mode 0666, but nothing written to it stays
+    config = load_config(os.devnull)
+    assert not config.accounts
+    result = CliRunner().invoke(cli, ["--config", os.devnull, "status"])
+    assert "chmod" not in result.output, result.output
+
+
 @pytest.mark.skipif(os.name != "posix" or os.getuid() != 0, reason="changing a file's group needs root")
 def test_group_write_is_fine_for_a_private_group_and_refused_for_a_shared_one(config: Path) -> None:
     import grp
