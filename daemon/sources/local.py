@@ -19,13 +19,17 @@ from collections.abc import Iterator, Sequence, Set as AbstractSet
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
+from typing import BinaryIO
 
 from offerwatch.daemon.sources.base import DEFAULT_MAX_MESSAGE_BYTES, FolderInfo, SourceError
+from offerwatch.daemon.sources.mboxindex import mbox_toc
 from offerwatch.extractors.parse import parse_date
 from offerwatch.models.domain import Location, RawMessage
 
 log = logging.getLogger(__name__)
 LOCAL_ACCOUNT = "local"
+#: The longest ``From `` separator line read past (a real one is under 100 bytes).
+_FROM_LINE_MAX = 65536
 _HEADER_PARSER = email.parser.BytesHeaderParser(policy=email.policy.compat32)
 
 
@@ -47,12 +51,6 @@ def in_range(data: bytes, since: date | None, until: date | None) -> bool:
         return True  # undated mail is kept: the user asked for a range, not for losing mail
     day = when.astimezone(timezone.utc).date()
     return (since is None or day >= since) and (until is None or day < until)
-
-
-def _cap(data: bytes, size: int, max_bytes: int) -> tuple[bytes, bool]:
-    if size > max_bytes:
-        return data[:max_bytes], True
-    return data, False
 
 
 class EmlFolderSource:
@@ -100,43 +98,58 @@ class EmlFolderSource:
 
 
 class MboxSource:
-    """An mbox file; a truncated last message is read as far as it goes."""
+    """An mbox file; a truncated last message is read as far as it goes.
+
+    The file is indexed once (:func:`~offerwatch.daemon.sources.mboxindex.mbox_toc`, the
+    standard library's rules in one pass over large chunks) and each message is read from its
+    offset, no more than ``max_message_bytes`` of it: a 2 GB message in an export costs its
+    first bytes, not 2 GB of memory.
+    """
 
     def __init__(self, path: Path, *, account: str = LOCAL_ACCOUNT, max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> None:
         self.path = path
         self.account = account
         self.max_message_bytes = max_message_bytes
         try:
-            self._box = mailbox.mbox(str(path), factory=None, create=False)
-            self._keys = list(self._box.iterkeys())
-        except (OSError, mailbox.Error) as err:
-            raise SourceError(f"cannot read mbox {path}: {err}") from err
+            self._file: BinaryIO = open(path, "rb")  # noqa: SIM115 - held until close(), like the folder of a server
+        except OSError as err:
+            raise SourceError(f"cannot read mbox {path}: {err.strerror or err}") from err
+        try:
+            self._toc = mbox_toc(self._file)
+        except OSError as err:
+            self._file.close()
+            raise SourceError(f"cannot read mbox {path}: {err.strerror or err}") from err
 
     def folders(self) -> list[FolderInfo]:
         return [FolderInfo(str(self.path.resolve()), 1, None)]
 
     def count(self, folder: FolderInfo, after_uid: int, since: date | None, until: date | None) -> int | None:
-        return max(0, len(self._keys) - after_uid)
+        return max(0, len(self._toc) - after_uid)
 
     def messages(self, folder: FolderInfo, after_uid: int, since: date | None, until: date | None) -> Iterator[RawMessage]:
-        toc = getattr(self._box, "_toc", {})
-        for uid, key in enumerate(self._keys, start=1):
+        for uid, (start, stop) in enumerate(self._toc, start=1):
             if uid <= after_uid:
                 continue
             try:
-                data = self._box.get_bytes(key)
-            except (OSError, KeyError, mailbox.Error) as err:
+                data, size = self._read(start, stop)
+            except OSError as err:
                 log.warning("skipping message %d of %s: %s", uid, self.path, err)
                 continue
             if not in_range(data, since, until):
                 continue
-            size = len(data)
-            data, truncated = _cap(data, size, self.max_message_bytes)
-            offset = toc.get(key, (uid, 0))[0]
-            yield RawMessage(Location(self.account, folder.name, folder.uidvalidity, uid, str(offset)), data, size, truncated=truncated)
+            yield RawMessage(Location(self.account, folder.name, folder.uidvalidity, uid, str(start)), data, size,
+                             truncated=size > len(data))
+
+    def _read(self, start: int, stop: int) -> tuple[bytes, int]:
+        """The message between ``start`` (its ``From `` line, left out) and ``stop``, cut at
+        ``max_message_bytes``, and its whole size."""
+        self._file.seek(start)
+        self._file.readline(_FROM_LINE_MAX)
+        size = max(0, stop - self._file.tell())
+        return self._file.read(min(size, self.max_message_bytes)), size
 
     def close(self) -> None:
-        self._box.close()
+        self._file.close()
 
 
 #: Maildir++ folders taken as the Sent folder when no folders are configured (case-insensitive,
