@@ -243,6 +243,8 @@ class SyncEngine:
         def flush(limit: int) -> None:
             while len(ahead) > limit:
                 done, future = ahead.popleft()
+                if not future.done():
+                    warm_extraction()  # the workers are still parsing: build spaCy meanwhile, not after
                 self._write(folder, done, fr, report, on_progress, future)
 
         for raw in stream:
@@ -326,6 +328,19 @@ class SyncEngine:
                 log.exception("message %s could not be analysed; recorded as unparseable", raw.location.key)
                 out.append(_unreadable(raw, f"internal error while analysing: {type(err).__name__}"))
         return out
+
+
+def warm_extraction() -> None:
+    """Build the extraction pipeline (spaCy and the learned layer, about a second) now.
+
+    A backfill's first batches are parsed in the worker pool while this process waits for
+    them; built in that wait instead of at the first job mail, the pipeline costs no wall time.
+    """
+    from offerwatch.extractors.learned import classifier
+    from offerwatch.extractors.nlp import get_nlp
+
+    get_nlp()
+    classifier()
 
 
 def _unreadable(raw: RawMessage, why: str) -> Analysis:
