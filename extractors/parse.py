@@ -380,6 +380,8 @@ def cap_status_blocks(raw: bytes, max_blocks: int = 2 * MAX_PARTS) -> tuple[byte
     """
     if raw.count(b"\n") + raw.count(b"\r") < max_blocks:  # cannot hold that many: no scan
         return raw, False
+    if b"delivery-status" not in raw.lower():  # a copy, but 25x faster than the regex over attachments
+        return raw, False
     declared = _STATUS_TYPE.search(raw)
     if declared is None:
         return raw, False
