@@ -59,6 +59,8 @@ WORDS = (
 ).split()
 FIRST = "Alex Jamie Priya Chen Maria Tom Aisha Lukas Sofia Diego Hannah Omar Yuki Ben Chloe".split()
 LAST = "Nguyen Smith Patel Garcia Müller Kowalski Rossi Dubois Kim Okafor Silva Cohen".split()
+#: Where friends and family write from (the generated mail is never sent anywhere).
+FREEMAIL = ("gmail.com", "outlook.com", "yahoo.com", "icloud.com", "gmx.de", "hotmail.com", "proton.me")
 BRANDS = "outdoorgear bookshelf citybikes foodbox streamly techdaily gardenco travelhub musicfest".split()
 
 
@@ -138,8 +140,10 @@ class MailFactory:
         return m
 
     def _person(self) -> tuple[str, str]:
+        """A friend or relative: personal mail comes from free-mail providers, one per person."""
         first, last = self.rng.choice(FIRST), self.rng.choice(LAST)
-        return f"{first} {last}", f"{first.lower()}.{last.lower().replace('ü', 'ue')}@mail.example"
+        local = f"{first.lower()}.{last.lower().replace('ü', 'ue')}"
+        return f"{first} {last}", f"{local}@{FREEMAIL[sum(map(ord, local)) % len(FREEMAIL)]}"
 
     def _newsletter(self, date: datetime) -> bytes:
         rng = self.rng

@@ -115,10 +115,11 @@ class InboxFactory(MailFactory):  # type: ignore[misc,valid-type]
     def _invite(self, date: datetime) -> bytes:
         rng = self.rng
         what = rng.choice(["Dentist check-up", "Team lunch", "Book club", "Parent-teacher evening"])
-        m = self._base(date, "Calendar <calendar@mail.example>", f"Sam Okafor <{OWNER}>", f"Invitation: {what}")
+        name, addr = self._person()  # calendars send an invitation from its organiser's address
+        m = self._base(date, f"{name} <{addr}>", f"Sam Okafor <{OWNER}>", f"Invitation: {what}")
         m.set_content(f"You have been invited to {what}.\n\n{paragraph(rng)}")
         start = date.strftime("%Y%m%dT%H%M%SZ")
-        ics = (f"BEGIN:VCALENDAR\r\nMETHOD:REQUEST\r\nBEGIN:VEVENT\r\nUID:{rng.randint(1, 10**9)}@mail.example\r\n"
+        ics = (f"BEGIN:VCALENDAR\r\nMETHOD:REQUEST\r\nBEGIN:VEVENT\r\nUID:{rng.randint(1, 10**9)}@calendar.example\r\n"
                f"DTSTART:{start}\r\nDURATION:PT1H\r\nSUMMARY:{what}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
         m.add_attachment(ics.encode(), maintype="text", subtype="calendar", filename="invite.ics",
                          params={"method": "REQUEST"})
