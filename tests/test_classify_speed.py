@@ -69,7 +69,43 @@ def test_decisions_equal_the_eager_plain_classifier(messages: list, monkeypatch:
 
     monkeypatch.setattr(cls, "_hits", plain_hits)
     monkeypatch.setattr(cls, "_Lazy", Eager)
+    monkeypatch.setattr(cls.Prefiltered, "search", lambda self, text, low=None: self.pattern.search(text))
     assert decide() == fast
+
+
+PREFILTERED = [cls._ACCOUNT, cls._OWN_PROCESS_STRONG, cls._OWN_PROCESS]
+
+
+def test_every_match_of_a_prefiltered_regex_holds_one_of_its_literals(messages: list) -> None:  # type: ignore[type-arg]
+    samples = ["Click the login link below", "Your one-time code is 4411", "Forgotten your password?",
+               "Your account has been locked", "I've just landed the offer!", "Did u hear back from them?",
+               "how did your second interview go", "my final round is on Monday", "haha mine was worse",
+               "I'm through to the final stage", "we made it to the panel"]
+    texts = samples + [" ".join(f"{p.parsed.subject or ''}\n{p.text[:20000]}".split()) for p in messages]
+    hits = 0
+    for rx in PREFILTERED:
+        assert rx.literals, rx.pattern.pattern  # each has literals, or the prefilter would do nothing
+        for text in texts:
+            if rx.pattern.search(text):
+                hits += 1
+                assert rx.search(text), (rx.pattern.pattern, text[:200])
+                assert any(x in text.lower() for x in rx.literals)
+            else:
+                assert rx.search(text) is None
+    assert hits >= 40
+
+
+def test_sequence_literals_give_up_where_an_alternative_has_none() -> None:
+    import re._parser as sre_parse
+
+    def lits(source: str) -> list[str] | None:
+        return cls._sequence_literals(list(sre_parse.parse(source)))
+
+    assert lits(r"\b(?:reset (?:your )?password|(?:login|magic) link)\b") == ["password", " link"]
+    assert lits(r"\bmy\s+(?:final|panel)\s+round") == ["round"]
+    assert lits(r"\b(?:ab|cd)\b") is None  # too short to be worth a search
+    assert lits(r"password|\d+") is None  # the second alternative may match any digits
+    assert lits(r"(?:pass)?word") == ["word"]  # an optional group promises nothing
 
 
 def test_required_literals() -> None:
