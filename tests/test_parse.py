@@ -179,3 +179,23 @@ def test_table_cells_are_separate_words() -> None:
             "<tr><td><b>Date</b></td><td>Thursday 8 October 2026</td></tr></table>")
     p = parse_mail(message("", html=html))
     assert "Type Panel interview" in p.text and "Date Thursday 8 October" in p.text
+
+
+def test_a_plain_ascii_header_reads_as_the_email_parser_reads_it() -> None:
+    # decode_mime_header skips the parser for ASCII without encoded words: it must not change a value
+    import random
+    from email import policy
+
+    from offerwatch.extractors.parse import _LINESEP, decode_mime_header, single_line
+
+    rng = random.Random(7)
+    alphabet = [chr(c) for c in range(128)] + [" "] * 10 + ["(", ")", '"', "\\", ",", ";", ":", "<", ">"]
+    checked = 0
+    for _ in range(5000):
+        value = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
+        if "=?" in value:
+            continue
+        unfolded = _LINESEP.sub("", value)
+        assert decode_mime_header(value) == single_line(str(policy.default.header_factory("subject", unfolded)))[:2000]
+        checked += 1
+    assert checked > 4500
