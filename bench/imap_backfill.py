@@ -283,10 +283,10 @@ timeout_seconds = 60
 def run_cli(config: Path, db: Path, password: str, *args: str, profile: Path | None = None) -> tuple[float, int, str, str]:
     """Run ``offerwatch`` as a child; (wall seconds, peak memory of its process tree in KB
     (summed PSS of the command and its pool's workers, see bench/proctree.py), stdout, stderr)."""
-    from proctree import TreeMemory
+    from proctree import TreeMemory, child_env
 
     prefix = [sys.executable] + (["-m", "cProfile", "-o", str(profile)] if profile else []) + ["-m", "offerwatch.daemon.cli"]
-    env = {**os.environ, PASSWORD_ENV: password}
+    env = child_env(**{PASSWORD_ENV: password})
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
         proc = subprocess.Popen([*prefix, "--config", str(config), "--db", str(db), *args], stdout=out, stderr=err, env=env)

@@ -56,7 +56,8 @@ def _sibling(name: str):  # noqa: ANN202 - a module object
 
 
 _ib = _sibling("imap_backfill")
-TreeMemory = _sibling("proctree").TreeMemory
+_proctree = _sibling("proctree")
+TreeMemory, child_env = _proctree.TreeMemory, _proctree.child_env
 OWNER, Generated, MailFactory, paragraph, words, fresh_ids = (
     _ib.OWNER, _ib.Generated, _ib.MailFactory, _ib.paragraph, _ib.words, _ib.fresh_ids)
 
@@ -182,7 +183,7 @@ def backfill(mbox: Path, db: Path) -> tuple[float, TreeMemory]:
     cmd = [str(exe if exe.exists() else "offerwatch"), "--db", str(db), "backfill", "--source", str(mbox),
            "--owner", OWNER, "--no-progress"]
     t = time.perf_counter()
-    child = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, env={**os.environ, "OFFERWATCH_CONFIG": os.devnull})
+    child = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, env=child_env(OFFERWATCH_CONFIG=os.devnull))
     with TreeMemory(child.pid) as memory:
         if child.wait() != 0:
             raise SystemExit(f"backfill failed with exit code {child.returncode}")
