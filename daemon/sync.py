@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from collections import deque
 from concurrent.futures import Executor, Future
@@ -88,6 +89,12 @@ class SyncEngine:
         #: worker processes that parse and classify (backfill); results are written here, in order
         self.pool = pool
         self.stop_requested = False  # set from a signal handler; checked between batches
+        #: With a pool, spaCy is built in a thread while this one fetches and feeds the workers
+        #: (see :func:`warm_extraction`); joined before the first extraction.
+        self._warming: threading.Thread | None = None
+        if pool is not None:
+            self._warming = threading.Thread(target=warm_extraction, name="offerwatch-warm-up", daemon=True)
+            self._warming.start()
 
     def run(
         self,
@@ -243,8 +250,6 @@ class SyncEngine:
         def flush(limit: int) -> None:
             while len(ahead) > limit:
                 done, future = ahead.popleft()
-                if not future.done():
-                    warm_extraction()  # the workers are still parsing: build spaCy meanwhile, not after
                 self._write(folder, done, fr, report, on_progress, future)
 
         for raw in stream:
@@ -311,6 +316,9 @@ class SyncEngine:
             on_progress(len(batch))
 
     def _analyze(self, folder: FolderInfo, batch: list[RawMessage], prepared: Future[list[Prepared]] | None = None) -> list[Analysis]:
+        if self._warming is not None:
+            self._warming.join()  # the pipeline is whole before this thread extracts
+            self._warming = None
         try:
             ready = prepared.result() if prepared is not None else None
             return list(analyze_many([r.data for r in batch], owner=self.owner, folder_role=folder.role,
@@ -331,16 +339,22 @@ class SyncEngine:
 
 
 def warm_extraction() -> None:
-    """Build the extraction pipeline (spaCy and the learned layer, about a second) now.
+    """Build the extraction pipeline (importing spaCy, the rules, the learned layer: about
+    1.5 s of CPU) now.
 
-    A backfill's first batches are parsed in the worker pool while this process waits for
-    them; built in that wait instead of at the first job mail, the pipeline costs no wall time.
+    Run in a thread as a backfill starts. Built in the main thread before or at the first batch,
+    it stalled the pool: nothing was fetched for the workers meanwhile, and they sat idle for
+    most of that time (``bench/imap_backfill.py``). A failure is logged, not raised: the first
+    extraction builds the pipeline again and reports it where a failure belongs.
     """
-    from offerwatch.extractors.learned import classifier
-    from offerwatch.extractors.nlp import get_nlp
+    try:
+        from offerwatch.extractors.learned import classifier
+        from offerwatch.extractors.nlp import get_nlp
 
-    get_nlp()
-    classifier()
+        get_nlp()
+        classifier()
+    except Exception:  # noqa: BLE001 - a thread's exception would be lost; the caller retries in place
+        log.exception("building the extraction pipeline ahead of time failed; it is built at the first message")
 
 
 def _unreadable(raw: RawMessage, why: str) -> Analysis:
