@@ -26,6 +26,7 @@ from email.feedparser import BytesFeedParser
 from email.message import Message
 from typing import Any, TypeVar
 
+from offerwatch.extractors.elide import ELIDED_HEADER, elide_attachment_bodies, elided_chars
 from offerwatch.extractors.htmltext import html_to_text
 from offerwatch.models.domain import Address, Attendee, CalendarEvent
 
@@ -208,6 +209,7 @@ def parse_mail(raw: bytes, *, max_bytes: int = MAX_PARSE_BYTES) -> ParsedMail:
     if cut:
         result.problems.append(f"MIME structure nested too deeply: parts below {MAX_DEPTH} levels were cut")
         log.info("message cut where its MIME parts nest deeper than %d levels", MAX_DEPTH)
+    raw = elide_attachment_bodies(raw)  # never decoded: the parser need not read them line by line
     try:
         message = _message_from_bytes(raw)
     except RecursionError:
@@ -559,7 +561,8 @@ def _encoded_size(part: Message) -> int:
         return 0
     cte = str(part.get("content-transfer-encoding") or "").strip().lower()
     if cte == "base64":
-        return len(payload.encode("ascii", "ignore").translate(None, _B64_NOISE)) * 3 // 4
+        taken_out = elided_chars(part.get(ELIDED_HEADER))  # see extractors/elide.py
+        return (len(payload.encode("ascii", "ignore").translate(None, _B64_NOISE)) + taken_out) * 3 // 4
     return len(payload)
 
 

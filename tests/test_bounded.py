@@ -77,6 +77,12 @@ FAMILIES: dict[str, tuple[Callable[[int], bytes], int]] = {
     "Content-Type parameters": (lambda n: mail(content_type=b"text/plain; charset=utf-8" + b"; a=b" * (n // 5)), 200_000),
     "nested multiparts": (lambda n: nested(n // 60), 12_000),
     "affix runs in calendar descriptions": (lambda n: invitation(b"$" * (n // 4)), 2_000),
+    "binary attachments": (lambda n: mail(b"".join(
+        b"--b\r\nContent-Type: image/png\r\nContent-Transfer-Encoding: base64\r\n\r\n" + b"QUFB" * 19 + b"\r\n"
+        for _ in range(n // 130)) + b"--b--\r\n", content_type=b'multipart/mixed; boundary="b"'), 20_000),
+    "a base64 attachment of one endless line": (lambda n: mail(
+        b"--b\r\nContent-Type: image/png\r\nContent-Transfer-Encoding: base64\r\n\r\n" + b"A" * n + b"\r\n--b--\r\n",
+        content_type=b'multipart/mixed; boundary="b"'), N),
     "sibling parts": (lambda n: mail(b"--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n" * (n // 36) + b"--b--\r\n",
                                      content_type=b'multipart/mixed; boundary="b"'), 20_000),
 }
