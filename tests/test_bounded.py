@@ -66,6 +66,7 @@ FAMILIES: dict[str, tuple[Callable[[int], bytes], int]] = {
     "stray end tags under deep open tags": (lambda n: html(b"<div>" * (n // 12) + b"</span>" * (n // 12)), 60_000),
     "unterminated start tags": (lambda n: html_tail(b"<a " * (n // 3)), 10_000),
     "one tag of many attributes": (lambda n: html(b"<a " * (n // 3) + b">x"), 10_000),
+    "one tag of slash-separated attributes": (lambda n: html(b"<b" + b"</" * (n // 2) + b">x"), 10_000),
     "many tags just short of long": (lambda n: html((b"<a " * 1300 + b">") * (n // 3901 + 1)), 10_000),
     "unterminated comments": (lambda n: html(b"<!--x>" * (n // 6)), 20_000),
     "unknown marked sections": (lambda n: html(b"<![foo[" * (n // 7)), 20_000),
