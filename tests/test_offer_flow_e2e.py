@@ -16,32 +16,20 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from dovecot import DovecotServer
 from mailfactory import message
 from smtp_recorder import SmtpRecorder
 from test_alerts import Notify, notify  # noqa: F401 - the recorded notify-send fixture
-from test_daemon_e2e import PASSWORD_ENV, Daemon, free_port, start_daemon, write_config
+from test_daemon_e2e import PASSWORD_ENV, Daemon, smtp, start_daemon, write_config  # noqa: F401 - smtp: a fixture
 from offerwatch.daemon.digest.build import day_label
 
 pytestmark = pytest.mark.integration
 
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[int, SmtpRecorder]]:
-    recorder = SmtpRecorder()
-    port = free_port()
-    controller = Controller(recorder, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield port, recorder
-    controller.stop()
 
 
 def parsed(recorder: SmtpRecorder) -> list[email.message.EmailMessage]:
