@@ -45,7 +45,9 @@ _ELIDED_BYTES = ELIDED_HEADER.encode("ascii")
 MAX_BLOCKS = 1000
 MAX_HEADER_BYTES = 16 * 1024
 
-_BOUNDARY = re.compile(rb"\bboundary[ \t]*=[ \t]*(?:\"([^\"\\\r\n]{1,200})\"|([^;\s\"]{1,200}))", re.I)
+#: The boundary parameter, as a whole parameter (not "x-boundary=") and a whole value (not the
+#: start of a longer one): anything else is left to the parser alone.
+_BOUNDARY = re.compile(rb"(?<![^;\s])boundary[ \t]*=[ \t]*(?:\"([^\"\\\r\n]{1,200})\"|([^;\s\"]{1,200})(?![^;\s]))", re.I)
 _CONTENT_TYPE = re.compile(rb"(?:^|\n)content-type[ \t]*:[ \t]*([a-z0-9!#$&^_.+-]+)/([a-z0-9!#$&^_.+-]+)[ \t]*(;|\r?\n|$)")
 _BASE64 = re.compile(rb"(?:^|\n)content-transfer-encoding[ \t]*:[ \t]*base64[ \t]*\r?(?:\n|$)")
 _BINARY_TYPES = frozenset({b"image", b"audio", b"video", b"font", b"model", b"application"})

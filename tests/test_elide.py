@@ -96,6 +96,9 @@ B64 = b"QUFBQUFBQUFB\r\n" * 20
     # not base64, or not multipart at all
     _multipart(b"--b\r\nContent-Type: image/png\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n" + B64 + b"--b--\r\n"),
     b"From: jo@acme.example\r\nContent-Type: image/png\r\nContent-Transfer-Encoding: base64\r\n\r\n" + B64,
+    # a parameter that only ends in "boundary", and a boundary longer than this reads
+    _multipart(b"--b\r\n" + IMAGE_HEAD + B64 + b"--b--\r\n").replace(b"; boundary=", b"; x-boundary="),
+    _multipart(b"--" + b"b" * 300 + b"\r\n" + IMAGE_HEAD + B64).replace(b'boundary="b"', b"boundary=" + b"b" * 300),
 ])
 def test_what_is_not_surely_an_attachment_body_is_left_alone(raw: bytes) -> None:
     assert elide_attachment_bodies(raw) == raw
