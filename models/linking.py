@@ -699,19 +699,38 @@ def _latest(store: Store, cands: Sequence[_App]) -> _App:
 
 
 def _apps_by_email(store: Store, email: str, key: str) -> set[int]:
-    rows = store.db.execute(
-        "SELECT DISTINCT application_id FROM messages WHERE counterpart = ? AND application_id IS NOT NULL AND key != ?",
-        [email.lower(), key],
-    ).fetchall()
-    return {int(r[0]) for r in rows}
+    return _apps_where(store, "counterpart", email.lower(), key)
 
 
 def _apps_by_domain(store: Store, domain: str, key: str) -> set[int]:
-    rows = store.db.execute(
-        "SELECT DISTINCT application_id FROM messages WHERE counterpart_domain = ? AND application_id IS NOT NULL AND key != ?",
-        [domain.lower(), key],
-    ).fetchall()
-    return {int(r[0]) for r in rows}
+    return _apps_where(store, "counterpart_domain", domain.lower(), key)
+
+
+#: Columns :func:`_apps_where` reads, each the first of an index whose second is application_id.
+_APP_INDEXED = frozenset({"counterpart", "counterpart_domain"})
+
+
+def _apps_where(store: Store, column: str, value: str, key: str) -> set[int]:
+    """The applications of the messages other than ``key`` whose ``column`` is ``value``.
+
+    One index seek per application, not a read of every such message: ``SELECT DISTINCT`` read
+    all of a company's messages (and each row, for ``key != ?``) for every message linked, so a
+    backfill slowed with its own size (0.8 ms a message at 1,000 job messages, 4.5 ms at 10,000).
+    The message itself is set aside afterwards, with one more seek when it is in the result.
+    """
+    if column not in _APP_INDEXED:
+        raise ValueError(f"not an indexed column: {column}")
+    ids = {int(r[0]) for r in store.db.execute(
+        "WITH RECURSIVE a(id) AS ("
+        f" SELECT (SELECT min(application_id) FROM messages WHERE {column} = ?1 AND application_id IS NOT NULL)"
+        f" UNION ALL SELECT (SELECT min(application_id) FROM messages WHERE {column} = ?1 AND application_id > a.id)"
+        " FROM a WHERE a.id IS NOT NULL) SELECT id FROM a WHERE id IS NOT NULL", [value]).fetchall()}
+    own = store.db.execute(f"SELECT application_id FROM messages WHERE key = ? AND {column} = ?", [key, value]).fetchone()
+    if own is not None and own[0] is not None and int(own[0]) in ids and store.db.execute(
+            f"SELECT 1 FROM messages WHERE {column} = ? AND application_id = ? AND key != ? LIMIT 1",
+            [value, own[0], key]).fetchone() is None:
+        ids.discard(int(own[0]))
+    return ids
 
 
 def _app_domains(store: Store) -> dict[int, set[str]]:

@@ -417,3 +417,49 @@ def test_the_digest_marks_a_sender_it_cannot_tie_to_the_company(store: Store) ->
     for part in ("plain", "html"):
         body = msg_.get_body((part,))
         assert body is not None and UNVERIFIED_NOTE.replace("'", "&#39;" if part == "html" else "'") in body.get_content()
+
+
+def test_applications_by_correspondent_and_domain_are_what_the_plain_query_finds(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """_apps_where seeks one index entry per application instead of reading every message of a
+    company; it must find exactly what SELECT DISTINCT found, the message itself set aside."""
+    import dataclasses
+    from pathlib import Path
+
+    from offerwatch.extractors.pipeline import Owner, analyze_many
+    from offerwatch.models.domain import Location
+    from offerwatch.models.linking import _apps_where, link_message
+
+    demo = sorted((Path(__file__).resolve().parents[1] / "daemon" / "demo_mailbox").glob("*.eml"))
+    analyses = list(analyze_many([f.read_bytes() for f in demo], owner=Owner.of(("sam.okafor@example.net",))))
+    store = Store.open(tmp_path / "apps.db")
+
+    def compare() -> tuple[int, int]:
+        found = alone = 0
+        keys = [r[0] for r in store.db.execute("SELECT key FROM messages WHERE is_job = 1")]
+        for column in ("counterpart", "counterpart_domain"):
+            values = [r[0] for r in store.db.execute(f"SELECT DISTINCT {column} FROM messages WHERE {column} IS NOT NULL")]
+            for value in values:
+                for key in keys:
+                    plain = {int(r[0]) for r in store.db.execute(
+                        f"SELECT DISTINCT application_id FROM messages WHERE {column} = ? AND application_id IS NOT NULL "
+                        "AND key != ?", [value, key])}
+                    every = {int(r[0]) for r in store.db.execute(
+                        f"SELECT DISTINCT application_id FROM messages WHERE {column} = ? AND application_id IS NOT NULL",
+                        [value])}
+                    assert _apps_where(store, column, value, key) == plain, (column, value, key)
+                    found += bool(plain)
+                    alone += plain != every  # the message was its application's only one here
+        return found, alone
+
+    items = [(Location("a", "INBOX", 1, i, str(i)), a) for i, a in enumerate(analyses, 1)]
+    store.write_batch("a", "INBOX", 1, items, last_uid=len(items), linker=link_message)
+    found, alone = compare()
+    assert found > 100 and alone > 0  # both ways of the message setting itself aside are covered
+    # the same mail again under new ids: companies with many messages, as in a long history
+    again = [(Location("a", "INBOX", 1, i, str(i)), dataclasses.replace(a, message_id=f"<again{i}@x.example>"))
+             for i, (_, a) in enumerate(items, len(items) + 1)]
+    store.write_batch("a", "INBOX", 1, again, last_uid=2 * len(items), linker=link_message)
+    assert compare()[0] > found
+    with pytest.raises(ValueError):
+        _apps_where(store, "subject", "x", "k")
+    store.close()
