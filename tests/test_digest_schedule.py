@@ -52,6 +52,17 @@ def test_a_digest_missed_while_asleep_goes_out_once_on_wake() -> None:
     assert due_digest(local(2026, 12, 1, 7, 30), BERLIN, AT, rows) == Due(date(2026, 12, 1), "scheduled")
 
 
+def test_no_catch_up_once_a_later_days_digest_is_done() -> None:
+    # Tuesday 00:24: Monday's slot has no row, but Tuesday's digest went out early by hand (or
+    # was skipped as empty): it covered the period, so Monday's is not caught up after it, and
+    # the next one is Wednesday's. Between midnight and the slot, status said "next: now".
+    for status in ("sent", "skipped", "pending"):
+        rows = [row("2026-11-29", "sent"), row("2026-12-01", status)]
+        assert due_digest(local(2026, 12, 1, 0, 24), BERLIN, AT, rows) is None, status
+    rows = [row("2026-11-29", "sent"), row("2026-12-01", "skipped")]
+    assert next_digest_at(local(2026, 12, 1, 0, 24), BERLIN, AT, rows) == local(2026, 12, 2, 7, 30)
+
+
 def test_waking_close_to_the_next_slot_waits_for_it() -> None:
     rows = [row("2026-11-29", "sent")]
     assert due_digest(local(2026, 12, 1, 6, 0), BERLIN, AT, rows) is None  # 1.5 h before today's

@@ -8,7 +8,8 @@ One digest per local day, at the configured wall-clock time in the user's time z
   older missed days are never sent: the next digest covers the period since the last one
   sent, so nothing is lost;
 * a fresh install has no missed days: yesterday's slot is only caught up when some digest
-  row exists;
+  row exists, and never when a later day's row exists (today's digest sent early by hand
+  covered the period);
 * a ``pending`` row is due again: ``"resume"`` when its outcome is unknown (crash between
   sending and recording), ``"retry"`` when the last attempt failed with a transient error;
 * ``sent``, ``skipped`` (nothing to say and ``skip_when_empty``) and ``failed`` (a
@@ -72,6 +73,8 @@ def due_digest(
     # yesterday's slot passed without a row: the machine was asleep or off
     if not by_date:
         return None  # fresh install: nothing was missed
+    if max(by_date) > candidate.isoformat():
+        return None  # a later day's digest went out already (`digest --send` early): it covered the period
     if slot(today, at, tz) - local < catch_up_gap:
         return None  # today's digest is close: it will cover the period
     return Due(candidate, "catch-up")
