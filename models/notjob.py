@@ -256,7 +256,7 @@ def strip_messages(store: Store, keys: list[str], rule_id: int) -> None:
         store.db.execute(f"DELETE FROM {table} WHERE message_key IN ({marks_})", keys)
     store.db.execute(f"UPDATE offers SET message_key = NULL WHERE message_key IN ({marks_})", keys)
     store.db.execute(
-        "UPDATE messages SET is_job = 0, job_reason = ?, not_job_rule = ?, subject = NULL, sender_email = NULL, "
+        "UPDATE messages SET is_job = 0, job_reason = ?, not_job_rule = ?, subject = NULL, subject_key = NULL, sender_email = NULL, "
         "sender_name = NULL, recipients = NULL, text = NULL, signature = NULL, sender_role = NULL, sender_title = NULL, "
         "company = NULL, role = NULL, application_id = NULL, link_reason = NULL, thread_hint = NULL, counterpart = NULL, "
         f"counterpart_domain = NULL, sender_tie = NULL WHERE key IN ({marks_})", [reason(rule_id), rule_id, *keys])

@@ -52,6 +52,16 @@ LOOKUPS = [
     ("messages", "SELECT * FROM messages WHERE sender_email = ? AND is_job = 1", ["x@y"]),
     ("messages", "SELECT * FROM messages WHERE thread_hint = ? AND application_id IS NOT NULL", ["t"]),
     ("messages", "SELECT * FROM messages WHERE in_reply_to = ?", ["<a@b>"]),
+    # linking's per-application seeks (models.linking._apps_where, _apps_by_contact_name, _latest)
+    ("messages", ("SELECT min(application_id) FROM messages WHERE counterpart = ?1 AND subject_key = ?2 "
+                  "AND application_id > ?3"), ["x@y", "next steps", 1]),
+    ("messages", ("SELECT min(sender_name) FROM messages WHERE direction = 'in' AND application_id IS NOT NULL "
+                  "AND sender_name > ?"), ["Jo Doe"]),
+    ("messages", ("SELECT min(application_id) FROM messages WHERE sender_name = ?1 AND direction = 'in' "
+                  "AND application_id > ?2"), ["Jo Doe", 1]),
+    ("messages", "SELECT min(counterpart_domain) FROM messages WHERE application_id IS NOT NULL AND counterpart_domain > ?",
+     ["acme.example"]),
+    ("messages", "SELECT max(date) FROM messages WHERE application_id = ?", [1]),
     ("events", "SELECT * FROM events WHERE application_id = ?", [1]),
     ("salaries", "SELECT * FROM salaries WHERE application_id = ? AND direction = 'out' ORDER BY date", [1]),
     ("locations", "SELECT * FROM locations WHERE account = ? AND folder = ? AND uidvalidity = ?", ["a", "b", 1]),
@@ -130,6 +140,40 @@ def test_a_version_4_database_is_upgraded_in_place(tmp_path: Path) -> None:
         assert store.version == SCHEMA_VERSION >= 5
         assert [r["message_key"] for r in store.search("delighted")] == ["k1"]
         assert store.rows("SELECT company, messages FROM applications_view") == [{"company": "Acme", "messages": 1}]
+
+
+def test_a_version_11_database_gets_subject_keys_and_full_text_triggers_that_fire_only_for_text(tmp_path: Path) -> None:
+    import sqlite_utils
+
+    from offerwatch.models.store import _statements
+
+    path = tmp_path / "v11.db"
+    db = sqlite_utils.Database(path)
+    for step in MIGRATIONS[:11]:
+        if callable(step):
+            step(db)
+        else:
+            for statement in _statements(step):
+                db.execute(statement)
+    db.execute("PRAGMA user_version = 11")
+    for key, subject, job in (("k1", "RE: Fwd:  Next Steps with ACME", 1), ("k2", None, 0)):
+        db.execute("INSERT INTO messages(key, account, folder, uidvalidity, uid, direction, is_job, subject, text, processed_at) "
+                   "VALUES (?, 'a', 'INBOX', 1, 1, 'in', ?, ?, 'We would like to schedule a call', 'x')", [key, job, subject])
+    db.conn.commit()
+    db.close()
+    with Store.open(path) as store:
+        assert store.version == SCHEMA_VERSION >= 12
+        assert dict(store.db.execute("SELECT key, subject_key FROM messages").fetchall()) == {
+            "k1": "next steps with acme", "k2": None}
+        assert sorted(r["message_key"] for r in store.search("schedule")) == ["k1", "k2"]
+        # linking updates a message's bookkeeping columns three times: none of that rewrites the
+        # full-text index (changes made by triggers count in total_changes)
+        before = store.db.conn.total_changes
+        store.db.execute("UPDATE messages SET link_reason = 'x', counterpart = 'jo@acme.example' WHERE key = 'k1'")
+        store.db.execute("UPDATE signals SET dismissed = 1")
+        assert store.db.conn.total_changes - before == 1
+        store.db.execute("UPDATE messages SET text = 'a brand new onsite schedule' WHERE key = 'k1'")
+        assert [r["message_key"] for r in store.search("onsite")] == ["k1"]
 
 
 def test_search_command(tmp_path: Path) -> None:

@@ -433,20 +433,26 @@ def test_applications_by_correspondent_and_domain_are_what_the_plain_query_finds
     analyses = list(analyze_many([f.read_bytes() for f in demo], owner=Owner.of(("sam.okafor@example.net",))))
     store = Store.open(tmp_path / "apps.db")
 
+    lookups = [(("counterpart",), ""), (("counterpart_domain",), ""), (("counterpart", "subject_key"), ""),
+               (("sender_name",), " AND direction = 'in'")]
+
     def compare() -> tuple[int, int]:
         found = alone = 0
         keys = [r[0] for r in store.db.execute("SELECT key FROM messages WHERE is_job = 1")]
-        for column in ("counterpart", "counterpart_domain"):
-            values = [r[0] for r in store.db.execute(f"SELECT DISTINCT {column} FROM messages WHERE {column} IS NOT NULL")]
+        for columns, extra in lookups:
+            listed = ", ".join(columns)
+            where = " AND ".join(f"{c} = ?" for c in columns) + extra
+            values = store.db.execute(f"SELECT DISTINCT {listed} FROM messages WHERE {columns[-1]} IS NOT NULL{extra}").fetchall()
+            assert values, columns
             for value in values:
                 for key in keys:
                     plain = {int(r[0]) for r in store.db.execute(
-                        f"SELECT DISTINCT application_id FROM messages WHERE {column} = ? AND application_id IS NOT NULL "
-                        "AND key != ?", [value, key])}
+                        f"SELECT DISTINCT application_id FROM messages WHERE {where} AND application_id IS NOT NULL "
+                        "AND key != ?", [*value, key])}
                     every = {int(r[0]) for r in store.db.execute(
-                        f"SELECT DISTINCT application_id FROM messages WHERE {column} = ? AND application_id IS NOT NULL",
-                        [value])}
-                    assert _apps_where(store, column, value, key) == plain, (column, value, key)
+                        f"SELECT DISTINCT application_id FROM messages WHERE {where} AND application_id IS NOT NULL",
+                        list(value))}
+                    assert _apps_where(store, dict(zip(columns, value, strict=True)), key) == plain, (columns, value, key)
                     found += bool(plain)
                     alone += plain != every  # the message was its application's only one here
         return found, alone
@@ -461,5 +467,60 @@ def test_applications_by_correspondent_and_domain_are_what_the_plain_query_finds
     store.write_batch("a", "INBOX", 1, again, last_uid=2 * len(items), linker=link_message)
     assert compare()[0] > found
     with pytest.raises(ValueError):
-        _apps_where(store, "subject", "x", "k")
+        _apps_where(store, {"subject": "x"}, "k")
+    store.close()
+
+
+def test_contacts_and_company_domains_are_what_reading_every_message_finds(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """_apps_by_contact_name and _app_domains skip from one name or domain to the next over an
+    index instead of reading every job message; they must find what that read found."""
+    import dataclasses
+    import re
+    from pathlib import Path
+
+    from offerwatch.extractors.pipeline import Owner, analyze_many
+    from offerwatch.models.domain import Location
+    from offerwatch.models.linking import (
+        _app_domains,
+        _apps_by_contact_name,
+        _contact_name,
+        is_company_domain,
+        link_message,
+        registrable_domain,
+    )
+
+    demo = sorted((Path(__file__).resolve().parents[1] / "daemon" / "demo_mailbox").glob("*.eml"))
+    analyses = list(analyze_many([f.read_bytes() for f in demo], owner=Owner.of(("sam.okafor@example.net",))))
+    store = Store.open(tmp_path / "contacts.db")
+
+    def plain(a, key: str) -> set[int]:  # type: ignore[no-untyped-def]
+        hay = f"{a.subject}\n{(a.text or '')[:3000]}"
+        found = set()
+        for app_id, stored in store.db.execute(
+                "SELECT DISTINCT application_id, sender_name FROM messages WHERE application_id IS NOT NULL "
+                "AND direction = 'in' AND sender_name IS NOT NULL AND key != ?", [key]).fetchall():
+            name = _contact_name(str(stored))
+            if name and re.search(r"(?<!\w)" + re.escape(name) + r"(?!\w)", hay):
+                found.add(int(app_id))
+        return found
+
+    named = 0
+    for round_ in range(2):
+        items = [(Location("a", "INBOX", 1, i, str(i)), dataclasses.replace(a, message_id=f"<r{round_}m{i}@x.example>"))
+                 for i, a in enumerate(analyses, 1 + round_ * len(analyses))]
+        store.write_batch("a", "INBOX", 1, items, last_uid=items[-1][0].uid, linker=link_message)
+        for _, a in items:
+            # every message, not only a scheduler's: more messages name a contact
+            ids, names = _apps_by_contact_name(store, a, a.key)
+            assert ids == plain(a, a.key), a.subject
+            assert bool(ids) == bool(names)
+            named += bool(ids)
+        # and each application's company domains, read per domain: what reading every message gives
+        every: dict[int, set[str]] = {}
+        for app_id, domain in store.db.execute("SELECT DISTINCT application_id, counterpart_domain FROM messages "
+                                               "WHERE counterpart_domain IS NOT NULL AND application_id IS NOT NULL"):
+            if is_company_domain("x@" + domain):
+                every.setdefault(int(app_id), set()).add(registrable_domain("x@" + domain))
+        assert _app_domains(store) == every and len(every) >= 5
+    assert named >= 2  # the demo's scheduler mail names its contact, in both rounds
     store.close()
