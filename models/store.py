@@ -514,12 +514,12 @@ CREATE INDEX messages_contact_name ON messages(sender_name, application_id)
     WHERE direction = 'in' AND application_id IS NOT NULL;
 DROP INDEX messages_application;
 CREATE INDEX messages_application_date ON messages(application_id, date);
-DROP TRIGGER messages_au;
+DROP TRIGGER IF EXISTS messages_au;
 CREATE TRIGGER "messages_au" AFTER UPDATE OF "subject", "text" ON "messages" BEGIN
   INSERT INTO "messages_fts" ("messages_fts", rowid, "subject", "text") VALUES('delete', old.rowid, old."subject", old."text");
   INSERT INTO "messages_fts" (rowid, "subject", "text") VALUES (new.rowid, new."subject", new."text");
 END;
-DROP TRIGGER signals_au;
+DROP TRIGGER IF EXISTS signals_au;
 CREATE TRIGGER "signals_au" AFTER UPDATE OF "evidence" ON "signals" BEGIN
   INSERT INTO "signals_fts" ("signals_fts", rowid, "evidence") VALUES('delete', old.rowid, old."evidence");
   INSERT INTO "signals_fts" (rowid, "evidence") VALUES (new.rowid, new."evidence");
@@ -652,12 +652,7 @@ class Store:
         for version in range(current, SCHEMA_VERSION):
             log.info("migrating database %s from schema %d to %d", self.path, version, version + 1)
             with self.atomic():
-                step = MIGRATIONS[version]
-                if callable(step):
-                    step(self.db)
-                else:
-                    for statement in _statements(step):
-                        self.db.execute(statement)
+                apply_migration(self.db, MIGRATIONS[version])
                 self.db.execute(f"PRAGMA user_version = {version + 1}")
 
     @contextmanager
@@ -1147,6 +1142,15 @@ def _upsert_sql(table: str, pk: str, columns: tuple[str, ...]) -> str:
     updates = ", ".join(f'"{c}" = excluded."{c}"' for c in columns if c != pk)
     marks = ", ".join("?" * len(columns))
     return f'INSERT INTO "{table}" ({names}) VALUES ({marks}) ON CONFLICT("{pk}") DO UPDATE SET {updates}'
+
+
+def apply_migration(db: sqlite_utils.Database, step: str | Callable[[sqlite_utils.Database], None]) -> None:
+    """Run one of :data:`MIGRATIONS` (the caller holds the transaction and sets ``user_version``)."""
+    if callable(step):
+        step(db)
+    else:
+        for statement in _statements(step):
+            db.execute(statement)
 
 
 def _statements(script: str) -> list[str]:

@@ -143,19 +143,10 @@ def test_a_version_4_database_is_upgraded_in_place(tmp_path: Path) -> None:
 
 
 def test_a_version_11_database_gets_subject_keys_and_full_text_triggers_that_fire_only_for_text(tmp_path: Path) -> None:
-    import sqlite_utils
-
-    from offerwatch.models.store import _statements
+    from old_schema import database_at
 
     path = tmp_path / "v11.db"
-    db = sqlite_utils.Database(path)
-    for step in MIGRATIONS[:11]:
-        if callable(step):
-            step(db)
-        else:
-            for statement in _statements(step):
-                db.execute(statement)
-    db.execute("PRAGMA user_version = 11")
+    db = database_at(path, 11)
     for key, subject, job in (("k1", "RE: Fwd:  Next Steps with ACME", 1), ("k2", None, 0)):
         db.execute("INSERT INTO messages(key, account, folder, uidvalidity, uid, direction, is_job, subject, text, processed_at) "
                    "VALUES (?, 'a', 'INBOX', 1, 1, 'in', ?, ?, 'We would like to schedule a call', 'x')", [key, job, subject])

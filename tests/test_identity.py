@@ -17,7 +17,7 @@ from helpers_apps import msg
 from offerwatch.extractors.fingerprint import content_fingerprint
 from offerwatch.models.domain import Analysis, Location, Salary
 from offerwatch.models.linking import link_message
-from offerwatch.models.store import MIGRATIONS, SCHEMA_VERSION, Store
+from offerwatch.models.store import SCHEMA_VERSION, Store
 from offerwatch.models.timeline import assess
 
 NOW = datetime(2026, 10, 20, 12, tzinfo=timezone.utc)
@@ -207,19 +207,10 @@ def test_the_fingerprint_of_a_5_mb_message_holds_one_copy_of_its_longest_line() 
 def _schema5_database(path: Path) -> None:
     """A database as main's schema 5 writes it (MIGRATIONS[:5] are main's steps, unchanged): keys
     are bare Message-IDs and there is no fingerprint column."""
-    import sqlite_utils
+    from old_schema import database_at
 
-    from offerwatch.models.store import _statements
-
-    conn = sqlite3.connect(path)
-    db = sqlite_utils.Database(conn)
-    for step in MIGRATIONS[:5]:
-        if callable(step):
-            step(db)
-        else:
-            for statement in _statements(step):
-                conn.execute(statement)
-    conn.execute("PRAGMA user_version = 5")
+    db = database_at(path, 5)
+    conn = db.conn
     conn.execute("DROP TABLE meta")  # schema 5 files written before meta joined it (2a8c584) lack it
     conn.execute("INSERT INTO accounts(name, kind, created_at) VALUES ('t', 'imap', 'x')")
     conn.execute("INSERT INTO applications(id, company, stage, outlook, created_at, updated_at) "
