@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import codecs
 import email.utils
+import functools
 import hashlib
 import logging
 import re
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
@@ -756,6 +758,7 @@ def parse_calendar(data: bytes, *, method_hint: str = "") -> tuple[list[Calendar
     """
     import icalendar
 
+    _quiet_tzid_guesses()
     try:
         cal = icalendar.Calendar.from_ical(data)
         method = single_line(str(cal.get("METHOD") or method_hint or "PUBLISH")).upper()[:20]
@@ -770,6 +773,29 @@ def parse_calendar(data: bytes, *, method_hint: str = "") -> tuple[list[Calendar
         except Exception as err:  # noqa: BLE001 - one broken VEVENT must not hide the others
             log.info("calendar event skipped: %s", type(err).__name__)
     return events, None
+
+
+def _quiet_tzid_guesses() -> None:
+    """Silence icalendar's ``GloballyUniqueTZIDGuessed``.
+
+    Thunderbird and other clients write time zones as globally unique ids
+    ("/mozilla.org/20070129_1/America/New_York"); icalendar reads them as the zone after the
+    vendor prefix, which is what the prefix means, and warns every time. Unsilenced, each such
+    invitation printed a Python warning with a site-packages path over the progress bar.
+    Checked at every calendar part, not once: ``warnings.catch_warnings`` anywhere around a call
+    (a library's, a test runner's) puts the filters back as they were when it exits.
+    """
+    guessed = _tzid_guess_warning()
+    if guessed is not None and not any(f[0] == "ignore" and f[2] is guessed for f in warnings.filters):
+        warnings.filterwarnings("ignore", category=guessed)
+
+
+@functools.cache
+def _tzid_guess_warning() -> type[Warning] | None:
+    from icalendar import error
+
+    found = getattr(error, "GloballyUniqueTZIDGuessed", None)
+    return found if isinstance(found, type) and issubclass(found, Warning) else None
 
 
 def _aware(value: Any) -> datetime | date | None:

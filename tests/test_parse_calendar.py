@@ -95,3 +95,17 @@ def test_event_breaking_rfc5545_keeps_what_it_says() -> None:
     (ev,), _ = parse_calendar(ics("DTSTART:20261012T150000Z", "DTEND:20261012T160000Z", "DURATION:PT2H", "SUMMARY:x"))
     assert ev.start == datetime(2026, 10, 12, 15, 0, tzinfo=timezone.utc)
     assert ev.end == datetime(2026, 10, 12, 16, 0, tzinfo=timezone.utc)
+
+
+def test_a_thunderbird_time_zone_id_is_read_quietly_as_the_zone_it_names() -> None:
+    """Thunderbird writes TZIDs with a vendor prefix; icalendar reads the zone after it and warned
+    each time, which printed a Python warning over the backfill's progress bar."""
+    import warnings
+
+    calendar = ics("DTSTART;TZID=/mozilla.org/20070129_1/America/New_York:20261124T140000",
+                   "DTEND;TZID=/mozilla.org/20070129_1/America/New_York:20261124T150000", "SUMMARY:Final round")
+    with warnings.catch_warnings(record=True) as caught:  # entering resets the once-per-place registry
+        (ev,), problem = parse_calendar(calendar)
+    assert problem is None and [str(w.message) for w in caught] == []
+    assert ev.start == datetime(2026, 11, 24, 19, 0, tzinfo=timezone.utc)  # 14:00 in New York (EST)
+    assert ev.end is not None and ev.end - ev.start == timedelta(hours=1)
