@@ -7,6 +7,7 @@ the daemon stores.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import re
@@ -299,22 +300,61 @@ def worker_pool(workers: int | None = None) -> Executor | None:
     """A process pool for :func:`analyze_many` (a worker per core; None on a single core).
 
     Workers fork from this process (the classifier data and parser are already imported),
-    and never load spaCy: extraction of the few job messages stays in the caller.
+    and never load spaCy: extraction of the few job messages stays in the caller. What they
+    log goes to this process's handlers, at its level (see :func:`_logging_pool_class`).
     """
     import multiprocessing
     import os
-    from concurrent.futures import ProcessPoolExecutor
 
     n = workers if workers is not None else (os.cpu_count() or 1)
     if n < 2:
         return None  # one core: the pool would only add copying
     methods = multiprocessing.get_all_start_methods()
     ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-    return ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_start_worker, initargs=(os.getpid(),))
+    root = logging.getLogger()
+    records = ctx.Queue() if root.handlers else None
+    return _logging_pool_class()(records, max_workers=n, mp_context=ctx, initializer=_start_worker,
+                                 initargs=(os.getpid(), records, root.getEffectiveLevel()))
 
 
-def _start_worker(parent: int) -> None:
-    """Load the classifier data once, and end this worker when the process that started the
+@functools.cache
+def _logging_pool_class() -> type[Any]:
+    """The pool class, defined on first use: its base, ProcessPoolExecutor, takes 18 ms to
+    import, which ``offerwatch --help`` and a sync without a pool need not pay."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    class LoggingPool(ProcessPoolExecutor):
+        """A process pool whose workers' log records reach this process's handlers.
+
+        A worker started by forkserver or spawn has no logging set up: ``-v`` did not reach
+        it, and a parser bug's traceback went to stderr by logging's last-resort handler,
+        past the format and the secret redaction. Its records are
+        sent over a queue and handled here by the root logger's handlers (a
+        ``QueueListener``), stopped once the pool is shut down.
+        """
+
+        def __init__(self, records: Any, **kw: Any) -> None:
+            super().__init__(**kw)
+            self._listener: logging.handlers.QueueListener | None = None
+            if records is not None:
+                import logging.handlers
+
+                self._listener = logging.handlers.QueueListener(records, *logging.getLogger().handlers,
+                                                                respect_handler_level=True)
+                self._listener.start()
+
+        def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+            super().shutdown(wait=wait, cancel_futures=cancel_futures)
+            if self._listener is not None and wait:
+                self._listener.stop()  # what the workers sent before they ended is handled first
+                self._listener = None
+
+    return LoggingPool
+
+
+def _start_worker(parent: int, records: Any = None, level: int = logging.WARNING) -> None:
+    """Load the classifier data once, send log records to the parent (``records``, a queue;
+    None: keep logging's defaults), and end this worker when the process that started the
     pool is gone (a backfill killed with kill -9 would otherwise leave its workers behind,
     waiting on a queue nobody writes to)."""
     import os
@@ -323,6 +363,12 @@ def _start_worker(parent: int) -> None:
 
     from offerwatch.extractors.classify import load_data
 
+    if records is not None:
+        import logging.handlers
+
+        root = logging.getLogger()
+        root.handlers[:] = [logging.handlers.QueueHandler(records)]
+        root.setLevel(level)
     load_data()
 
     def watch() -> None:

@@ -230,3 +230,41 @@ def test_backfill_with_a_worker_pool_stores_exactly_what_a_serial_run_does(tmp_p
         pool.shutdown()
     assert snapshots[0] == snapshots[1]
     assert len(snapshots[0][1]) > 100
+
+
+def test_what_pool_workers_log_reaches_this_process_handlers_at_its_level() -> None:
+    """Workers start without logging set up (forkserver): `-v` did not reach them and a parser
+    bug's traceback went past the format and the redaction. Their records come here now."""
+    import logging
+    import os
+
+    from offerwatch.extractors.pipeline import prepare_many, worker_pool
+
+    long_mail = (b"From: jo@acme.example\r\nTo: sam@example.net\r\nSubject: long\r\nMessage-ID: <long@acme.example>\r\n\r\n"
+                 + b"We would like to schedule an interview. " * 3000)
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    root = logging.getLogger()
+    handler, level = Keep(), root.level
+    root.addHandler(handler)
+    try:
+        for wanted, expect in ((logging.INFO, True), (logging.WARNING, False)):
+            root.setLevel(wanted)
+            records.clear()
+            pool = worker_pool(2)
+            assert pool is not None
+            try:
+                (prepared, _), = pool.submit(prepare_many, [long_mail]).result()
+            finally:
+                pool.shutdown()
+            assert "text longer than the analysis cap; only its start was analysed" in prepared.problems
+            cut = [r for r in records if "text cut to the analysis cap" in r.getMessage()]
+            assert bool(cut) is expect, (wanted, [r.getMessage() for r in records])
+            assert all(r.process != os.getpid() and r.name == "offerwatch.extractors.pipeline" for r in cut)
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
