@@ -126,16 +126,22 @@ def start_daemon(tmp: Path, config: Path, db: Path, password: str, *extra: str, 
     return Daemon(proc, log, db, clock)
 
 
+def clock_before_slot(tmp: Path, seconds: float) -> datetime:
+    """The digest's slot, tomorrow 12:00 UTC (a whole minute), with the daemon's clock file in
+    ``tmp`` set ``seconds`` before it: the same whatever the time of day the test runs."""
+    slot = (datetime.now(timezone.utc) + timedelta(days=1)).replace(hour=12, minute=0, second=0, microsecond=0)
+    (tmp / "daemon.clock").write_text(str((slot - datetime.now(timezone.utc)).total_seconds() - seconds))
+    return slot
+
+
 @pytest.fixture(scope="module")
 def running(dovecot: DovecotServer, smtp: tuple[int, SmtpRecorder], tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Daemon, DovecotUser, SmtpRecorder, Path]]:
     tmp = tmp_path_factory.mktemp("e2e")
     user = dovecot.create_user()
     db = tmp / "ow.db"
     config = tmp / "config.toml"
-    # the digest slot: a whole minute; the daemon's clock is set 4 s before it
-    slot = (datetime.now(timezone.utc) + timedelta(days=1)).replace(hour=12, minute=0, second=0, microsecond=0)
+    slot = clock_before_slot(tmp, 6)  # the digest's time comes a few seconds after the start
     write_config(config, dovecot, user, db, smtp[0], slot)
-    (tmp / "daemon.clock").write_text(str((slot - datetime.now(timezone.utc)).total_seconds() - 6))
     user.append("INBOX", demo_message("d010.eml", "first"))
     daemon = start_daemon(tmp, config, db, user.password)
     daemon.wait_for(lambda: daemon.polls() >= 1, 60, "the first poll")

@@ -25,7 +25,7 @@ from dovecot import DovecotServer
 from mailfactory import message
 from smtp_recorder import SmtpRecorder
 from test_alerts import Notify, notify  # noqa: F401 - the recorded notify-send fixture
-from test_daemon_e2e import PASSWORD_ENV, Daemon, smtp, start_daemon, write_config  # noqa: F401 - smtp: a fixture
+from test_daemon_e2e import PASSWORD_ENV, Daemon, clock_before_slot, smtp, start_daemon, write_config  # noqa: F401 - smtp: a fixture
 from offerwatch.daemon.digest.build import day_label
 
 pytestmark = pytest.mark.integration
@@ -53,8 +53,11 @@ def test_an_offer_alerts_within_its_poll_tops_the_next_digest_and_leaves_it_when
     port, recorder = smtp
     user = dovecot.create_user()
     db = tmp_path / "ow.db"
-    now = datetime.now(timezone.utc)
-    slot = (now + timedelta(minutes=10)).replace(second=0, microsecond=0)  # today's digest: not before we move the clock
+    # The service's clock starts 10 minutes before the digest's slot, whatever the time of day
+    # the test runs (a slot 10 real minutes ahead was past midnight after 23:50 UTC: today's
+    # slot, 00:0x, was then over and the digest went out at the first poll).
+    slot = clock_before_slot(tmp_path, 600)
+    now = slot - timedelta(minutes=10)  # the service's now
     config = tmp_path / "config.toml"
     write_config(config, dovecot, user, db, port, slot, '[alerts]\nchannels = ["desktop", "mail"]\n')
     daemon: Daemon = start_daemon(tmp_path, config, db, user.password)
