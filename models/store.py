@@ -388,8 +388,7 @@ FROM applications a;
 
 
 def _v5(db: sqlite_utils.Database) -> None:
-    for statement in _statements(_V5_SQL):
-        db.execute(statement)
+    apply_migration(db, _V5_SQL)
     # Full-text search kept in sync by triggers (sqlite-utils writes them); porter stemming so
     # "interview" finds "interviewing"
     db.table("messages").enable_fts(["subject", "text"], create_triggers=True, tokenize="porter", replace=True)
@@ -528,8 +527,7 @@ END;
 
 
 def _v12(db: sqlite_utils.Database) -> None:
-    for statement in _statements(_V12_SQL):
-        db.execute(statement)
+    apply_migration(db, _V12_SQL)
     # After the triggers: filling the new column must not rewrite the full-text index.
     keys = [(normalize_subject(subject), rowid)
             for rowid, subject in db.execute("SELECT rowid, subject FROM messages WHERE subject IS NOT NULL")]
