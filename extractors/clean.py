@@ -20,7 +20,7 @@ _INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad\u200e\u200f\u202a
 _REPLY_HEADER = re.compile(
     r"""^\s*(
         on\s.{4,200}\s(wrote|writes|a\s+écrit|schrieb|escribió|scrisse|schreef)\s*:?\s*$   # On <date>, <name> wrote:
-      | (le|am|el|il|op|em)\s.{4,200}\s(a\s+écrit|schrieb|escribió|scrisse|schreef|escreveu)\s*:?\s*$
+      | (le|am|el|il|op|em)\s.{4,200}\s(a\s+écrit|schrieb|escribió|scrisse|schreef|escreveu|geskryf)\s*:?\s*$
       | .{0,80}<[^>@\s]+@[^>\s]+>\s+(wrote|a\s+écrit|schrieb)\s*:\s*$                     # Name <a@b> wrote:
       | -{2,}\s*(original\s+message|ursprüngliche\s+nachricht|message\s+d'origine|mensaje\s+original)\s*-{2,}
       | -{2,}\s*forwarded\s+message\s*-{2,}
@@ -32,7 +32,7 @@ _REPLY_HEADER = re.compile(
 )
 # "On Thu, Sep 17, 2026 at 2:40 PM Maya <maya@x>" with "wrote:" wrapped onto the next line.
 _REPLY_HEADER_START = re.compile(r"^\s*(on|le|am|el|op)\s.{4,200}$", re.I)
-_REPLY_HEADER_END = re.compile(r"^.{0,120}\b(wrote|a\s+écrit|schrieb|escribió|schreef)\s*:\s*$", re.I)
+_REPLY_HEADER_END = re.compile(r"^.{0,120}\b(wrote|a\s+écrit|schrieb|escribió|schreef|geskryf)\s*:\s*$", re.I)
 # Outlook's header block: From: / Sent: (or Date:) / To: / Subject: on consecutive lines.
 _OUTLOOK_FROM = re.compile(r"^\s*\*?(from|von|de|van)\s*:\*?\s+\S", re.I)
 _OUTLOOK_NEXT = re.compile(r"^\s*\*?(sent|date|to|subject|gesendet|envoyé|datum|an|cc)\s*:", re.I)

@@ -199,6 +199,10 @@ class _Cue:
 #: Clock times and numeric dates: "3pm", "10:30", "9/22", "14h" (the TIME cues cover words).
 _CLOCK = re.compile(r"(?i)\b\d{1,2}(?::\d{2})?\s?(?:am|pm|a\.m\.|p\.m\.|h|uhr)\b|\b\d{1,2}:\d{2}\b|\b\d{1,2}/\d{1,2}\b")
 #: A money figure: "$135k", "160k", "€95.000" (the SALARY_REF cues cover words and symbols).
+#: A letter to whoever applied ("Dear Applicant", "Dear Sir/Madam"): a form, even when a
+#: director signs it, not a hiring manager writing to the candidate.
+_FORM_GREETING = re.compile(r"^\s*(?:dear|hello|hi)\s+(?:applicants?|candidates?|sir\s*/\s*madam|sir\s+or\s+madam|job\s*seekers?)\b",
+                            re.I | re.M)
 _MONEY = re.compile(r"(?i)[$€£]\s?\d|\b\d{2,3}\s?k\b")
 
 
@@ -297,6 +301,8 @@ class _Sentence:
         return "no_neg" not in cue.flags and self._before("NEG", cue, 6)
 
     def hedged(self, cue: _Cue) -> bool:
+        if self.outcome_hedged(cue):
+            return True
         if "no_hedge" in cue.flags or not self._before("HEDGE", cue, 10):
             return False
         asks = self.by.get("ASK_IF")
@@ -307,6 +313,14 @@ class _Sentence:
         cs = self.clause_start(cue.start)
         return any(cs <= h.start < cue.start and cue.start - h.end <= 10
                    and not any(a.start < h.start < a.end for a in asks) for h in self.by["HEDGE"])
+
+    def outcome_hedged(self, cue: _Cue) -> bool:
+        """A step promised only if the candidate gets through ("If you're shortlisted, you'll be
+        invited to record a video interview"): template text about the process, whatever the
+        cue's own flags. The condition is a clause of its own, so it is looked for in the
+        sentence, not only the cue's clause."""
+        return any(c.id == "hedge.outcome" and c.start < cue.start and cue.start - c.end <= 12
+                   for c in self.by.get("HEDGE", ()))
 
     def self_future(self, cue: _Cue) -> bool:
         return "not_self_future" in cue.flags and self._before("SELF_FUTURE", cue, 4)
@@ -475,6 +489,8 @@ def _sentence_hits(s: _Sentence) -> Iterator[Hit]:
                 continue  # "Have you decided not to proceed?" asks; "you've decided not to" is theirs
             if label == "offer" and (s.thanked(cue) or s.about_elsewhere(cue)):
                 continue  # "thank you for accepting your offer"; "is an offer likely soon (elsewhere)?"
+            if label == "role_on_hold" and s.has("REOPENED"):
+                continue  # "the hiring freeze was lifted": the hold is over
             if label in ("postponed",):
                 postponed_here = True
             if label == "interview_request" and s.has("CONFIRM_ATTEND"):
@@ -980,8 +996,8 @@ def _finish(
             b.add(b.from_hit(Hit("senior_leader_interview", f"{lm.rule}+invitation", lm.sent_start, lm.sent_end,
                                  lm.cue_start, lm.cue_end), ents))
 
-    # the sender's own role
-    if role in ("hiring_manager", "leader") and any(t.is_alpha for t in doc):
+    # the sender's own role, unless the mail is a form letter that only carries their name
+    if role in ("hiring_manager", "leader") and any(t.is_alpha for t in doc) and not _FORM_GREETING.search(text[:300]):
         ev_text, a, z = b.sentence_evidence()
         b.add(Signal("hiring_manager_direct", ev_text, a, z, f"sender.{role}", describe(f"sender.{role}"),
                      entities={"title": title, "person": inp.sender.name if inp.sender else None}))

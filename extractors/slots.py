@@ -80,7 +80,7 @@ def _not_a_meeting(sentence: str) -> bool:
 MEETING = re.compile(
     r"\b(?:interview\w*|meet(?:ing)?|call|chat|conversation|panel|onsite|on-site|visit|coffee|lunch|zoom|teams|"
     r"webex|google meet|video|phone|round|session|discussion|assessment (?:centre|center|day)|superday|"
-    r"presentation|demo lesson|job talk|see you|talk then|speak then|with (?:me|us))\b",
+    r"presentation|demo lesson|job talk|see you|talk then|speak then|with (?:me|us)|you(?:'re| are) (?:now )?(?:confirmed|booked))\b",
     re.I,
 )
 
@@ -132,15 +132,41 @@ _MOVED_FROM = re.compile(
 )
 
 
+#: The old time of a moved slot named before the move: "the interview earlier scheduled for
+#: Tuesday 13th October has been rescheduled to Friday 16th October at 2.00 p.m.".
+_SCHEDULED_BEFORE = re.compile(
+    r"\b(?:earlier|originally|previously|initially|formerly)\s+(?:scheduled|planned|set|booked|arranged|slated|fixed)"
+    r"\s+(?:for|on)\s+([^;?!]{1,40}?)(?=\s+(?:has|have|had|is|are|was|were|will|now|but)\b|,)",
+    re.I,
+)
+#: When to arrive for a slot, not a deadline: "Time: 08:00 - 16:00 (please arrive by 07:30)".
+_ARRIVE_BY = re.compile(
+    r"\b(?:arrive|arriving|arrival|be there|be here|get here|check in|checking in|sign in)\b[^.;?!()]{0,30}?"
+    r"(\bby\s+(?:[01]?\d|2[0-3])(?:[:.][0-5]\d)?\s*(?:[ap]\.?m\.?(?![\w])|h\b)?)",
+    re.I,
+)
+
+
+def _blank(sentence: str, m: re.Match[str] | None) -> str:
+    """``sentence`` with ``m``'s first group replaced by spaces (offsets kept)."""
+    if m is None:
+        return sentence
+    return sentence[: m.start(1)] + " " * (m.end(1) - m.start(1)) + sentence[m.end(1):]
+
+
 def read(sentence: str) -> Reading:
     """:func:`find_slot` and :func:`offers_options` in one pass over the sentence.
 
     >>> read("I've moved our call from Wednesday to Thursday 19 March at 11:00am.").slot is not None
     True
+    >>> read("The panel earlier scheduled for Tuesday 13th October has been moved to Friday 16th October at 2.00 p.m.").options
+    False
+    >>> read("Date: Tuesday 20 October 2026. Time: 08:00 - 16:00 (please arrive by 07:30)").slot is not None
+    True
     """
-    moved = _MOVED_FROM.search(sentence)
-    if moved:
-        sentence = sentence[: moved.start(1)] + " " * (moved.end(1) - moved.start(1)) + sentence[moved.end(1):]
+    sentence = _blank(sentence, _MOVED_FROM.search(sentence))
+    sentence = _blank(sentence, _SCHEDULED_BEFORE.search(sentence))
+    sentence = _blank(sentence, _ARRIVE_BY.search(sentence))
     clocks = _clocks(sentence)
     if not clocks and "?" not in sentence:
         return _NOTHING  # neither a slot nor a choice asked about

@@ -51,6 +51,10 @@ def test_hiring_manager_with_signature_only() -> None:
          "Thank you for applying for Unit 4B. Your rental application and the application fee have been received.", {}, "another world"),
         (Address("HR", "hr.jobs@gmail.com"), "Job Offer: Data Entry - $45/hr",
          "Dear Applicant, we are pleased to offer you the position. No interview is required. Reply with your full name and home address.", {}, "blast or scam"),
+        (Address("M&E Week", "programme@mneweek.example"), "Invitation to speak: panel on local data",
+         ("On behalf of the organising committee I am delighted to invite you to join a panel discussion on 24 November, "
+          "11:00-12:15. The panel will be moderated by Prof. Oduya. Please confirm your availability by 2 October."), {},
+         "another world"),
         (Address("Rosa", "rosa@gmail.com"), "Saturday dinner",
          "can we reschedule dinner to Sunday? how did your final round go??? fingers crossed for an offer", {}, "another world"),
     ],
@@ -152,3 +156,10 @@ def test_onboarding_after_an_accepted_offer_is_job_mail_but_a_sold_item_is_not()
     sale = decide(Address("Vintly", "hello@vintly.example"), "Offer accepted!",
                   "The buyer accepted your offer. Ship the item within 3 days; shipping labels are in the app.")
     assert onboarding.is_job and not sale.is_job
+
+
+def test_a_superday_is_job_mail_even_beside_travel_talk() -> None:
+    d = decide(Address("Lerato Molefe", "lerato@kopanotelecom.example"), "Superday - quick update",
+               "Thanks again for coming up for the Superday - hope the flight back was OK. Quick update: we're still "
+               "running two more Superday groups and only finalise scores once all of them are done.", {})
+    assert d.is_job, d.reason

@@ -54,3 +54,12 @@ def test_zero_width_and_bidi_characters_are_removed() -> None:
 def test_huge_body_is_capped() -> None:
     c = clean_reply("word " * 400_000)
     assert c.truncated and len(c.text) <= 60_000
+
+
+def test_afrikaans_quote_header_is_removed() -> None:
+    body = ("Goeie dag Thandeka,\n\nWe need to move Thursday's interview, sorry.\n\n"
+            "Op Wo. 2 Sep. 2026 om 12:30 het Thandeka Mokoena <thandeka@kudumail.example>\ngeskryf:\n"
+            "> Confirmed for Thursday 10 September at 10:00.\n")
+    c = clean_reply(body)
+    assert "Confirmed for" not in c.text and c.had_quote
+    assert c.text.endswith("We need to move Thursday's interview, sorry.")

@@ -64,6 +64,8 @@ POSITIVE = [
     ("keep_warm", "We can't say more until all the interviews are done."),
     ("interview_request", "Could we find an hour next week to talk it through?"),
     ("interview_request", "Would you have half an hour on Thursday for a first conversation?"),
+    ("interview_request", "Would you have 20-30 minutes for an informal call next week?"),
+    ("keep_warm", "We're still running two more assessment groups and only finalise scores once all of them are done."),
 ]
 
 NEGATIVE = [
@@ -79,6 +81,12 @@ NEGATIVE = [
     "Great news, the team liked your video interview.",
     "We're not in a position to make an offer just yet.",
     "The closing date for this vacancy is 13 September.",
+    # a later step promised only if the candidate gets through: the process described, not an invitation
+    "If you're shortlisted, you'll be invited to record a short video interview.",
+    "Should your application be successful, we will invite you to an interview.",
+    "If you are successful at this stage, we will set up a call with the hiring manager.",
+    # a hold that is over
+    "The hiring freeze was lifted on Friday and your role has been approved to proceed.",
 ]
 
 
@@ -97,3 +105,27 @@ def test_general_phrasing_false_alarms(sentence: str) -> None:
 def test_a_leaders_own_interviews_and_meetings_are_no_interview_with_them() -> None:
     found = {s.type for s in extract("Hi Sam,\n\nTheir VP is still interviewing the last two applicants this week.\n\nJane").signals}
     assert found == {"keep_warm"}
+
+
+def test_a_step_waived_is_no_invitation_to_it() -> None:
+    found = {s.type for s in extract("Hi Sam,\n\nThe COO has agreed to waive the on-site assessment day, so the next "
+                                     "step would be the offer itself.\n\nJane").signals}
+    assert found == {"expedite"}
+
+
+def test_a_slot_moved_from_its_old_date_is_one_slot_not_a_choice() -> None:
+    found = {s.type for s in extract("Dear Wanjiru,\n\nPlease note that the panel interview earlier scheduled for "
+                                     "Tuesday 13th October has been rescheduled to Friday, 16th October 2026 at 2.00 p.m. "
+                                     "(EAT).\n\nEsther").signals}
+    assert {"postponed", "interview_scheduled"} <= found and "interview_request" not in found
+
+
+def test_a_form_letter_signed_by_a_director_is_not_the_hiring_manager_writing() -> None:
+    signature = "Grace Atieno\nCountry Director\nHarambee Children's Trust"
+    form = extract("Dear Applicant,\n\nThis is to acknowledge receipt of your application for the position of MEL "
+                   "Officer, Kisumu.", signature=signature)
+    personal = extract("Dear Wanjiru,\n\nThis is to acknowledge receipt of your application for the position of MEL "
+                       "Officer, Kisumu.", signature=signature)
+    assert {s.type for s in form.signals} == {"application_received"}
+    assert form.sender_role == personal.sender_role == "leader"
+    assert "hiring_manager_direct" in {s.type for s in personal.signals}

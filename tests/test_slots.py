@@ -19,6 +19,9 @@ from offerwatch.extractors.signals import extract
         "It will now take place on Tuesday, March 10, 2026 at 10:00 a.m., by Microsoft Teams.",
         "You are invited for the final round on 4th February 2026 at 3:00 PM at our office.",
         "Round 1 on 28-Jan-2026, 3:00 PM at the client's office.",
+        # when to arrive is no deadline; the old date of a moved slot is no second option
+        "Date: Tuesday 20 October 2026\nTime: 08:00 - 16:00 (please arrive by 07:30)\nVenue: Learning Academy",
+        "The interview earlier scheduled for Tuesday 13th October has been rescheduled to Friday, 16th October 2026 at 2.00 p.m.",
     ],
 )
 def test_set_slots(sentence: str) -> None:
@@ -111,3 +114,11 @@ def test_thanks_for_applying_opening_a_later_stage_is_no_acknowledgement() -> No
     text = ("Thank you for your application. We are pleased to advise that you have progressed to the next stage "
             "of the selection process: a written work sample.")
     assert "application_received" not in types(text)
+
+
+def test_a_recruiter_confirming_the_candidate_for_a_slot_names_the_meeting() -> None:
+    found = {s.type for s in extract("Morning Thandeka\n\nYou're confirmed with KPR for Thursday 10 September at "
+                                     "10:00, Block C. Ask for Nadia at reception. Please bring your ID.\n\n"
+                                     "There's no need to prepare anything for the case study; it's done on their "
+                                     "laptop.").signals}
+    assert found == {"interview_scheduled"}
