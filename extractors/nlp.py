@@ -433,6 +433,7 @@ def build_nlp(patterns: PatternSet) -> Language:
     nlp = spacy.blank("en")
     nlp.max_length = 2_000_000  # the text is capped before; never trip spaCy's own limit
     set_lexeme_norms(nlp)
+    add_title_abbreviations(nlp)
     cues = nlp.add_pipe("offerwatch_cues")
     nlp.add_pipe("offerwatch_signals")
     cues.add_rules(nlp, patterns.rules)  # type: ignore[attr-defined]
@@ -511,6 +512,22 @@ def set_lexeme_norms(nlp: Language) -> None:
     tok = nlp.tokenizer
     assert isinstance(tok, Tokenizer)  # Language types it as any callable
     tok.rules = {k: [{a: v for a, v in t.items() if a not in (NORM, "NORM")} for t in toks] for k, toks in tok.rules.items()}
+
+
+#: Titles written before a name that spaCy's English exceptions lack ("Eng. Khalid Al Suwaidi,
+#: Head of SCADA"): split off, their full stop ended the sentence in the middle of a name.
+TITLE_ABBREVIATIONS = ("Eng.", "Engr.", "Hon.", "Adv.", "Atty.", "Capt.", "Col.")
+
+
+def add_title_abbreviations(nlp: Language) -> None:
+    """Keep :data:`TITLE_ABBREVIATIONS` one token each, as spaCy keeps "Dr." and "Prof."."""
+    from spacy.attrs import ORTH
+    from spacy.tokenizer import Tokenizer
+
+    tok = nlp.tokenizer
+    assert isinstance(tok, Tokenizer)  # Language types it as any callable
+    for abbr in TITLE_ABBREVIATIONS:
+        tok.add_special_case(abbr, [{ORTH: abbr}])
 
 
 class LookupLemmatizer:

@@ -316,11 +316,17 @@ class _Sentence:
 
     def outcome_hedged(self, cue: _Cue) -> bool:
         """A step promised only if the candidate gets through ("If you're shortlisted, you'll be
-        invited to record a video interview"): template text about the process, whatever the
-        cue's own flags. The condition is a clause of its own, so it is looked for in the
-        sentence, not only the cue's clause."""
-        return any(c.id == "hedge.outcome" and c.start < cue.start and cue.start - c.end <= 12
-                   for c in self.by.get("HEDGE", ()))
+        invited to record a video interview", "if the technical interview goes well, we will
+        invite you to meet our CTO"): the process described, whatever the cue's own flags. The
+        condition is a clause of its own, so it is looked for in the sentence before the cue,
+        not only in the cue's clause."""
+        hedges = [c for c in self.by.get("HEDGE", ()) if c.start < cue.start]
+        for c in hedges:
+            if c.id == "hedge.outcome":
+                return True
+            if c.id == "hedge.goes_well" and any(h.id == "hedge.conditional" and h.start < c.start for h in hedges):
+                return True
+        return False
 
     def self_future(self, cue: _Cue) -> bool:
         return "not_self_future" in cue.flags and self._before("SELF_FUTURE", cue, 4)
@@ -515,7 +521,7 @@ def _sentence_hits(s: _Sentence) -> Iterator[Hit]:
     if s.has("LEADER") and s.has("MEET"):
         done = False
         for cue in s.by["LEADER"]:
-            if done or s.negated(cue) or s.retro(cue) or s.hr_title(cue):
+            if done or s.negated(cue) or s.retro(cue) or s.hr_title(cue) or s.outcome_hedged(cue):
                 continue
             for meet in s.by["MEET"]:
                 if s.own_meeting(meet):
@@ -526,7 +532,8 @@ def _sentence_hits(s: _Sentence) -> Iterator[Hit]:
                     break
     if "senior_leader_interview" not in fired and s.has("LEADER") and (s.has("MEET") or panels or _CLOCK.search(s.text())):
         for cue in s.by["LEADER"]:
-            if not s.negated(cue) and not s.retro(cue) and not s.after_other(cue) and not s.hr_title(cue):
+            if (not s.negated(cue) and not s.retro(cue) and not s.after_other(cue) and not s.hr_title(cue)
+                    and not s.outcome_hedged(cue)):
                 hit(LEADER_MENTION, cue.id, cue)  # a leader in an interview plan: counts if the message invites
                 break
     elif "senior_leader_interview" not in fired and s.has("LEADER"):

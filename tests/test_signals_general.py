@@ -87,6 +87,9 @@ NEGATIVE = [
     "If you are successful at this stage, we will set up a call with the hiring manager.",
     # a hold that is over
     "The hiring freeze was lifted on Friday and your role has been approved to proceed.",
+    # a later stage named as a point in time, a step skipped, a step on the condition of success
+    "Before we proceed to the final stage, I would like to hear how your notice period works.",
+    "If the technical interview on 23 June goes well, we will invite you directly to the final conversation with our CTO.",
 ]
 
 
@@ -107,9 +110,12 @@ def test_a_leaders_own_interviews_and_meetings_are_no_interview_with_them() -> N
     assert found == {"keep_warm"}
 
 
-def test_a_step_waived_is_no_invitation_to_it() -> None:
-    found = {s.type for s in extract("Hi Sam,\n\nThe COO has agreed to waive the on-site assessment day, so the next "
-                                     "step would be the offer itself.\n\nJane").signals}
+@pytest.mark.parametrize("sentence", [
+    "The COO has agreed to waive the on-site assessment day, so the next step would be the offer itself.",
+    "We will skip the second interview with our CTO.",
+])
+def test_a_step_waived_or_skipped_is_no_invitation_to_it(sentence: str) -> None:
+    found = {s.type for s in extract(f"Hi Sam,\n\n{sentence}\n\nJane").signals}
     assert found == {"expedite"}
 
 
@@ -129,3 +135,10 @@ def test_a_form_letter_signed_by_a_director_is_not_the_hiring_manager_writing() 
     assert {s.type for s in form.signals} == {"application_received"}
     assert form.sender_role == personal.sender_role == "leader"
     assert "hiring_manager_direct" in {s.type for s in personal.signals}
+
+
+def test_a_title_abbreviation_before_a_name_does_not_end_the_sentence() -> None:
+    found = extract("Dear Chinedu,\n\nThey would like a first video interview with Eng. Khalid Al Suwaidi, Head of "
+                    "SCADA & Telecoms, on Sunday 11 October at 10:00 or Monday 12 October at 13:00.\n\nAmara").signals
+    leader = [s for s in found if s.type == "senior_leader_interview"]
+    assert leader and "Eng. Khalid Al Suwaidi, Head of SCADA" in leader[0].evidence
