@@ -477,7 +477,11 @@ def classify(
     why = _short(found, "non_job") or _short(found, "blast")
     words = _short(found, "strong") or _short(found, "weak")
     said = f"job words {words} count {max(score, 0)} of the {THRESHOLD} points needed" if words else "no job words"
-    return JobDecision(False, f"no job context ({said}{'; other context: ' + why if why else ''})", not why and score >= 0)
+    # one travel word beside job words ("her flight got cancelled, can we move our call?")
+    # leaves the decision to context: a known job contact's mail is job mail
+    travel_only = len(found.get("non_job", ())) == 1 and bool(_TRAVEL.fullmatch(found["non_job"][0].lower()))
+    open_to_context = (not why and score >= 0) or (travel_only and bool(words))
+    return JobDecision(False, f"no job context ({said}{'; other context: ' + why if why else ''})", open_to_context)
 
 
 #: Travel words that an onsite or campus visit shares with a holiday booking.

@@ -46,6 +46,10 @@ _SIGN_OFF = re.compile(
       | good\s+luck | have\s+a\s+(good|great|nice|lovely)\s+(day|weekend|week|evening)
       | looking\s+forward(\s+to\s+[\w\s]{1,40})?
       | viele\s+grüße | mit\s+freundlichen\s+grüßen | cordialement | saludos | groetjes
+      | (beste|liebe|herzliche)\s+grüße | (met\s+)?(vriendelijke|hartelijke)\s+groet(en)? | groeten
+      | (med\s+)?(vänlig|vänliga|venlig|venlige)\s+(hälsning|hälsningar|hilsen) | hälsningar | mvh
+      | (un\s+)?saludos?\s+cordiales | un\s+saludo | atentamente | (com\s+os\s+melhores\s+)?cumprimentos
+      | distinti\s+saluti | cordiali\s+saluti | ystävällisin\s+terveisin
     )\s*[,.!]*\s*(-+\s*\w+)?\s*$""",
     re.I | re.X,
 )
@@ -122,8 +126,32 @@ def _quote_start(lines: list[str]) -> tuple[int, bool]:
             if sum(bool(_OUTLOOK_NEXT.match(ln)) for ln in following[:3]) >= 2:
                 return i, False
         if rest_quoted[i] and line.lstrip().startswith(">"):
-            return i, False
+            return _attribution_before(lines, i), False
     return len(lines), False
+
+
+#: The line that attributes a quote ends with a colon and names a date or an address, in any
+#: language and word order: "Op di 21 apr 2026 om 07:58 schreef Katrin <k@x.nl>:", "Den 21 apr.
+#: 2026 kl. 07:58 skrev ...:", "ti 21.4.2026 klo 7.58 Katrin (k@x.fi) kirjoitti:".
+_ATTRIBUTION = re.compile(r"^(?=[^\n]*(?:\d|@))[^\n]{8,300}:\s*$")
+
+
+def _attribution_before(lines: list[str], i: int) -> int:
+    """Where the quoted history that starts at ``>`` line ``i`` really starts: at the line that
+    attributes it (one line, or two when a long address wrapped), when there is one just
+    before it. Left in the text, its date and time read as a slot."""
+    j = i - 1
+    while j >= 0 and not lines[j].strip():
+        j -= 1
+    if j < 0 or not lines[j].rstrip().endswith(":"):
+        return i
+    if _ATTRIBUTION.match(lines[j]):
+        return j
+    k = j - 1
+    if (k >= 0 and lines[k].strip() and len(lines[j]) < 80 and not lines[k].rstrip().endswith((".", "!", "?", ":"))
+            and _ATTRIBUTION.match(lines[k].rstrip() + lines[j].strip())):
+        return k  # "Am ... schrieb Tomasz Wieczorek <t.wieczorek@poczta-" / "wisla.pl>:"
+    return i
 
 
 def _rest_quoted(lines: list[str]) -> list[bool]:

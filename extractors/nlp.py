@@ -516,7 +516,7 @@ def set_lexeme_norms(nlp: Language) -> None:
 
 #: Titles written before a name that spaCy's English exceptions lack ("Eng. Khalid Al Suwaidi,
 #: Head of SCADA"): split off, their full stop ended the sentence in the middle of a name.
-TITLE_ABBREVIATIONS = ("Eng.", "Engr.", "Hon.", "Adv.", "Atty.", "Capt.", "Col.")
+TITLE_ABBREVIATIONS = ("Eng.", "Engr.", "Hon.", "Adv.", "Atty.", "Capt.", "Col.", "Dra.", "Sra.", "Ing.")
 
 
 def add_title_abbreviations(nlp: Language) -> None:

@@ -203,6 +203,8 @@ _CLOCK = re.compile(r"(?i)\b\d{1,2}(?::\d{2})?\s?(?:am|pm|a\.m\.|p\.m\.|h|uhr)\b
 #: director signs it, not a hiring manager writing to the candidate.
 _FORM_GREETING = re.compile(r"^\s*(?:dear|hello|hi)\s+(?:applicants?|candidates?|sir\s*/\s*madam|sir\s+or\s+madam|job\s*seekers?)\b",
                             re.I | re.M)
+#: An acknowledgement that invites in the same sentence opens a later stage (DESIGN.md).
+_INVITES_IN_THE_ACK = re.compile(r"\b(?:would|'d)\s+(?:like|love)\s+to\s+(?:meet|invite|interview|speak|talk)|\binvite you\b", re.I)
 _MONEY = re.compile(r"(?i)[$€£]\s?\d|\b\d{2,3}\s?k\b")
 
 
@@ -969,6 +971,11 @@ def _finish(
         if slots.scheduled is not None and "interview_scheduled" not in b.signals:
             ev_text, a, z = slots.scheduled
             b.add(Signal("interview_scheduled", ev_text, a, z, "isch.slot", describe("isch.slot")))
+            req = b.signals.get("interview_request")
+            if req is not None and req.rule == "ireq.video" and a <= req.start < z:
+                # "we have planned the video interview for Tuesday 12 May at 15:00": a video call
+                # at a set time, not a recorded interview still to be done
+                del b.signals["interview_request"]
         if slots.proposed is not None and "interview_request" not in b.signals:
             ev_text, a, z = slots.proposed
             b.add(Signal("interview_request", ev_text, a, z, "ireq.slots", describe("ireq.slots")))
@@ -1081,6 +1088,9 @@ def _precedence(sigs: dict[str, Signal], weak: set[str], doc: Any, inp: ExtractI
         # "Thank you for your application. Unfortunately ...": a decision, not an acknowledgement.
         # An agency's "I've put your CV forward" stays beside its questions (other offers, pay).
         sigs.pop("application_received")
+    ack = sigs.get("application_received")
+    if ack is not None and _INVITES_IN_THE_ACK.search(ack.evidence) and {"interview_request", "interview_scheduled"} & sigs.keys():
+        sigs.pop("application_received")  # "We have received your candidature and we would like to meet you."
     return sigs
 
 

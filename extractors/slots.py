@@ -34,6 +34,12 @@ _DATE = re.compile(
     re.I,
 )
 _WEEKDAY_RE = re.compile(rf"\b{_WEEKDAY}(?![\w])|\b(?:tomorrow|today)\b", re.I)
+#: Several days of one month offered: "5, 6 or 7 May", "26 or 28 May", "May 5 or 6".
+_DAY_LIST = re.compile(
+    rf"(?<![\w/.-]){_DAY_NUM}(?:\s*,\s*{_DAY_NUM})*\s*(?:,|or|and|/|&)\s*{_DAY_NUM}(?:\s+of)?[\s-]+{_MONTH}(?![\w])"
+    rf"|\b{_MONTH}\s+{_DAY_NUM}(?:\s*,\s*{_DAY_NUM})*\s*(?:,|or|and|/|&)\s*{_DAY_NUM}(?![\w:./])",
+    re.I,
+)
 #: A clock time: "4:00pm", "2pm", "13:15", "10:00 a.m.", "8.30am", "14h", "15 Uhr", "noon".
 _CLOCK = re.compile(
     r"(?<![\w.:/-])(?:(?:[01]?\d|2[0-3]):[0-5]\d\s*(?:[ap]\.?m\.?(?![\w])|h\b|uhr\b|hrs\b)?"
@@ -163,6 +169,8 @@ def read(sentence: str) -> Reading:
     False
     >>> read("Date: Tuesday 20 October 2026. Time: 08:00 - 16:00 (please arrive by 07:30)").slot is not None
     True
+    >>> read("Possible dates are 5, 6 or 7 May, always starting at 10:00.")
+    Reading(slot=None, options=True)
     """
     sentence = _blank(sentence, _MOVED_FROM.search(sentence))
     sentence = _blank(sentence, _SCHEDULED_BEFORE.search(sentence))
@@ -172,6 +180,8 @@ def read(sentence: str) -> Reading:
         return _NOTHING  # neither a slot nor a choice asked about
     dates = {m.group(0).lower() for m in _DATE.finditer(sentence)}
     days = dates or {m.group(0).lower()[:3] for m in _WEEKDAY_RE.finditer(sentence)}
+    if days and _DAY_LIST.search(sentence):
+        days = days | {"a list of days"}  # "Possible dates are 5, 6 or 7 May, always at 10:00"
     if not days:
         return _NOTHING
     choice = bool(_CHOICE.search(sentence)) if len(days) > 1 or len(clocks) > 1 or "?" in sentence else False

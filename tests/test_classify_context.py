@@ -148,3 +148,21 @@ def test_a_writer_who_introduced_themselves_keeps_that_role_in_short_replies() -
     assert a.is_job and b.is_job
     assert "hiring_manager_direct" in {s.type for s in a.signals}
     assert "hiring_manager_direct" in {s.type for s in b.signals}  # the short reply has no title of its own
+
+
+def test_a_known_contacts_note_about_a_flight_is_still_job_mail() -> None:
+    note = mail("Priya Raman <priya.raman@corvane.com>", "Our call tomorrow - new time",
+                "Annoying news: Asa's flight got cancelled and she only lands at lunch. Can we move our call to 16:00?")
+    (_, _), (second, why) = decide(FIRST, note)
+    assert second and "earlier job conversation" in why
+    # a stranger's note with the same words stays out, and a second world's word closes it to context
+    assert decide(note)[0][0] is False
+    dinner = mail("Priya Raman <priya.raman@corvane.com>", "Dinner", "My flight lands at 6, dinner at 8? Call me.")
+    assert decide(FIRST, dinner)[1][0] is False
+
+
+def test_april_in_an_invitations_subject_is_no_credit_card_rate() -> None:
+    invite = mail("Merle Schulz <merle.schulz@nordhafen-logistik.de>",
+                  "Einladung: Interview Katrin Vogel / Senior Supply Chain Planner @ Do. 16. Apr. 2026 10:00 - 10:45",
+                  "Hello Ms Vogel, as agreed, here is the invitation for the interview on Thursday.")
+    assert "apr" not in decide(invite)[0][1].lower().split("other context")[-1]

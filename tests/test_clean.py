@@ -63,3 +63,25 @@ def test_afrikaans_quote_header_is_removed() -> None:
     c = clean_reply(body)
     assert "Confirmed for" not in c.text and c.had_quote
     assert c.text.endswith("We need to move Thursday's interview, sorry.")
+
+
+def test_a_quote_attribution_in_any_language_and_word_order_is_not_new_text() -> None:
+    for header in ("Op di 21 apr 2026 om 07:58 schreef Katrin Vogel <katrin@nordpost.example>:",
+                   "Den 21 apr. 2026 kl. 07:58 skrev Katrin Vogel <katrin@nordpost.example>:",
+                   "ti 21.4.2026 klo 7.58 Katrin Vogel (katrin@nordpost.example) kirjoitti:"):
+        c = clean_reply(f"Hi Katrin,\n\nI have sent your CV to the client.\n\n{header}\n> Tuesday at 18:00 works.\n")
+        assert c.text == "Hi Katrin,\n\nI have sent your CV to the client.", header
+    wrapped = ("I will call you at five.\n\nAm Di., 16. Juni 2026 um 13:30 Uhr schrieb Tomasz Wieczorek <t.wieczorek@poczta-\n"
+               "wisla.example>:\n> See you then.\n")
+    assert clean_reply(wrapped).text == "I will call you at five."
+    # a line of the reply that ends with a colon but attributes nothing stays
+    kept = clean_reply("My answers are below:\n> Are you free?\nYes.\n")
+    assert "My answers are below:" in kept.text
+
+
+def test_european_sign_offs_open_the_signature() -> None:
+    for sign_off in ("Groeten,", "Met vriendelijke groet,", "Med vänlig hälsning", "Venlig hilsen", "Un saludo,",
+                     "Cumprimentos,", "Beste Grüße"):
+        c = clean_reply(f"Hi Katrin,\n\nSee you on Friday.\n\n{sign_off}\nSanne")
+        assert c.text == "Hi Katrin,\n\nSee you on Friday.", sign_off
+        assert c.signature == f"{sign_off}\nSanne"

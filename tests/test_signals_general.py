@@ -65,6 +65,11 @@ POSITIVE = [
     ("interview_request", "Could we find an hour next week to talk it through?"),
     ("interview_request", "Would you have half an hour on Thursday for a first conversation?"),
     ("interview_request", "Would you have 20-30 minutes for an informal call next week?"),
+    ("keep_warm", "You are still our preferred candidate together with one other person."),
+    ("rejection", "They have decided to fill the position with a candidate from their own QC department."),
+    ("offer", "It is a pleasure to send you our formal proposal for the position of Hotel Operations Manager."),
+    ("expedite", "To go faster, we decided to do only one interview instead of two."),
+    ("expedite", "Because of your timeline, instead of two separate rounds we'll combine everything in one session."),
     ("keep_warm", "We're still running two more assessment groups and only finalise scores once all of them are done."),
 ]
 
@@ -90,6 +95,9 @@ NEGATIVE = [
     # a later stage named as a point in time, a step skipped, a step on the condition of success
     "Before we proceed to the final stage, I would like to hear how your notice period works.",
     "If the technical interview on 23 June goes well, we will invite you directly to the final conversation with our CTO.",
+    "He wants to decide on the final round next Monday.",
+    "Just so you know, the role was on hold for a couple of weeks in March, but we're now fully up and running again.",
+    "Pieter decided faster than he said: they want you in the final round!",
 ]
 
 
@@ -142,3 +150,13 @@ def test_a_title_abbreviation_before_a_name_does_not_end_the_sentence() -> None:
                     "SCADA & Telecoms, on Sunday 11 October at 10:00 or Monday 12 October at 13:00.\n\nAmara").signals
     leader = [s for s in found if s.type == "senior_leader_interview"]
     assert leader and "Eng. Khalid Al Suwaidi, Head of SCADA" in leader[0].evidence
+
+
+def test_an_acknowledgement_that_invites_in_the_same_sentence_opens_a_later_stage() -> None:
+    found = {s.type for s in extract("Dear Lucia,\n\nWe have received your candidature for the position of QA "
+                                     "Technician and we would like to meet you. Could you tell me your availability "
+                                     "for next week?\n\nAna").signals}
+    assert found == {"interview_request"}
+    plain = {s.type for s in extract("Dear Lucia,\n\nWe have received your application for the position of QA "
+                                     "Technician. Could you tell me your availability for next week?\n\nAna").signals}
+    assert "application_received" in plain

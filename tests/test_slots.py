@@ -41,6 +41,9 @@ def test_set_slots(sentence: str) -> None:
         "If you'd like to talk it through, I'm free Thursday after 2pm.",
         "Please reply by Friday 20 November, 5pm.",
         "The meeting on 04.09. is in the diary.",  # a date alone, no clock time
+        # several days of one month offered at one time: a choice, not a slot
+        "Possible dates are 5, 6 or 7 May, always starting at 10:00.",
+        "They offer 26 or 28 May, from 13:00.",
     ],
 )
 def test_not_set_slots(sentence: str) -> None:
@@ -121,4 +124,10 @@ def test_a_recruiter_confirming_the_candidate_for_a_slot_names_the_meeting() -> 
                                      "10:00, Block C. Ask for Nadia at reception. Please bring your ID.\n\n"
                                      "There's no need to prepare anything for the case study; it's done on their "
                                      "laptop.").signals}
+    assert found == {"interview_scheduled"}
+
+
+def test_a_video_interview_at_a_set_time_is_scheduled_not_requested() -> None:
+    found = {s.type for s in extract("Dear Ines,\n\nWe have planned the video interview for Tuesday, 12 May 2026 at "
+                                     "15:00 (Swiss time, 14:00 in Lisbon).\n\nKind regards,\nLea").signals}
     assert found == {"interview_scheduled"}
