@@ -1074,6 +1074,9 @@ def _precedence(sigs: dict[str, Signal], weak: set[str], doc: Any, inp: ExtractI
         sigs.pop("interview_request")  # an invitation's "New time: ... Previous time: ..." describes its event
     if "keep_warm" in sigs and _KEEP_WARM_OVERRULED_BY & sigs.keys():
         sigs.pop("keep_warm")
+    if ("keep_warm" in sigs and sigs["keep_warm"].rule in WEAK_RULES
+            and any(c[1] == "lex.later_stage_test" for c in doc.user_data.get("cues", ()))):
+        sigs.pop("keep_warm")  # "Thanks for your patience. The next step is a short take-home test."
     if is_out_of_office(inp.subject, original):
         sigs.clear()  # an out-of-office reply from the employer side: job mail, no signal
     strong = [t for t in sigs if t not in weak and t != "hiring_manager_direct"]

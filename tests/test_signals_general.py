@@ -98,6 +98,11 @@ NEGATIVE = [
     "He wants to decide on the final round next Monday.",
     "Just so you know, the role was on hold for a couple of weeks in March, but we're now fully up and running again.",
     "Pieter decided faster than he said: they want you in the final round!",
+    # what would have happened, or happens only if the search resumes
+    "If they had, they'd have wanted to move quickly and go straight to a final round.",
+    "If the recruitment resumes, we will contact candidates on the eligible list before scheduling interviews.",
+    # a take-home test as the next step: no signal type, and the thanks before it is no update
+    "Thanks for your patience. The next step for the role is a short take-home SQL exercise.",
 ]
 
 
