@@ -26,7 +26,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from offerwatch.extractors import entities
+from offerwatch.extractors import entities, listed
 from offerwatch.extractors import nlp as _nlp  # no spaCy import until get_nlp()
 from offerwatch.extractors.tokenguard import break_runs
 from offerwatch.models.domain import Address, CalendarEvent, Direction, Salary, Signal
@@ -712,6 +712,8 @@ _CALENDAR_RULES = {
     "invitation": "in a message that invites to an interview",
     "salary.before": "about the figure in the sentence before",
     "isch.slot": "a date and a time set for the meeting",
+    "list.salary_reconfirm": "an item of a list the candidate is asked to reconfirm names pay",
+    "list.other_process_inquiry": "an item of a list of questions asks about other processes or offers",
     "ireq.slots": "times proposed for the candidate to choose",
     CONFIRM_ONLY: "asks to confirm attendance",
     "question": "asked as a question",
@@ -898,9 +900,11 @@ def _finish(
 ) -> Extraction:
     original = inp.text
     hits = doc.user_data.get("hits", ()) if doc is not None else ()
+    listed_asks = listed.listed_asks(original[:MAX_CHARS]) if doc is not None and inp.direction != Direction.OUT else []
     # Figures the owner states feed the salary guard; in incoming mail only an offer's or a
     # reconfirmation's figures are read (the guard quotes them), so other mail skips the scan.
-    if inp.direction == Direction.OUT or any(h.type in ("salary_reconfirm", "offer") for h in hits):
+    if (inp.direction == Direction.OUT or any(h.type in ("salary_reconfirm", "offer") for h in hits)
+            or any(a.type == "salary_reconfirm" for a in listed_asks)):
         salaries = tuple(entities.find_salaries(original[:MAX_CHARS]))
     else:
         salaries = ()
@@ -990,6 +994,13 @@ def _finish(
                 c[0] == "SALARY_REF" and prev.start <= c[2] < prev.end for c in doc.user_data.get("cues", ()))):
             b.add(b.from_hit(Hit("salary_reconfirm", f"{asked.rule}+salary.before", asked.sent_start, asked.sent_end,
                                  asked.cue_start, asked.cue_end)))
+
+    # "kindly reconfirm: (a) ... (b) that your expected salary ... still holds": asked in a list
+    for ask in listed_asks:
+        if ask.type not in b.signals:
+            a, z = _span_text(original, ask.start, ask.end)
+            rule = f"list.{ask.type}"
+            b.add(Signal(ask.type, original[a:z], a, z, rule, describe(rule)))
 
     # a panel or a leader in the interview plan of a message that invites
     if _INVITATIONS & b.signals.keys() or any((ev.method or "").upper() == "REQUEST" for ev, _ in summary_docs):

@@ -151,6 +151,14 @@ _ARRIVE_BY = re.compile(
     r"(\bby\s+(?:[01]?\d|2[0-3])(?:[:.][0-5]\d)?\s*(?:[ap]\.?m\.?(?![\w])|h\b)?)",
     re.I,
 )
+#: The same beside the slot's own time: "10:00 (entry closes at 09:40)", "arrive at 9:30 for
+#: your 10:00 interview": blanked only when another time is left.
+_ARRIVE_AT = re.compile(
+    r"\b(?:arrive|arriving|arrival|be there|be here|check in|checking in|sign in|registration|entry|doors?|gates?)\b"
+    r"(?:\s+(?:closes?|opens?))?[^.;?!()]{0,20}?"
+    r"(\bat\s+(?:[01]?\d|2[0-3])(?:[:.][0-5]\d)?\s*(?:[ap]\.?m\.?(?![\w])|h\b)?)",
+    re.I,
+)
 
 
 def _blank(sentence: str, m: re.Match[str] | None) -> str:
@@ -169,12 +177,16 @@ def read(sentence: str) -> Reading:
     False
     >>> read("Date: Tuesday 20 October 2026. Time: 08:00 - 16:00 (please arrive by 07:30)").slot is not None
     True
+    >>> read("- Interview: Tuesday 5 May, 10:00 (please check in at 09:45)")
+    Reading(slot=Slot(start=0, end=60, precise=True), options=False)
     >>> read("Possible dates are 5, 6 or 7 May, always starting at 10:00.")
     Reading(slot=None, options=True)
     """
     sentence = _blank(sentence, _MOVED_FROM.search(sentence))
     sentence = _blank(sentence, _SCHEDULED_BEFORE.search(sentence))
     sentence = _blank(sentence, _ARRIVE_BY.search(sentence))
+    if len(_clocks(sentence)) > 1:
+        sentence = _blank(sentence, _ARRIVE_AT.search(sentence))
     clocks = _clocks(sentence)
     if not clocks and "?" not in sentence:
         return _NOTHING  # neither a slot nor a choice asked about

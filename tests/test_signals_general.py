@@ -69,6 +69,8 @@ POSITIVE = [
     ("rejection", "They have decided to fill the position with a candidate from their own QC department."),
     ("offer", "It is a pleasure to send you our formal proposal for the position of Hotel Operations Manager."),
     ("expedite", "To go faster, we decided to do only one interview instead of two."),
+    ("senior_leader_interview", "Dr Michael Brandt, our Secondary Principal, would like to meet you for a first conversation on Zoom."),
+    ("senior_leader_interview", "The first round would be with the Principal, Mrs Anita Raj, over Teams."),
     ("expedite", "Because of your timeline, instead of two separate rounds we'll combine everything in one session."),
     ("keep_warm", "We're still running two more assessment groups and only finalise scores once all of them are done."),
 ]
@@ -101,6 +103,11 @@ NEGATIVE = [
     # what would have happened, or happens only if the search resumes
     "If they had, they'd have wanted to move quickly and go straight to a final round.",
     "If the recruitment resumes, we will contact candidates on the eligible list before scheduling interviews.",
+    # a deputy or a section chief is no senior leader; a committee named as a later point; small print
+    "Your first interview will be with Mr. Ogawa, section chief of the process group, online.",
+    "Before I take you to our hiring committee, I would like to ask about your notice period.",
+    "Any offer of employment made by the bank is conditional upon satisfactory pre-employment screening.",
+    "Candidates whose results meet our requirements will be contacted by a recruiter to arrange an interview.",
     # a take-home test as the next step: no signal type, and the thanks before it is no update
     "Thanks for your patience. The next step for the role is a short take-home SQL exercise.",
 ]
@@ -165,3 +172,27 @@ def test_an_acknowledgement_that_invites_in_the_same_sentence_opens_a_later_stag
     plain = {s.type for s in extract("Dear Lucia,\n\nWe have received your application for the position of QA "
                                      "Technician. Could you tell me your availability for next week?\n\nAna").signals}
     assert "application_received" in plain
+
+
+def test_questions_asked_as_the_items_of_a_list_count_as_asked() -> None:
+    text = ("Dear Wanjiru,\n\nYour references have come back positive. Before we finalise, kindly reconfirm:\n\n"
+            "(a) that you are still interested in the MEL Officer position based in Kisumu;\n"
+            "(b) that your expected gross salary of KES 310,000 per month as indicated in your\n"
+            "    application still holds; and\n(c) your earliest possible start date.\n\nEsther")
+    found = {s.type: s for s in extract(text).signals}
+    assert "salary_reconfirm" in found
+    assert found["salary_reconfirm"].evidence.startswith("(b) that your expected gross salary")
+    assert found["salary_reconfirm"].evidence.endswith("still holds; and")
+    numbered = ("Hi Ji-woo,\n\nBefore I take you to our hiring committee, I would like to reconfirm a few things:\n\n"
+                "1. You are still keen on the role.\n2. The monthly base salary you are expecting from us.\n"
+                "3. Whether you are in any other processes or holding offers.\n\nDerek")
+    assert {"salary_reconfirm", "other_process_inquiry"} <= {s.type for s in extract(numbered).signals}
+    # a salary asked before any interview, with no reconfirmation in it, is intake (DESIGN.md)
+    intake = "Hi Sam,\n\nCould you confirm the following?\n- your salary expectations\n- your notice period\n\nJo"
+    assert "salary_reconfirm" not in {s.type for s in extract(intake).signals}
+
+
+def test_a_deputy_head_is_no_senior_leader() -> None:
+    found = {s.type for s in extract("Hi Sam,\n\nThe panel interview will be with Dr. Kim, our assistant principal, "
+                                     "on Tuesday.\n\nJo").signals}
+    assert found == {"panel_invite"}

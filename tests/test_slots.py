@@ -19,7 +19,8 @@ from offerwatch.extractors.signals import extract
         "It will now take place on Tuesday, March 10, 2026 at 10:00 a.m., by Microsoft Teams.",
         "You are invited for the final round on 4th February 2026 at 3:00 PM at our office.",
         "Round 1 on 28-Jan-2026, 3:00 PM at the client's office.",
-        # when to arrive is no deadline; the old date of a moved slot is no second option
+        # when to arrive or check in is no deadline and no second time; the old date of a moved slot is no second option
+        "- Interview: Tuesday 5 May, 10:00 (please check in at 09:45)",
         "Date: Tuesday 20 October 2026\nTime: 08:00 - 16:00 (please arrive by 07:30)\nVenue: Learning Academy",
         "The interview earlier scheduled for Tuesday 13th October has been rescheduled to Friday, 16th October 2026 at 2.00 p.m.",
     ],
