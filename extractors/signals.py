@@ -198,13 +198,13 @@ class _Cue:
 
 #: Clock times and numeric dates: "3pm", "10:30", "9/22", "14h" (the TIME cues cover words).
 _CLOCK = re.compile(r"(?i)\b\d{1,2}(?::\d{2})?\s?(?:am|pm|a\.m\.|p\.m\.|h|uhr)\b|\b\d{1,2}:\d{2}\b|\b\d{1,2}/\d{1,2}\b")
-#: A money figure: "$135k", "160k", "€95.000" (the SALARY_REF cues cover words and symbols).
 #: A letter to whoever applied ("Dear Applicant", "Dear Sir/Madam"): a form, even when a
 #: director signs it, not a hiring manager writing to the candidate.
 _FORM_GREETING = re.compile(r"^\s*(?:dear|hello|hi)\s+(?:applicants?|candidates?|sir\s*/\s*madam|sir\s+or\s+madam|job\s*seekers?)\b",
                             re.I | re.M)
 #: An acknowledgement that invites in the same sentence opens a later stage (DESIGN.md).
 _INVITES_IN_THE_ACK = re.compile(r"\b(?:would|'d)\s+(?:like|love)\s+to\s+(?:meet|invite|interview|speak|talk)|\binvite you\b", re.I)
+#: A money figure: "$135k", "160k", "€95.000" (the SALARY_REF cues cover words and symbols).
 _MONEY = re.compile(r"(?i)[$€£]\s?\d|\b\d{2,3}\s?k\b")
 
 

@@ -145,18 +145,18 @@ _SCHEDULED_BEFORE = re.compile(
     r"\s+(?:for|on)\s+([^;?!]{1,40}?)(?=\s+(?:has|have|had|is|are|was|were|will|now|but)\b|,)",
     re.I,
 )
+_ARRIVAL_TIME = r"(?:[01]?\d|2[0-3])(?:[:.][0-5]\d)?\s*(?:[ap]\.?m\.?(?![\w])|h\b)?"
 #: When to arrive for a slot, not a deadline: "Time: 08:00 - 16:00 (please arrive by 07:30)".
 _ARRIVE_BY = re.compile(
     r"\b(?:arrive|arriving|arrival|be there|be here|get here|check in|checking in|sign in)\b[^.;?!()]{0,30}?"
-    r"(\bby\s+(?:[01]?\d|2[0-3])(?:[:.][0-5]\d)?\s*(?:[ap]\.?m\.?(?![\w])|h\b)?)",
+    rf"(\bby\s+{_ARRIVAL_TIME})",
     re.I,
 )
 #: The same beside the slot's own time: "10:00 (entry closes at 09:40)", "arrive at 9:30 for
 #: your 10:00 interview": blanked only when another time is left.
 _ARRIVE_AT = re.compile(
     r"\b(?:arrive|arriving|arrival|be there|be here|check in|checking in|sign in|registration|entry|doors?|gates?)\b"
-    r"(?:\s+(?:closes?|opens?))?[^.;?!()]{0,20}?"
-    r"(\bat\s+(?:[01]?\d|2[0-3])(?:[:.][0-5]\d)?\s*(?:[ap]\.?m\.?(?![\w])|h\b)?)",
+    rf"(?:\s+(?:closes?|opens?))?[^.;?!()]{{0,20}}?(\bat\s+{_ARRIVAL_TIME})",
     re.I,
 )
 
@@ -185,9 +185,12 @@ def read(sentence: str) -> Reading:
     sentence = _blank(sentence, _MOVED_FROM.search(sentence))
     sentence = _blank(sentence, _SCHEDULED_BEFORE.search(sentence))
     sentence = _blank(sentence, _ARRIVE_BY.search(sentence))
-    if len(_clocks(sentence)) > 1:
-        sentence = _blank(sentence, _ARRIVE_AT.search(sentence))
     clocks = _clocks(sentence)
+    if len(clocks) > 1:
+        arrive_at = _ARRIVE_AT.search(sentence)
+        if arrive_at is not None:
+            sentence = _blank(sentence, arrive_at)
+            clocks = _clocks(sentence)
     if not clocks and "?" not in sentence:
         return _NOTHING  # neither a slot nor a choice asked about
     dates = {m.group(0).lower() for m in _DATE.finditer(sentence)}
