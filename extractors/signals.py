@@ -1077,6 +1077,9 @@ def _precedence(sigs: dict[str, Signal], weak: set[str], doc: Any, inp: ExtractI
             sigs.pop(t, None)
     if "role_on_hold" in sigs:
         sigs.pop("postponed", None)
+        panel = sigs.get("panel_invite")
+        if panel is not None and panel.rule == "calendar.panel" and not any((e.method or "").upper() == "REQUEST" for e in inp.events):
+            sigs.pop("panel_invite")  # the panel's invitation cancelled because the role is on hold: no move of it
         ir, hold = sigs.get("interview_request"), sigs["role_on_hold"]
         if ir is not None and ir.start < hold.end and hold.start < ir.end:
             sigs.pop("interview_request")  # "I was about to schedule a first call, but the role is on hold"

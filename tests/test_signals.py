@@ -302,3 +302,11 @@ def test_a_leader_named_in_one_sentence_and_met_in_the_next() -> None:
     assert "senior_leader_interview" in got
     assert "senior_leader_interview" not in types("Dana Ruiz, our VP of Operations, signed off the budget. "
                                                   "Would Tuesday at 10 work for you to meet our recruiter?")
+
+
+def test_a_panel_cancelled_because_the_role_is_on_hold_is_no_panel_invitation() -> None:
+    held = extract("Unfortunately the position has been put on hold pending a reorganisation, so we are cancelling "
+                   "the assessment day.", events=[_event("CANCEL", "Assessment Day - Pharmacy Liaison")])
+    assert {s.type for s in held.signals} == {"role_on_hold"}
+    moved = extract("We have to postpone; a new invitation follows.", events=[_event("CANCEL", "Assessment Day - Pharmacy Liaison")])
+    assert {"postponed", "panel_invite"} <= {s.type for s in moved.signals}  # a move of the same panel repeats it

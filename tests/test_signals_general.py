@@ -71,6 +71,9 @@ POSITIVE = [
     ("expedite", "To go faster, we decided to do only one interview instead of two."),
     ("senior_leader_interview", "Dr Michael Brandt, our Secondary Principal, would like to meet you for a first conversation on Zoom."),
     ("senior_leader_interview", "The first round would be with the Principal, Mrs Anita Raj, over Teams."),
+    ("senior_leader_interview", "You will meet Dr. Hernán Ospina, Vicepresidente de Tecnología, on Tuesday at 8:00 a.m."),
+    ("offer", "I'm very happy to tell you that Northridge has approved an offer for you!"),
+    ("offer", "Segue em anexo a carta proposta formal, already signed by our director."),
     ("expedite", "Because of your timeline, instead of two separate rounds we'll combine everything in one session."),
     ("keep_warm", "We're still running two more assessment groups and only finalise scores once all of them are done."),
 ]
@@ -108,6 +111,12 @@ NEGATIVE = [
     "Before I take you to our hiring committee, I would like to ask about your notice period.",
     "Any offer of employment made by the bank is conditional upon satisfactory pre-employment screening.",
     "Candidates whose results meet our requirements will be contacted by a recruiter to arrange an interview.",
+    # a first conversation only if they see a match; a plan before setting up interviews; a video interview told in the past;
+    # another time offered is no other process
+    "If we see a match with what the team needs, we will reach out within two weeks to schedule a first conversation.",
+    "Before I set up the next interviews, a few questions that help us plan.",
+    "Your video interview was very well evaluated by the coordination.",
+    "If this time does not work for you, tell me and we look for another one.",
     # a take-home test as the next step: no signal type, and the thanks before it is no update
     "Thanks for your patience. The next step for the role is a short take-home SQL exercise.",
 ]
