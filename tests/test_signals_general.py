@@ -67,6 +67,8 @@ POSITIVE = [
     ("interview_request", "Would you have 20-30 minutes for an informal call next week?"),
     ("keep_warm", "You are still our preferred candidate together with one other person."),
     ("rejection", "They have decided to fill the position with a candidate from their own QC department."),
+    # other candidates' profiles are the reason of a rejection, not a condition on the candidate's success
+    ("rejection", "We have decided to continue with candidates whose profiles match the requirements of the role more closely."),
     ("offer", "It is a pleasure to send you our formal proposal for the position of Hotel Operations Manager."),
     ("expedite", "To go faster, we decided to do only one interview instead of two."),
     ("senior_leader_interview", "Dr Michael Brandt, our Secondary Principal, would like to meet you for a first conversation on Zoom."),
