@@ -726,6 +726,11 @@ _SENDER_RULES = {
 }
 
 
+def _has_request(events: Sequence[CalendarEvent]) -> bool:
+    """Does the mail carry a calendar invitation (METHOD:REQUEST)?"""
+    return any((e.method or "").upper() == "REQUEST" for e in events)
+
+
 def _has_cue(doc: Any, label: str) -> bool:
     return any(c[0] == label for c in doc.user_data.get("cues", ()))
 
@@ -1003,7 +1008,7 @@ def _finish(
             b.add(Signal(ask.type, original[a:z], a, z, rule, describe(rule)))
 
     # a panel or a leader in the interview plan of a message that invites
-    if _INVITATIONS & b.signals.keys() or any((ev.method or "").upper() == "REQUEST" for ev, _ in summary_docs):
+    if _INVITATIONS & b.signals.keys() or _has_request(inp.events):
         pm = mentions.get(PANEL_MENTION)
         if pm is not None and "panel_invite" not in b.signals:
             b.add(b.from_hit(Hit("panel_invite", f"{pm.rule}+invitation", pm.sent_start, pm.sent_end, pm.cue_start, pm.cue_end)))
@@ -1078,13 +1083,13 @@ def _precedence(sigs: dict[str, Signal], weak: set[str], doc: Any, inp: ExtractI
     if "role_on_hold" in sigs:
         sigs.pop("postponed", None)
         panel = sigs.get("panel_invite")
-        if panel is not None and panel.rule == "calendar.panel" and not any((e.method or "").upper() == "REQUEST" for e in inp.events):
+        if panel is not None and panel.rule == "calendar.panel" and not _has_request(inp.events):
             sigs.pop("panel_invite")  # the panel's invitation cancelled because the role is on hold: no move of it
         ir, hold = sigs.get("interview_request"), sigs["role_on_hold"]
         if ir is not None and ir.start < hold.end and hold.start < ir.end:
             sigs.pop("interview_request")  # "I was about to schedule a first call, but the role is on hold"
     ir = sigs.get("interview_request")
-    if ir is not None and ir.rule == "ireq.slots" and any((e.method or "").upper() == "REQUEST" for e in inp.events):
+    if ir is not None and ir.rule == "ireq.slots" and _has_request(inp.events):
         sigs.pop("interview_request")  # an invitation's "New time: ... Previous time: ..." describes its event
     if "keep_warm" in sigs and _KEEP_WARM_OVERRULED_BY & sigs.keys():
         sigs.pop("keep_warm")
