@@ -444,6 +444,8 @@ def classify(
         # "we book your flight and one night in a hotel": travel to an onsite is the
         # interview's, not another world's, when the mail speaks of the hiring itself
         travel = [h for h in found["non_job"] if _TRAVEL.fullmatch(h.lower())]
+        if travel or _visit_words(found):
+            travel += [h for h in found["non_job"] if _VISIT_MEAL.fullmatch(h.lower())]
         if travel:
             found = {**found, "non_job": [h for h in found["non_job"] if h not in travel]}
             score += len(travel) * -data.vocab["non_job"].weight
@@ -479,13 +481,23 @@ def classify(
     said = f"job words {words} count {max(score, 0)} of the {THRESHOLD} points needed" if words else "no job words"
     # one travel word beside job words ("her flight got cancelled, can we move our call?")
     # leaves the decision to context: a known job contact's mail is job mail
-    travel_only = len(found.get("non_job", ())) == 1 and bool(_TRAVEL.fullmatch(found["non_job"][0].lower()))
+    travel_only = len(found.get("non_job", ())) == 1 and bool(
+        _TRAVEL.fullmatch(found["non_job"][0].lower()) or (_VISIT_MEAL.fullmatch(found["non_job"][0].lower()) and _visit_words(found)))
     open_to_context = (not why and score >= 0) or (travel_only and bool(words))
     return JobDecision(False, f"no job context ({said}{'; other context: ' + why if why else ''})", open_to_context)
 
 
 #: Travel words that an onsite or campus visit shares with a holiday booking.
 _TRAVEL = re.compile(r"flights?|hotels?|airline|itinerary|boarding|reservation|check-in|conference|clinic|doctor")
+#: ... and the meal with the team on such a visit ("Itinerary: ... 6:30 Dinner with Dr. Mehta"),
+#: the visit's only where the mail speaks of travel or of the visit itself.
+_VISIT_MEAL = re.compile(r"dinner")
+_VISIT = re.compile(r"(?:site|campus) visit|onsite|on-site")
+
+
+def _visit_words(found: dict[str, list[str]]) -> bool:
+    """Does the mail speak of a visit to the employer (site or campus visit, onsite)?"""
+    return any(_VISIT.fullmatch(h.lower()) for h in (*found.get("strong", ()), *found.get("weak", ())))
 
 
 #: The Message-ID offerwatch gives a digest (daemon/digest/render.py ``make_message_id``).

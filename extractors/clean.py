@@ -42,7 +42,8 @@ _SIGN_OFF = re.compile(
         (best|kind|warm|warmest|many|all\s+the\s+best|with\s+best)?\s*(regards|wishes)
       | best | cheers | thanks | thank\s+you | many\s+thanks | thanks\s+(again|so\s+much|a\s+lot)
       | thank\s+you\s+(again|so\s+much) | sincerely | yours(\s+sincerely|\s+truly)? | talk\s+soon
-      | speak\s+soon | all\s+the\s+best | best\s+wishes | warmly | respectfully | take\s+care
+      | speak\s+soon | all\s+the\s+best | best\s+wishes | warmly | (very\s+)?respectfully | take\s+care
+      | v/r  # "Very respectfully": US government and military mail
       | good\s+luck | have\s+a\s+(good|great|nice|lovely)\s+(day|weekend|week|evening)
       | looking\s+forward(\s+to\s+[\w\s]{1,40})?
       | viele\s+grüße | mit\s+freundlichen\s+grüßen | cordialement | saludos | groetjes

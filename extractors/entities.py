@@ -224,7 +224,11 @@ def find_salaries(text: str, *, limit: int = 20) -> list[Salary]:
 
 # ---------------------------------------------------------------------------- titles and roles
 
-_HM_PHRASE = re.compile(r"\bhiring\s+manager\b", re.I)
+#: Titles that name the person who hires for the post, whatever their grade: the US federal
+#: "selecting official", the UK civil service's "vacancy holder", a grant's PI.
+_HM_PHRASE = re.compile(
+    r"\b(?:hiring\s+manager|selecting\s+official|hiring\s+official|vacancy\s+(?:holder|manager)|recruiting\s+manager|"
+    r"(?-i:PI)|principal\s+investigator|(?:lead\s+)?chief\s+investigator)\b", re.I)
 _COORDINATOR = re.compile(
     r"\b(coordinator|co-ordinator|scheduler|scheduling|assistant\s+to|executive\s+assistant|search\s+committee|"
     r"recruiting\s+operations|office\s+manager|administrator|administrative|secretary|personal\s+assistant|"

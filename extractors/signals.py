@@ -77,23 +77,57 @@ def normalize(text: str) -> tuple[str, list[int] | None]:
 
     Curly quotes and odd spaces become ASCII one for one; line breaks of hard-wrapped prose
     become spaces (see :func:`unwrap`); zero-width and bidi controls are removed (they hide
-    phrases from the rules), which shifts offsets, hence the map.
+    phrases from the rules) and texting shorthand is written out ("u" -> "you", see
+    :data:`_TEXTING`), which shifts offsets, hence the map.
+
+    >>> normalize("submitted u to corvane w/ Tasha, thx")[0]
+    'submitted you to corvane with Tasha, thanks'
+    >>> normalize("U.S. citizens: you are u-turning at Unit 4")[1] is None
+    True
     """
     m = _TRANSLATE_RE.search(text)
     if m is not None:  # translate() looks up every character: only from the first one it changes
         text = text[: m.start()] + text[m.start() :].translate(_TRANSLATE)
     text = unwrap(text)
-    if not _DROP_RE.search(text):
+    texting = _TEXTING.search(text)
+    if texting is None and not _DROP_RE.search(text):
         return text, None
     out: list[str] = []
     index: list[int] = []
-    for i, ch in enumerate(text):
-        if ch in _DROP:
-            continue
-        out.append(ch)
-        index.append(i)
+    pos = 0
+    for m in _TEXTING.finditer(text, texting.start()) if texting is not None else ():
+        _copy_kept(text, pos, m.start(), out, index)
+        full = _TEXTING_FULL[m.group(1)]
+        if full == "with " and text[m.end() : m.end() + 1].isspace():
+            full = "with"  # "w/ her": the space is there already
+        out.append(full)
+        index.extend([m.start()] * len(full))
+        pos = m.end()
+    _copy_kept(text, pos, len(text), out, index)
     index.append(len(text))
     return "".join(out), index
+
+
+#: Texting shorthand of mail written on a phone ("submitted u to corvane", "w/ her + Marcus
+#: Bell (VP Sales)", "what does next wk look like for u?"), written out so that the rules'
+#: phrases match it. Lower case only: "U.S." or an upper-case "UR" is something else.
+_TEXTING_FULL = {"u": "you", "ur": "your", "w/": "with ", "pls": "please", "plz": "please", "thx": "thanks",
+                 "yday": "yesterday", "tmrw": "tomorrow", "tmw": "tomorrow", "wk": "week", "wks": "weeks"}
+_TEXTING = re.compile(r"(?<![\w'@./&-])(ur|u|w/|pls|plz|thx|yday|tmrw|tmw|wks|wk)(?:(?<=/)|(?![\w'/&@-]|\.\w))")
+
+
+def _copy_kept(text: str, a: int, z: int, out: list[str], index: list[int]) -> None:
+    """Append ``text[a:z]`` to ``out`` without the characters of :data:`_DROP`, and each kept
+    character's position in ``text`` to ``index``."""
+    chunk = text[a:z]
+    if not _DROP_RE.search(chunk):
+        out.append(chunk)
+        index.extend(range(a, z))
+        return
+    for i in range(a, z):
+        if text[i] not in _DROP:
+            out.append(text[i])
+            index.append(i)
 
 
 #: A line this long is wrapped by the mail client when the next line goes on the sentence (starts
@@ -203,7 +237,8 @@ _CLOCK = re.compile(r"(?i)\b\d{1,2}(?::\d{2})?\s?(?:am|pm|a\.m\.|p\.m\.|h|uhr)\b
 _FORM_GREETING = re.compile(r"^\s*(?:dear|hello|hi)\s+(?:applicants?|candidates?|sir\s*/\s*madam|sir\s+or\s+madam|job\s*seekers?)\b",
                             re.I | re.M)
 #: An acknowledgement that invites in the same sentence opens a later stage (DESIGN.md).
-_INVITES_IN_THE_ACK = re.compile(r"\b(?:would|'d)\s+(?:like|love)\s+to\s+(?:meet|invite|interview|speak|talk)|\binvite you\b", re.I)
+_INVITES_IN_THE_ACK = re.compile(r"\b(?:(?:would|'d)\s+(?:like|love)|want)\s+to\s+(?:meet|invite|interview|speak|talk|schedule|set\s+up|arrange)"
+                                 r"|\binvite you\b", re.I)
 #: A money figure: "$135k", "160k", "€95.000" (the SALARY_REF cues cover words and symbols).
 _MONEY = re.compile(r"(?i)[$€£]\s?\d|\b\d{2,3}\s?k\b")
 
@@ -580,7 +615,7 @@ def _sentence_hits(s: _Sentence) -> Iterator[Hit]:
 #: Cue classes that cancel a direct cue of a type anywhere earlier in its sentence
 #: ("If you have not heard from us by then, please assume you have not been shortlisted").
 _UNLESS_BEFORE: dict[str, tuple[str, ...]] = {"rejection": ("ASSUME",), "offer": ("ASSUME", "OFFER_IF"),
-                                               "interview_request": ("OFFER_IF",)}
+                                               "interview_request": ("OFFER_IF", "BOOKED")}
 
 #: At most this many cues of one class take part in the combinations of one sentence.
 _MAX_PER_CLASS = 6
@@ -676,6 +711,11 @@ _GREETING = re.compile(r"^\s*(hi|hello|hey|dear|good\s+(morning|afternoon|evenin
 #: been changed ... Before: Thu 18 June"): with SEQUENCE > 0 the event moved, not just its link.
 _MOVED_TEXT = re.compile(r"(?i)\b(?:re-?booked|re-?scheduled|has been (?:changed|moved)|(?:new|updated) (?:date|time)s?\b|"
                          r"(?:bisher|previously|before|was|old time)\s*:)")
+#: An updated invitation whose text says the time stays ("the link had to be regenerated ...
+#: there is no need to reschedule: your panel interview remains Thursday at 2:00 PM"): no move.
+_UNCHANGED_TEXT = re.compile(r"(?i)\b(?:no need to re-?schedule|(?:time|date|slot|interview|meeting|it|everything else)\s+"
+                             r"(?:remains|stays|is unchanged|is the same|has not changed|hasn't changed|is not changing)|"
+                             r"(?:date|time|slot)s? (?:and (?:date|time) )?(?:are|is) unchanged)")
 #: A reply this short is a note in its thread, not a new piece of business.
 _TERSE = 400
 #: Dates that are not meetings: a start date, a first day, an offer's deadline.
@@ -952,6 +992,8 @@ def _finish(
         if method == "REQUEST":
             moved = ev.sequence > 0 and (_UPDATED_SUBJECT.match(inp.subject or "") or "postponed" in b.signals
                                          or _MOVED_TEXT.search(original[:3000]) is not None)
+            if moved and "postponed" not in b.signals and _UNCHANGED_TEXT.search(original[:3000]):
+                moved = False
             if moved:
                 b.add(Signal("postponed", evidence, ev_start, ev_end, "calendar.updated", describe("calendar.updated"), entities=ents))
             b.add(Signal("interview_scheduled", evidence, ev_start, ev_end, "calendar.request", describe("calendar.request"), entities=ents))

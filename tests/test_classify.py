@@ -163,3 +163,13 @@ def test_a_superday_is_job_mail_even_beside_travel_talk() -> None:
                "Thanks again for coming up for the Superday - hope the flight back was OK. Quick update: we're still "
                "running two more Superday groups and only finalise scores once all of them are done.", {})
     assert d.is_job, d.reason
+
+
+def test_dinner_with_the_team_on_a_site_visit_is_part_of_the_visit() -> None:
+    visit = decide(Address("Melissa", "melissa@valleyhealth.example"), "Site visit - Thursday 5 March",
+                   "Our recruitment team has set up your site visit. 7:30 Breakfast with Dr. Lin, 10:30 Chief Medical "
+                   "Officer, 6:30 Dinner with the group. Hotel: the Inn, 2 nights.")
+    party = decide(Address("Rosa", "rosa.k@example.org"), "Saturday dinner",
+                   "can we do dinner on Sunday instead? how did your final round go???")
+    assert visit.is_job
+    assert not party.is_job

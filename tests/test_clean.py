@@ -85,3 +85,12 @@ def test_european_sign_offs_open_the_signature() -> None:
         c = clean_reply(f"Hi Katrin,\n\nSee you on Friday.\n\n{sign_off}\nSanne")
         assert c.text == "Hi Katrin,\n\nSee you on Friday.", sign_off
         assert c.signature == f"{sign_off}\nSanne"
+
+
+def test_government_sign_offs_open_the_signature() -> None:
+    for sign_off in ("V/r,", "Very respectfully,", "Respectfully,"):
+        c = clean_reply(f"Mr. Ruiz,\n\nPlease send your availability.\n\n{sign_off}\nDana Lee\nSupervisory IT Specialist (INFOSEC)\n"
+                        "Branch Chief, Cyber Operations\n"
+                        "Office of Information Technology\nU.S. Department of Labor\nOffice: (202) 555-0188")
+        assert c.text == "Mr. Ruiz,\n\nPlease send your availability.", sign_off
+        assert c.signature.startswith(sign_off)

@@ -207,3 +207,85 @@ def test_a_deputy_head_is_no_senior_leader() -> None:
     found = {s.type for s in extract("Hi Sam,\n\nThe panel interview will be with Dr. Kim, our assistant principal, "
                                      "on Tuesday.\n\nJo").signals}
     assert found == {"panel_invite"}
+
+
+# --- round 5: classes of error from the hlth, gov and mob corpora (written in new words) ---
+
+@pytest.mark.parametrize("sentence", [
+    "Presented you to Lakeshore General this morning, their unit manager is keen.",
+    "Quick one - sent your resume to Fernhill Labs for the QA lead gig.",
+    "Great news, you've been submitted to Ridgeway Foods for the planner role.",
+    "You're submitted to Harbor Point for the nights contract.",
+    "cv's gone over to Bramley Freight this afternoon.",
+    "submitted u to Northwind for the AE seat, fingers on buzzers",
+])
+def test_an_agency_submission_told_without_a_subject_is_an_acknowledgement(sentence: str) -> None:
+    assert "application_received" in {s.type for s in extract(f"Hi Sam,\n\n{sentence}\n\nJo").signals}
+
+
+def test_texting_shorthand_is_read_as_the_words_it_stands_for() -> None:
+    found = {s.type for s in extract("Hi Sam,\n\nthey want u in for the final - onsite w/ Dana + Lee Park (VP Ops). "
+                                     "what does next wk look like for u?\n\nJo").signals}
+    assert {"panel_invite", "senior_leader_interview"} <= found and "offer" not in found
+    evidence = next(s for s in extract("Hi Sam,\n\nsubmitted u to Northwind today.\n\nJo").signals).evidence
+    assert evidence == "submitted u to Northwind today."  # the user reads the mail's own words
+
+
+@pytest.mark.parametrize("sentence", [
+    "Tuesday 3/10 at 11:00 ET / 8:00 PT is on my calendar, I'll ring you then.",
+    "Great, you're in my diary for our call on Monday 9 March at 14:00.",
+])
+def test_a_slot_already_on_the_calendar_is_no_request(sentence: str) -> None:
+    found = {s.type for s in extract(f"Hi Sam,\n\n{sentence}\n\nJo").signals}
+    assert found == {"interview_scheduled"}
+
+
+def test_a_booking_confirmation_is_no_request_to_book() -> None:
+    found = {s.type for s in extract("Dear Sam,\n\nYou have booked the following interview slot:\n\nDate: Monday 9 "
+                                     "March 2026\nTime: 14:00 (GMT)\n\nRecruitment team").signals}
+    assert "interview_scheduled" in found and "interview_request" not in found
+
+
+@pytest.mark.parametrize(("intro", "role"), [
+    ("I am the selecting official for this announcement and would like to talk with you.", "hiring_manager"),
+    ("I'm the vacancy holder for this post, which would sit in my team.", "hiring_manager"),
+    ("I am the PI of the project and I would like to have a video call with you.", "hiring_manager"),
+    ("I'm the lead Chief Investigator on the grant that funds this position.", "hiring_manager"),
+])
+def test_titles_of_the_person_who_hires_make_the_writer_the_hiring_manager(intro: str, role: str) -> None:
+    got = extract(f"Dear Sam,\n\n{intro} Could you tell me your availability next week?\n\nBest regards,\nAlex")
+    assert got.sender_role == role
+    assert "hiring_manager_direct" in {s.type for s in got.signals}
+    assert "senior_leader_interview" not in {s.type for s in got.signals}  # a chief investigator is not C-level
+
+
+@pytest.mark.parametrize("sentence", [
+    # a status template: no decision either way, and a call that may come
+    "This does not mean that you have been selected for the position.",
+    "The hiring manager may contact you directly to schedule an interview.",
+    "Shortlisted applicants might be invited to a second interview in May.",
+])
+def test_possibilities_and_disclaimers_are_no_signal(sentence: str) -> None:
+    found = {s.type for s in extract(f"Dear Sam,\n\n{sentence}\n\nRecruitment team").signals}
+    assert not found, found
+
+
+def test_a_panel_that_decided_not_to_appoint_rejects() -> None:
+    found = {s.type for s in extract("Dear Sam,\n\nI'm sorry to tell you that the panel decided not to make an "
+                                     "appointment from this round.\n\nJo").signals}
+    assert found == {"rejection"}
+
+
+@pytest.mark.parametrize("sentence", [
+    "When do you think you'll hear back from Maple Health?",
+    "whats ur deadline on the other one?",
+    "also where are u at w/ the fintech? need to know ur timelines",
+])
+def test_questions_about_another_employers_process(sentence: str) -> None:
+    assert "other_process_inquiry" in {s.type for s in extract(f"Hi Sam,\n\n{sentence}\n\nJo").signals}
+
+
+def test_an_ack_that_wants_to_schedule_is_no_bare_acknowledgement() -> None:
+    found = {s.type for s in extract("Hi Sam,\n\nWe received your CV for the Buyer position and we want to schedule "
+                                     "a first call with you. Can you share your availability for Thursday?\n\nJo").signals}
+    assert found == {"interview_request"}
