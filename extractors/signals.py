@@ -528,6 +528,8 @@ def _sentence_hits(s: _Sentence) -> Iterator[Hit]:
                 continue  # "thanks for your time", "the team liked your video interview": done, not asked
             if label in _UNLESS_BEFORE and any(s.before_in_sentence(c, cue) for c in _UNLESS_BEFORE[label]):
                 continue
+            if label == "interview_scheduled" and any(c.start < cue.start <= c.end for c in s.by.get("NOT_A_MEETING", ())):
+                continue  # "the new budget has been confirmed": something else is
             if label == "rejection" and (s.has_question or s.has("YOU_AGENT")):
                 continue  # "Have you decided not to proceed?" asks; "you've decided not to" is theirs
             if label == "offer" and (s.thanked(cue) or s.about_elsewhere(cue)):
@@ -711,6 +713,9 @@ _GREETING = re.compile(r"^\s*(hi|hello|hey|dear|good\s+(morning|afternoon|evenin
 #: been changed ... Before: Thu 18 June"): with SEQUENCE > 0 the event moved, not just its link.
 _MOVED_TEXT = re.compile(r"(?i)\b(?:re-?booked|re-?scheduled|has been (?:changed|moved)|(?:new|updated) (?:date|time)s?\b|"
                          r"(?:bisher|previously|before|was|old time)\s*:)")
+#: A move in the making: "we'll find a new time", "can we move it to ...".
+_MOVING_TEXT = re.compile(r"(?i)\b(?:re-?schedul\w*|re-?arrang\w*|new (?:date|time|slot|invitation|invite)s?|another (?:date|time|day|slot)|"
+                          r"move (?:it|the|your|this)|push (?:it|the|your|this))\b")
 #: An updated invitation whose text says the time stays ("the link had to be regenerated ...
 #: there is no need to reschedule: your panel interview remains Thursday at 2:00 PM"): no move.
 _UNCHANGED_TEXT = re.compile(r"(?i)\b(?:no need to re-?schedule|(?:time|date|slot|interview|meeting|it|everything else)\s+"
@@ -866,7 +871,9 @@ def _slot_sentences(doc: Any, normalized: str, text: str, index: list[int] | Non
         a, z = _char_span(doc, starts[si], starts[si + 1])
         a, z = _span_text(text, _orig(index, a), _orig(index, z))
         sentence = text[a:z]
-        asked = "?" in sentence
+        # "They've proposed Tuesday 3/31 at 10am ET. Does that work?": a time put to the candidate
+        asked = "?" in sentence or ("confirm" not in sentence.lower() and (
+            _PROPOSED.search(sentence) is not None or _DOES_IT_WORK.match(text, z) is not None))
         reading = slots.read(sentence)
         if proposed is None and (reading.options or (asked and reading.slot)):
             proposed = (sentence, a, z)  # "Would Tuesday 17th at 5.30pm work?": the candidate decides
@@ -887,6 +894,13 @@ def _slot_sentences(doc: Any, normalized: str, text: str, index: list[int] | Non
     if slots.CANCELLED.search(text) or slots.CANCELLED.search(subject or ""):
         return _Slots()  # the slot named is the one called off
     return _Slots(scheduled, proposed)
+
+
+#: A slot put forward, not set: "they've proposed", "we propose".
+_PROPOSED = re.compile(r"(?i)\bpropos(?:e|ed|es|ing)\b")
+#: A short question right after a slot that asks whether it suits ("Does that work?").
+_DOES_IT_WORK = re.compile(r"(?i)\s*(?:does|would|will|could|can|is)\s+(?:that|this|it|the time|this time|that time|that slot|"
+                           r"this slot)\s+(?:work|suit|be\s+(?:ok|okay|alright|possible|convenient|good))\b[^.!?\n]{0,40}\?")
 
 
 def _questions_naming_a_day(doc: Any, tt: Any) -> set[int]:
@@ -918,7 +932,7 @@ def _sentences_apart(doc: Any, a: Hit, b: Hit) -> int:
 
 #: Cheap pre-check for :func:`_slot_sentences`: a clock time somewhere.
 #: (split so that each pattern starts with a character class the regex engine can skip to)
-_SLOT_HINT = re.compile(r"\d(?:[:.]\d\d|\s?[ap]\.?m|\s?(?:h|uhr)\b)", re.I)
+_SLOT_HINT = re.compile(r"\d(?:[:.]\d\d|\s?[ap]\.?m|\s?(?:h|uhr)\b)|\bat (?:1[0-2]|0?[1-9])\b", re.I)  # "at 10 CT" too
 _SLOT_HINT_WORD = re.compile(r"\b(?:noon|midday)\b", re.I)
 
 
@@ -981,6 +995,8 @@ def _finish(
         b.add(b.from_hit(h, ents), weak=h.rule in WEAK_RULES)
 
     # calendar invitations
+    text_moves = ({"interview_request", "interview_scheduled", "postponed"} & b.signals.keys()
+                  or _MOVED_TEXT.search(original[:3000]) is not None or _MOVING_TEXT.search(original[:3000]) is not None)
     for ev, sdoc in summary_docs:
         method = (ev.method or "").upper()
         summary = ev.summary or ""
@@ -1010,8 +1026,9 @@ def _finish(
         elif method == "CANCEL":
             b.add(Signal("postponed", evidence, ev_start, ev_end, "calendar.cancel", describe("calendar.cancel"), entities=ents))
             hit_types = {h.type for h in sdoc.user_data.get("hits", ())} if sdoc is not None else set()
-            if hit_types & {"panel_invite", PANEL_MENTION}:
-                # the panel is moved, not dropped: a move of the same panel repeats panel_invite
+            if hit_types & {"panel_invite", PANEL_MENTION} and text_moves:
+                # the panel is moved, not dropped: a move of the same panel repeats panel_invite (a
+                # bare cancellation, "This event has been canceled.", is only the postponement)
                 b.add(Signal("panel_invite", evidence, ev_start, ev_end, "calendar.panel", describe("calendar.panel"), entities=ents))
 
     # a slot the employer set ("Confirmed: Wednesday 1/28 at 4:00pm with Laura"), or times proposed
@@ -1176,6 +1193,8 @@ def _with_learned(sigs: dict[str, Signal], b: _Builder, doc: Any, inp: ExtractIn
             continue  # the rules saw this type's cue and refused it (negated, hedged, past, someone else's)
         if type_ == "interview_scheduled" and not (inp.events or _CLOCK.search(b.text)):
             continue  # a scheduled interview has a time (DESIGN.md): the classifier cannot see one that is not there
+        if type_ == "interview_scheduled" and any((ev.method or "").upper() == "CANCEL" for ev in inp.events):
+            continue  # the time of a calendar cancellation is the meeting called off
         if type_ == "senior_leader_interview" and "LEADER" not in labels and not inp.events:
             continue  # ... and a senior-leader interview names a senior leader
         if type_ == "salary_reconfirm" and "SALARY_REF" not in labels and not _MONEY.search(b.text):

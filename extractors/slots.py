@@ -26,6 +26,8 @@ _MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|
 _DAY_NUM = r"(?:[12]\d|3[01]|0?[1-9])(?:st|nd|rd|th)?"
 #: A calendar date: "18 February", "Feb 11", "4th February 2026", "1/28", "28-Jan-2026", "2026-02-11", "19.03.".
 _DATE = re.compile(
+    # (not a room, floor or unit number: "Room 2.07", "Suite 3/12")
+    r"(?<!room )(?<!rm )(?<!rm. )(?<!suite )(?<!level )(?<!floor )(?<!unit )(?<!office )(?<!gate )(?<!no. )"
     rf"(?<![\w/.-])(?:{_DAY_NUM}(?:\s+of)?[\s-]+{_MONTH}(?:[\s,-]+20\d\d)?"
     rf"|{_MONTH}\s+{_DAY_NUM}(?:,?\s+20\d\d)?"
     rf"|(?:0?[1-9]|1[0-2])/(?:[12]\d|3[01]|0?[1-9])(?:/(?:20)?\d\d)?"
@@ -181,6 +183,8 @@ def read(sentence: str) -> Reading:
     Reading(slot=Slot(start=0, end=60, precise=True), options=False)
     >>> read("Possible dates are 5, 6 or 7 May, always starting at 10:00.")
     Reading(slot=None, options=True)
+    >>> read("Thursday 16 April: presentation at 10:00, followed by the panel interview at 10:30, Room 2.07.").options
+    False
     """
     sentence = _blank(sentence, _MOVED_FROM.search(sentence))
     sentence = _blank(sentence, _SCHEDULED_BEFORE.search(sentence))

@@ -310,3 +310,11 @@ def test_a_panel_cancelled_because_the_role_is_on_hold_is_no_panel_invitation() 
     assert {s.type for s in held.signals} == {"role_on_hold"}
     moved = extract("We have to postpone; a new invitation follows.", events=[_event("CANCEL", "Assessment Day - Pharmacy Liaison")])
     assert {"postponed", "panel_invite"} <= {s.type for s in moved.signals}  # a move of the same panel repeats it
+
+
+def test_a_bare_cancellation_of_a_panel_is_only_the_postponement() -> None:
+    bare = extract("This event has been canceled.\n\nFinal Round - Sam Lee - Oncology\nWhen: Wednesday Mar 25, 2026 "
+                   "9am - 12:30pm Eastern Time", events=[_event("CANCEL", "Final Round - Sam Lee - Oncology")])
+    assert {s.type for s in bare.signals} == {"postponed"}  # no new panel, and the time is the one called off
+    moved = extract("Sorry, we need to find a new time for this.", events=[_event("CANCEL", "Final Round - Sam Lee - Oncology")])
+    assert {"postponed", "panel_invite"} <= {s.type for s in moved.signals}

@@ -289,3 +289,62 @@ def test_an_ack_that_wants_to_schedule_is_no_bare_acknowledgement() -> None:
     found = {s.type for s in extract("Hi Sam,\n\nWe received your CV for the Buyer position and we want to schedule "
                                      "a first call with you. Can you share your availability for Thursday?\n\nJo").signals}
     assert found == {"interview_request"}
+
+
+def test_a_senior_title_that_is_the_job_applied_for_is_no_leader_to_meet() -> None:
+    found = {s.type for s in extract("Hi Sam,\n\nYour interview for Head of Merchandising at Lumen Market is "
+                                     "confirmed for Tuesday 3 March at 10:00.\n\nJo").signals}
+    assert found == {"interview_scheduled"}
+    meet = {s.type for s in extract("Hi Sam,\n\nYour interview with our Head of Merchandising is confirmed for "
+                                    "Tuesday 3 March at 10:00.\n\nJo").signals}
+    assert "senior_leader_interview" in meet
+
+
+@pytest.mark.parametrize("text", [
+    "They've proposed Tuesday 3/31 at 10am ET for the interview. Does that work?",
+    "We propose Thursday 9 April at 14:00 for the interview.",
+])
+def test_a_time_put_to_the_candidate_is_a_request_not_a_booking(text: str) -> None:
+    found = {s.type for s in extract(f"Hi Sam,\n\n{text}\n\nJo").signals}
+    assert "interview_request" in found and "interview_scheduled" not in found
+
+
+@pytest.mark.parametrize("text", [
+    "Just confirming we're still on for the interview tomorrow at 10 CT.",
+    "Great, see you Thursday 4/16 at 9 for the interview.",
+])
+def test_a_bare_hour_after_at_is_a_time(text: str) -> None:
+    assert "interview_scheduled" in {s.type for s in extract(f"Hi Sam,\n\n{text}\n\nJo").signals}
+
+
+@pytest.mark.parametrize("sentence", [
+    "Please disregard my request for your availability.",
+    "If a post becomes available, we will contact you with a provisional offer.",
+    "If they want to take it forward, the first step would be a call with Ana Ruiz (VP Revenue), then a case study.",
+    "The panel would like to proceed with reference checks.",
+    "Good news: the new fiscal year budget has been confirmed.",
+    "Your registration for the Spring Summit 2026 is confirmed.",
+    "The posting we put on hold in March was reactivated this week.",
+    "The Parcelwise role that was frozen in April is live again.",
+])
+def test_round5_near_misses_are_no_signal(sentence: str) -> None:
+    found = {s.type for s in extract(f"Hi Sam,\n\n{sentence}\n\nJo").signals}
+    assert not found, found
+
+
+def test_convening_the_panel_is_no_panel_invitation() -> None:
+    found = {s.type for s in extract("Hi Sam,\n\nBefore we convene the formal panel, would you have 20 minutes for an "
+                                     "informal chat this week or next?\n\nJo").signals}
+    assert found == {"interview_request"}
+
+
+def test_a_promise_to_get_in_touch_later_is_no_request_yet() -> None:
+    found = {s.type for s in extract("Hi Sam,\n\nWe're still finishing first conversations with two other "
+                                     "candidates. I'll be in touch in early May to set up a time.\n\nJo").signals}
+    assert "interview_request" not in found
+
+
+def test_postings_put_on_hold_in_the_plural() -> None:
+    found = {s.type for s in extract("Hi Sam,\n\nThe ministry has placed all non-urgent postings on hold effective "
+                                     "immediately.\n\nJo").signals}
+    assert found == {"role_on_hold"}
