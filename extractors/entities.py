@@ -305,6 +305,10 @@ def find_title(signature: str) -> tuple[str | None, str | None]:
     ('Talent Acquisition Partner', 'recruiter')
     >>> find_title("--\\nTheo Brandt\\nCo-founder & CEO, Quillstone")
     ('Co-founder & CEO, Quillstone', 'leader')
+    >>> find_title("Katrin Vogt\\nRecruiting\\nKessler GmbH\\nGeschäftsführer: Dr. Hendrik Kessler, Martina Albers")
+    ('Recruiting', 'recruiter')
+    >>> find_title("Kessler GmbH | Sitz: Hamburg\\nGeschäftsführer: Dr. Hendrik Kessler, Martina Albers")
+    (None, None)
     """
     if not signature:
         return None, None
@@ -322,10 +326,20 @@ _AGENCY = re.compile(r"\b(recruit\w*|talent|staffing|search|selection|headhunt\w
 AGENCY_VOICE = re.compile(r"\b(?:my|our|the) client(?:'s)?\b|\b(?:submitted|sent|put forward|presented) your (?:cv|profile|resume)\b", re.I)
 
 
+#: A company's legal footer, not the writer's title: "Geschäftsführer: Dr. H. Kessler, M. Albers",
+#: "Directors: A. Smith, B. Jones", "Sitz der Gesellschaft: Hamburg | Registergericht ...".
+_LEGAL_LINE = re.compile(
+    r"\s*(?:geschäftsführ\w*|gesch\.?\s*führ\w*|vorstand|aufsichtsrat\w*|managing\s+directors?|directors|board\s+of\s+directors|"
+    r"sitz\s+der\s+gesellschaft|registergericht|amtsgericht|registered\s+(?:office|in)|company\s+(?:number|registration)|"
+    r"handelsregister|ust-?id\w*|vat\s+(?:no|number|reg)|g[ée]rant|administrateurs?|consejeros?|bestuurders?|directie)\b[^:\n]{0,30}:",
+    re.I,
+)
+
+
 def _title_in(lines: list[str]) -> tuple[str | None, str | None]:
     fallback: tuple[str | None, str | None] = (None, None)
     for line in lines:
-        if len(line) > 120 or _SIGNOFF.match(line) and len(line.split()) <= 4:
+        if len(line) > 120 or _SIGNOFF.match(line) and len(line.split()) <= 4 or _LEGAL_LINE.match(line):
             continue
         for seg in _SEGMENT_SPLIT.split(line):
             seg = seg.strip(" ,;")

@@ -297,6 +297,11 @@ class _Sentence:
             return False
         return any(lower[i] in h["sub_time"] for i in range(self.start, cue.start))
 
+    def away(self, cue: _Cue) -> bool:
+        """ "Mr. Hansen, our Head of Logistics, is unfortunately not available in the next weeks":
+        the leader named is away, someone else meets the candidate."""
+        return any(0 <= c.start - cue.end <= 8 for c in self.by.get("UNAVAILABLE", ()))
+
     def hr_title(self, cue: _Cue) -> bool:
         """ "HR director", "talent director": a recruiting title, not a senior leader."""
         return any(c.start <= cue.start < c.end for c in self.by.get("HR_PREFIX", ()))
@@ -560,7 +565,7 @@ def _sentence_hits(s: _Sentence) -> Iterator[Hit]:
     if s.has("LEADER") and s.has("MEET"):
         done = False
         for cue in s.by["LEADER"]:
-            if done or s.negated(cue) or s.retro(cue) or s.hr_title(cue) or s.outcome_hedged(cue):
+            if done or s.negated(cue) or s.retro(cue) or s.hr_title(cue) or s.outcome_hedged(cue) or s.away(cue):
                 continue
             for meet in s.by["MEET"]:
                 if s.own_meeting(meet):
@@ -572,12 +577,12 @@ def _sentence_hits(s: _Sentence) -> Iterator[Hit]:
     if "senior_leader_interview" not in fired and s.has("LEADER") and (s.has("MEET") or panels or _CLOCK.search(s.text())):
         for cue in s.by["LEADER"]:
             if (not s.negated(cue) and not s.retro(cue) and not s.after_other(cue) and not s.hr_title(cue)
-                    and not s.outcome_hedged(cue)):
+                    and not s.outcome_hedged(cue) and not s.away(cue)):
                 hit(LEADER_MENTION, cue.id, cue)  # a leader in an interview plan: counts if the message invites
                 break
     elif "senior_leader_interview" not in fired and s.has("LEADER"):
         for cue in s.by["LEADER"]:
-            if not s.negated(cue) and not s.retro(cue) and not s.after_other(cue) and not s.hr_title(cue):
+            if not s.negated(cue) and not s.retro(cue) and not s.after_other(cue) and not s.hr_title(cue) and not s.away(cue):
                 hit(LEADER_NAMED, cue.id, cue)
                 break
     if s.has("MEET") and _MEET_THEM.search(s.text()):

@@ -348,3 +348,25 @@ def test_postings_put_on_hold_in_the_plural() -> None:
     found = {s.type for s in extract("Hi Sam,\n\nThe ministry has placed all non-urgent postings on hold effective "
                                      "immediately.\n\nJo").signals}
     assert found == {"role_on_hold"}
+
+
+def test_a_leader_who_is_away_is_not_the_one_met() -> None:
+    found = {s.type for s in extract("Hi Sam,\n\nWe are happy to invite you to a first interview via Teams. Mr. Jan "
+                                     "Ruud, our Head of Logistics, is unfortunately not available in the next weeks, "
+                                     "so the first interview will be with Anja Kroll, Team Lead Operations.\n\nJo").signals}
+    assert found == {"interview_request"}
+
+
+def test_the_hiring_manager_named_as_a_reason_is_not_the_writer() -> None:
+    found = {s.type for s in extract("Hi Sam,\n\nWe need to postpone Monday's call as the hiring manager is now on "
+                                     "annual leave until the 16th.\n\nLeanne").signals}
+    assert "hiring_manager_direct" not in found and "postponed" in found
+
+
+@pytest.mark.parametrize("sentence", [
+    "I'm happy to confirm that we want to offer you the Policy Analyst position in my unit.",
+    "The post would sit in my team, and I'd like to talk before the panel.",
+    "This AE seat is my hire, so I wanted to say hi before Wednesday.",
+])
+def test_a_writer_whose_team_the_job_is_in_is_the_hiring_manager(sentence: str) -> None:
+    assert "hiring_manager_direct" in {s.type for s in extract(f"Hi Sam,\n\n{sentence}\n\nKarim").signals}
