@@ -582,7 +582,7 @@ def _sentence_hits(s: _Sentence) -> Iterator[Hit]:
                 break
     elif "senior_leader_interview" not in fired and s.has("LEADER"):
         for cue in s.by["LEADER"]:
-            if not s.negated(cue) and not s.retro(cue) and not s.after_other(cue) and not s.hr_title(cue) and not s.away(cue):
+            if not s.negated(cue) and not s.retro(cue) and not s.after_other(cue) and not s.hr_title(cue):
                 hit(LEADER_NAMED, cue.id, cue)
                 break
     if s.has("MEET") and _MEET_THEM.search(s.text()):
