@@ -39,7 +39,7 @@ _OUTLOOK_NEXT = re.compile(r"^\s*\*?(sent|date|to|subject|gesendet|envoyé|datum
 
 _SIGN_OFF = re.compile(
     r"""^\s*(
-        (best|kind|warm|warmest|many|all\s+the\s+best|with\s+best)?\s*(regards|wishes)
+        ((thanks|thank\s+you|many\s+thanks)\s*(&|and|n)\s*)?(best|kind|warm|warmest|many|all\s+the\s+best|with\s+best)?\s*(regards|wishes)
       | best | cheers | thanks | thank\s+you | many\s+thanks | thanks\s+(again|so\s+much|a\s+lot)
       | thank\s+you\s+(again|so\s+much) | sincerely | yours(\s+sincerely|\s+truly)? | talk\s+soon
       | speak\s+soon | all\s+the\s+best | best\s+wishes | warmly | (very\s+)?respectfully | take\s+care
@@ -176,18 +176,25 @@ def _rest_quoted(lines: list[str]) -> list[bool]:
 def _split_signature(lines: list[str]) -> tuple[list[str], list[str]]:
     """Find where the signature starts: a ``--`` line, a sign-off, or a trailing contact block."""
     n = len(lines)
+    disclaimer = n
     for i, line in enumerate(lines):
         head = line.strip()[:_LINE_CAP]  # the patterns read a line's start; see _LINE_CAP
-        if _SIG_DELIM.match(head) or _MOBILE.match(head) or _DISCLAIMER.match(head):
+        if _SIG_DELIM.match(head) or _MOBILE.match(head):
             return lines[:i], lines[i:]
-    nonblank = [i for i, ln in enumerate(lines) if ln.strip()]
-    if not nonblank:
-        return lines, []
-    # A sign-off among the last lines, with only short lines (name, title, contact) after it.
+        if _DISCLAIMER.match(head) or _DISCLAIMER_START.match(head):
+            disclaimer = i
+            break
+    nonblank = [i for i, ln in enumerate(lines[:disclaimer]) if ln.strip()]
+    # A sign-off among the last lines before any legal footer, with only short lines (name,
+    # title, contact) after it.
     for i in reversed(nonblank[-12:]):
         line = lines[i].strip()
-        if len(line) <= _LINE_CAP and _SIGN_OFF.match(line) and _looks_like_signature_tail(lines[i + 1 :]):
+        if len(line) <= _LINE_CAP and _SIGN_OFF.match(line) and _looks_like_signature_tail(lines[i + 1 : disclaimer]):
             return lines[:i], lines[i:]
+    if disclaimer < n:
+        return lines[:disclaimer], lines[disclaimer:]
+    if not nonblank:
+        return lines, []
     # No sign-off: a trailing block after a blank line that reads like a business card.
     last_blank = max((i for i in range(n) if not lines[i].strip() and i < nonblank[-1]), default=-1)
     if last_blank >= 0:
@@ -201,6 +208,16 @@ def _split_signature(lines: list[str]) -> tuple[list[str], list[str]]:
 def _looks_like_signature_tail(tail: list[str]) -> bool:
     content = [ln for ln in tail if ln.strip()]
     return len(content) <= 10 and all(len(ln.strip()) <= 100 for ln in content)
+
+
+#: The first line of a legal footer under a signature (besides :data:`_DISCLAIMER`): the name,
+#: title and contact lines above it are the signature, the footer may run as long as it likes.
+_DISCLAIMER_START = re.compile(
+    r"\s*(?:-{3,}|_{3,}|\*{3,})?\s*(?:disclaimer|confidentiality(?:\s+(?:notice|note|statement))?|legal\s+notice|"
+    r"important\s+notice|privileged\s+(?:and|&)\s+confidential|"
+    r"the\s+information\s+(?:contained|in\s+this)|aviso\s+de\s+confidencialidad)\b",
+    re.I,
+)
 
 
 def _is_card(tail: list[str]) -> bool:

@@ -621,7 +621,7 @@ def _sentence_hits(s: _Sentence) -> Iterator[Hit]:
 
 #: Cue classes that cancel a direct cue of a type anywhere earlier in its sentence
 #: ("If you have not heard from us by then, please assume you have not been shortlisted").
-_UNLESS_BEFORE: dict[str, tuple[str, ...]] = {"rejection": ("ASSUME",), "offer": ("ASSUME", "OFFER_IF"),
+_UNLESS_BEFORE: dict[str, tuple[str, ...]] = {"rejection": ("ASSUME",), "offer": ("ASSUME", "OFFER_IF", "DISCLAIMER"),
                                                "interview_request": ("OFFER_IF", "BOOKED")}
 
 #: At most this many cues of one class take part in the combinations of one sentence.
@@ -880,6 +880,18 @@ def _slot_sentences(doc: Any, normalized: str, text: str, index: list[int] | Non
         asked = "?" in sentence or ("confirm" not in sentence.lower() and (
             _PROPOSED.search(sentence) is not None or _DOES_IT_WORK.match(text, z) is not None))
         reading = slots.read(sentence)
+        if not (reading.slot or reading.options) and "\n" in sentence:
+            form = _form_date_time(sentence)
+            if form is not None:
+                sentence, a, z = sentence[form[0] : form[1]], a + form[0], a + form[1]
+                reading = slots.read(sentence)
+        if not (reading.slot or reading.options) and si > 0 and _FORM_TIME.match(sentence):
+            # a form: "Date : Sunday, 01 March 2026" on one line, "Time : 11:00 AM" on the next
+            a0, _ = _char_span(doc, starts[si - 1], starts[si])
+            a0 = _span_text(text, _orig(index, a0), z)[0]
+            if _FORM_DATE.match(text, a0):
+                sentence, a = text[a0:z], a0
+                reading = slots.read(sentence)
         if proposed is None and (reading.options or (asked and reading.slot)):
             proposed = (sentence, a, z)  # "Would Tuesday 17th at 5.30pm work?": the candidate decides
         elif scheduled is None and not asked and reading.slot:
@@ -899,6 +911,24 @@ def _slot_sentences(doc: Any, normalized: str, text: str, index: list[int] | Non
     if slots.CANCELLED.search(text) or slots.CANCELLED.search(subject or ""):
         return _Slots()  # the slot named is the one called off
     return _Slots(scheduled, proposed)
+
+
+#: The lines of an interview form: "Date : Sunday, 01 March 2026" then "Time : 11:00 AM (KSA time)".
+_FORM_TIME = re.compile(r"(?i)\s*[-*•]?\s*(?:time|timing|start time|hora|heure|zeit|uhrzeit)\s*:")
+_FORM_DATE = re.compile(r"(?i)\s*[-*•]?\s*(?:date|day|interview date|fecha|datum|data)\s*:")
+def _form_date_time(block: str) -> tuple[int, int] | None:
+    """The "Date :" and "Time :" lines of a form block (start of the first, end of the second),
+    read apart from its other lines ("Mode : Teams (link will be shared one day before)")."""
+    date_at = time_end = None
+    pos = 0
+    for line in block.split("\n"):
+        if date_at is None and _FORM_DATE.match(line):
+            date_at = pos
+        elif date_at is not None and _FORM_TIME.match(line):
+            time_end = pos + len(line)
+            break
+        pos += len(line) + 1
+    return (date_at, time_end) if date_at is not None and time_end is not None else None
 
 
 #: A slot put forward, not set: "they've proposed", "we propose".

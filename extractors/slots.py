@@ -79,7 +79,8 @@ _WORDS = re.compile(r"[a-z]+(?:'[a-z]+)?")
 
 def _not_a_meeting(sentence: str) -> bool:
     low = sentence.lower()
-    if not _NOT_A_MEETING_WORDS.isdisjoint(_WORDS.findall(low)):
+    words = _WORDS.findall(low.replace("due to ", "because "))  # "due" is a deadline; "due to" gives a reason
+    if not _NOT_A_MEETING_WORDS.isdisjoint(words):
         return True
     return any(p in low for p in _NOT_A_MEETING_PHRASES) or bool(_NOT_A_MEETING_RE.search(low))
 
@@ -183,6 +184,8 @@ def read(sentence: str) -> Reading:
     Reading(slot=Slot(start=0, end=60, precise=True), options=False)
     >>> read("Possible dates are 5, 6 or 7 May, always starting at 10:00.")
     Reading(slot=None, options=True)
+    >>> read("Due to a board meeting, the panel interview has been moved to Tuesday, 10th March 2026, same time (11:00am).").slot is not None
+    True
     >>> read("Thursday 16 April: presentation at 10:00, followed by the panel interview at 10:30, Room 2.07.").options
     False
     """

@@ -94,3 +94,23 @@ def test_government_sign_offs_open_the_signature() -> None:
                         "Office of Information Technology\nU.S. Department of Labor\nOffice: (202) 555-0188")
         assert c.text == "Mr. Ruiz,\n\nPlease send your availability.", sign_off
         assert c.signature.startswith(sign_off)
+
+
+def test_thanks_and_regards_opens_the_signature() -> None:
+    for sign_off in ("Thanks & Best Regards,", "Thanks & Regards,", "Thanks and regards", "Thank you & regards,"):
+        c = clean_reply(f"Dear Tarek,\n\nKindly confirm your attendance.\n\n{sign_off}\nSultan Saleh\nRecruitment Officer")
+        assert c.text == "Dear Tarek,\n\nKindly confirm your attendance.", sign_off
+
+
+def test_a_long_legal_footer_under_the_signature_does_not_hide_it() -> None:
+    footer = ("DISCLAIMER: The information contained in this e-mail message and its attachments\nis confidential and "
+              "intended only for the named recipient(s). Nothing in this\ne-mail shall be construed as an offer of "
+              "employment unless it is issued on company\nletterhead. If you are not the intended recipient, please "
+              "notify the sender.\nThe company accepts no liability for viruses.")
+    card = ("Sultan Saleh\nRecruitment Officer | Human Resources Department\nGulf Process Co.\nP.O. Box 31952, Al Khobar\n"
+            "Tel: +966 13 882 4500 | Mobile: +966 55 904 2261\nwww.gulfprocess.example\nSafety First | Quality Always")
+    c = clean_reply(f"Dear Tarek,\n\nKindly confirm your attendance.\n\nThanks & Best Regards,\n{card}\n{footer}")
+    assert c.text == "Dear Tarek,\n\nKindly confirm your attendance."
+    assert "Recruitment Officer" in c.signature and c.signature.rstrip().endswith("liability for viruses.")
+    ack = clean_reply("Dear Oliver,\n\nThis email is to confirm that we have received your application.\n\nKind regards")
+    assert "received your application" in ack.text  # an ATS's "This email is to confirm" is no legal footer

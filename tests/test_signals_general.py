@@ -370,3 +370,20 @@ def test_the_hiring_manager_named_as_a_reason_is_not_the_writer() -> None:
 ])
 def test_a_writer_whose_team_the_job_is_in_is_the_hiring_manager(sentence: str) -> None:
     assert "hiring_manager_direct" in {s.type for s in extract(f"Hi Sam,\n\n{sentence}\n\nKarim").signals}
+
+
+def test_a_legal_disclaimer_in_the_text_offers_nothing() -> None:
+    found = {s.type for s in extract("Dear Sam,\n\nPlease find the agenda attached. Nothing in this e-mail shall be "
+                                     "construed as an offer of employment unless it is issued on company letterhead."
+                                     "\n\nJo").signals}
+    assert "offer" not in found
+
+
+def test_the_date_and_time_lines_of_an_interview_form() -> None:
+    text = ("Dear Tarek,\n\nWe are pleased to invite you for an online interview as per below details:\n\n"
+            "Date     : Sunday, 01 March 2026\nTime     : 11:00 AM (KSA time) / 10:00 AM (Cairo time)\n"
+            "Mode     : Microsoft Teams (link will be shared one day before)\nDuration : 45 minutes\n\n"
+            "Kindly confirm your attendance by return email.\n\nSultan")
+    found = {s.type: s for s in extract(text).signals}
+    assert "interview_scheduled" in found and "interview_request" not in found
+    assert found["interview_scheduled"].evidence.startswith("Date     : Sunday, 01 March 2026")
