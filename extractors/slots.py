@@ -35,6 +35,8 @@ _DATE = re.compile(
     rf"|20\d\d-[01]\d-[0-3]\d)(?![\w/])",
     re.I,
 )
+#: A weekday with its day of the month: "Tue 17th", "Wednesday 18".
+_WEEKDAY_DAY = re.compile(rf"\b{_WEEKDAY},?\s+{_DAY_NUM}(?![\w:./])", re.I)
 _WEEKDAY_RE = re.compile(rf"\b{_WEEKDAY}(?![\w])|\b(?:tomorrow|today)\b", re.I)
 #: Several days of one month offered: "5, 6 or 7 May", "26 or 28 May", "May 5 or 6".
 _DAY_LIST = re.compile(
@@ -184,6 +186,8 @@ def read(sentence: str) -> Reading:
     Reading(slot=Slot(start=0, end=60, precise=True), options=False)
     >>> read("Possible dates are 5, 6 or 7 May, always starting at 10:00.")
     Reading(slot=None, options=True)
+    >>> read("Kindly share your availability for Mon 16th, Tue 17th or Wed 18th Feb, between 9am-4pm UAE time.").slot is None
+    True
     >>> read("Due to a board meeting, the panel interview has been moved to Tuesday, 10th March 2026, same time (11:00am).").slot is not None
     True
     >>> read("Thursday 16 April: presentation at 10:00, followed by the panel interview at 10:30, Room 2.07.").options
@@ -202,6 +206,9 @@ def read(sentence: str) -> Reading:
         return _NOTHING  # neither a slot nor a choice asked about
     dates = {m.group(0).lower() for m in _DATE.finditer(sentence)}
     days = dates or {m.group(0).lower()[:3] for m in _WEEKDAY_RE.finditer(sentence)}
+    day_nums = {m.group(0).lower() for m in _WEEKDAY_DAY.finditer(sentence)}
+    if len(day_nums) > len(days):
+        days = day_nums  # "Mon 16th, Tue 17th or Wed 18th Feb": three days, only the last with its month
     if days and _DAY_LIST.search(sentence):
         days = days | {"a list of days"}  # "Possible dates are 5, 6 or 7 May, always at 10:00"
     if not days:

@@ -156,8 +156,11 @@ def test_calendar_request_cancel_and_update() -> None:
     cancel = extract("The event below has been canceled.", events=[_event("CANCEL", "Intro call")])
     assert "postponed" in {s.type for s in cancel.signals}
     assert "panel_invite" not in {s.type for s in cancel.signals}
-    panel_moved = extract("We have to postpone; a new invitation follows.", events=[_event("CANCEL", "Canceled: Final Panel Interview")])
-    assert {"postponed", "panel_invite"} <= {s.type for s in panel_moved.signals}  # the same panel, moved
+    panel_moved = extract("We have to postpone; could you do Tuesday 13 October at 10:00 instead?",
+                          events=[_event("CANCEL", "Canceled: Final Panel Interview")])
+    assert {"postponed", "panel_invite"} <= {s.type for s in panel_moved.signals}  # the same panel, moved to a new time
+    panel_off = extract("We have to postpone; a new invitation follows.", events=[_event("CANCEL", "Canceled: Final Panel Interview")])
+    assert {s.type for s in panel_off.signals} == {"postponed"}  # no new time yet: postponed only
 
     moved = extract("Sorry for the change.", subject="Updated invitation: Acme interview", events=[_event("REQUEST", "Acme interview", seq=2)])
     assert {"postponed", "interview_scheduled"} <= {s.type for s in moved.signals}
@@ -308,7 +311,8 @@ def test_a_panel_cancelled_because_the_role_is_on_hold_is_no_panel_invitation() 
     held = extract("Unfortunately the position has been put on hold pending a reorganisation, so we are cancelling "
                    "the assessment day.", events=[_event("CANCEL", "Assessment Day - Pharmacy Liaison")])
     assert {s.type for s in held.signals} == {"role_on_hold"}
-    moved = extract("We have to postpone; a new invitation follows.", events=[_event("CANCEL", "Assessment Day - Pharmacy Liaison")])
+    moved = extract("We have to postpone; would Monday 12 October at 09:00 work instead?",
+                    events=[_event("CANCEL", "Assessment Day - Pharmacy Liaison")])
     assert {"postponed", "panel_invite"} <= {s.type for s in moved.signals}  # a move of the same panel repeats it
 
 
@@ -316,5 +320,8 @@ def test_a_bare_cancellation_of_a_panel_is_only_the_postponement() -> None:
     bare = extract("This event has been canceled.\n\nFinal Round - Sam Lee - Oncology\nWhen: Wednesday Mar 25, 2026 "
                    "9am - 12:30pm Eastern Time", events=[_event("CANCEL", "Final Round - Sam Lee - Oncology")])
     assert {s.type for s in bare.signals} == {"postponed"}  # no new panel, and the time is the one called off
-    moved = extract("Sorry, we need to find a new time for this.", events=[_event("CANCEL", "Final Round - Sam Lee - Oncology")])
+    later = extract("Sorry, we will reschedule it after the holiday and send you a new invitation.",
+                    events=[_event("CANCEL", "Final Round - Sam Lee - Oncology")])
+    assert {s.type for s in later.signals} == {"postponed"}  # moved, but to no time yet
+    moved = extract("Sorry, could we do Friday 16 October at 14:00 instead?", events=[_event("CANCEL", "Final Round - Sam Lee - Oncology")])
     assert {"postponed", "panel_invite"} <= {s.type for s in moved.signals}

@@ -8,9 +8,12 @@ regressions in the pattern files and in the matcher.
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import pytest
 
 from offerwatch.extractors.signals import extract
+from offerwatch.models.domain import CalendarEvent
 
 POSITIVE = [
     ("keep_warm", "We are still meeting some more candidates this week and next."),
@@ -387,3 +390,21 @@ def test_the_date_and_time_lines_of_an_interview_form() -> None:
     found = {s.type: s for s in extract(text).signals}
     assert "interview_scheduled" in found and "interview_request" not in found
     assert found["interview_scheduled"].evidence.startswith("Date     : Sunday, 01 March 2026")
+
+
+@pytest.mark.parametrize("sentence", [
+    "They will likely ask about your availability to join and family status, so please be ready.",
+    "The rotation would be 5 days on-site / 2 off in Abu Dhabi for the first 6 months.",
+    "This is a fully onsite role in our Leeds warehouse.",
+])
+def test_availability_to_join_and_on_site_work_are_no_interview(sentence: str) -> None:
+    found = {s.type for s in extract(f"Dear Sam,\n\n{sentence}\n\nJo").signals}
+    assert not found, found
+
+
+def test_a_cancelled_panel_is_moved_only_to_a_new_time() -> None:
+    ev = CalendarEvent("uid-9", "CANCEL", "Canceled: Final Interview - Sam Lee", datetime(2026, 3, 17, 10, tzinfo=timezone.utc),
+                       None, None, (), 0)
+    later = extract("Due to an urgent management meeting, today's interview is cancelled. We will reschedule it after "
+                    "the holiday and send you a new invitation.", events=[ev])
+    assert {s.type for s in later.signals} == {"postponed"}
