@@ -408,3 +408,15 @@ def test_a_cancelled_panel_is_moved_only_to_a_new_time() -> None:
     later = extract("Due to an urgent management meeting, today's interview is cancelled. We will reschedule it after "
                     "the holiday and send you a new invitation.", events=[ev])
     assert {s.type for s in later.signals} == {"postponed"}
+
+
+@pytest.mark.parametrize("link", ["https://calendly.com/mira-k/30min", "cal.com/jo-lee/intro", "https://meetings.hubspot.com/ana"])
+def test_a_booking_page_link_asks_for_a_time(link: str) -> None:
+    assert "interview_request" in {s.type for s in extract(f"Hi Sam,\n\nGreat timing! Grab 30 min here: {link}\n\nMira").signals}
+    assert not extract("Hi Sam,\n\nThe job ad is at https://acme.example/careers/123.\n\nMira").signals
+
+
+def test_a_final_as_a_noun_is_the_final_round() -> None:
+    found = {s.type for s in extract("Hi Sam,\n\nThey'd like to go straight to a final with the owners next week. "
+                                     "What days work for you?\n\nThandi").signals}
+    assert "panel_invite" in found
