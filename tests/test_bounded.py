@@ -72,6 +72,10 @@ FAMILIES: dict[str, tuple[Callable[[int], bytes], int]] = {
     "unknown marked sections": (lambda n: html(b"<![foo[" * (n // 7)), 20_000),
     "quote lines": (lambda n: mail(b"Thanks!\r\n" + b"> quoted line\r\nreply\r\n" * (n // 21)), 60_000),
     "whitespace line": (lambda n: mail(b"Hi\r\n" + b"\t" * n + b"x\r\n"), N),
+    # texting shorthand is written out with an offset map: many short words to expand, and a form
+    # of "Date :" lines without a "Time :" one
+    "texting shorthand": (lambda n: mail(b"Hi Sam, " + b"u w/ ur wk " * (n // 11) + b"see you Monday.\r\n"), N),
+    "form lines": (lambda n: mail(b"Hi Sam,\r\n" + b"Date : Monday 9 March 2026\r\n" * (n // 28) + b"Time : 10:00\r\n"), N),
     "encoded words in the subject": (lambda n: mail(subject=b" ".join([b"=?utf-8?q?ab?="] * (n // 15))), 150_000),
     "nested comments in From": (lambda n: mail(sender=b"(" * n + b"jo@acme.example"), N),
     "addresses in From": (lambda n: mail(sender=b", ".join([b"a%d@acme.example" % i for i in range(n // 18)])), 20_000),
