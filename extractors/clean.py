@@ -47,6 +47,7 @@ _SIGN_OFF = re.compile(
       | good\s+luck | have\s+a\s+(good|great|nice|lovely)\s+(day|weekend|week|evening)
       | looking\s+forward(\s+to\s+[\w\s]{1,40})?
       | viele\s+grüße | mit\s+freundlichen\s+grüßen | cordialement | saludos | groetjes
+      | au\s+plaisir | bien\s+à\s+vous | bonne\s+journée | à\s+bientôt
       | (beste|liebe|herzliche)\s+grüße | (met\s+)?(vriendelijke|hartelijke)\s+groet(en)? | groeten
       | (med\s+)?(vänlig|vänliga|venlig|venlige)\s+(hälsning|hälsningar|hilsen) | hälsningar | mvh
       | (un\s+)?saludos?\s+cordiales | un\s+saludo | atentamente | (com\s+os\s+melhores\s+)?cumprimentos

@@ -243,7 +243,8 @@ _RECRUITER = re.compile(
 )
 _LEADER = re.compile(
     r"\b(vp|svp|evp|vice[-\s]president|director|directeur|directrice|directora|direktor\w*|diretor\w*|direttore|"
-    r"head\s+of|(?:department|dept\.?|division|faculty|school)\s+head|editor[-\s]in[-\s]chief|chief|ceo|cto|cfo|coo|cio|cmo|cpo|cdo|cso|ciso|cro|c-level|founder|co-?founder|founding\s+partner|"
+    r"head\s+of|(?:department|dept\.?|division|faculty|school)\s+head|editor[-\s]in[-\s]chief|"
+    r"(?<!section\s)(?<!branch\s)(?<!deputy\s)(?<!team\s)(?<!shift\s)(?<!unit\s)(?<!crew\s)(?<!squad\s)(?<!station\s)chief|ceo|cto|cfo|coo|cio|cmo|cpo|cdo|cso|ciso|cro|c-level|founder|co-?founder|founding\s+partner|"
     r"president|dean|provost|managing\s+partner|geschäftsführer\w*|gründer\w*|fondat\w+|fundador\w*|pdg|"
     r"bereichsleiter\w*|partner(?!\s+(?:manager|success|marketing|programs?))|general\s+counsel|superintendent|"
     r"head\s*teacher|headmaster|headmistress|principal(?!\s+(?:investigator|engineer|scientist|consultant|designer|"

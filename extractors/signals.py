@@ -1127,7 +1127,9 @@ def _finish(
         ev_text, a, z = b.sentence_evidence()
         b.add(Signal("hiring_manager_direct", ev_text, a, z, f"sender.{role}", describe(f"sender.{role}"),
                      entities={"title": title, "person": inp.sender.name if inp.sender else None}))
-        if role == "leader":
+        # "I lead the team and I am the hiring manager" signed "Senior Director, Regulatory Affairs":
+        # a senior leader asking to meet, whichever title the text gave first
+        if role == "leader" or entities.find_title(inp.signature)[1] == "leader":
             req = b.signals.get("interview_request") or b.signals.get("interview_scheduled")
             if req is not None and req.rule not in WEAK_RULES:
                 b.add(Signal("senior_leader_interview", req.evidence, req.start, req.end, "sender.leader_interview",

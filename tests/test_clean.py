@@ -114,3 +114,10 @@ def test_a_long_legal_footer_under_the_signature_does_not_hide_it() -> None:
     assert "Recruitment Officer" in c.signature and c.signature.rstrip().endswith("liability for viruses.")
     ack = clean_reply("Dear Oliver,\n\nThis email is to confirm that we have received your application.\n\nKind regards")
     assert "received your application" in ack.text  # an ATS's "This email is to confirm" is no legal footer
+
+
+def test_french_sign_offs_open_the_signature() -> None:
+    for sign_off in ("Au plaisir,", "Bien à vous,", "Bonne journée,"):
+        c = clean_reply(f"Hello Hannah,\n\nSee you Tuesday.\n\n{sign_off}\nGeneviève\nGeneviève Thériault, Ph.D.\n"
+                        "Senior Director, Regulatory Affairs\nAurelis Bio inc. | Montréal\n514-555-0138")
+        assert c.text == "Hello Hannah,\n\nSee you Tuesday.", sign_off

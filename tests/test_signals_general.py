@@ -420,3 +420,19 @@ def test_a_final_as_a_noun_is_the_final_round() -> None:
     found = {s.type for s in extract("Hi Sam,\n\nThey'd like to go straight to a final with the owners next week. "
                                      "What days work for you?\n\nThandi").signals}
     assert "panel_invite" in found
+
+
+def test_a_hiring_manager_who_signs_as_a_senior_director_is_a_leader_asking_to_meet() -> None:
+    got = extract("Hello Hannah,\n\nI am Geneviève Thériault, I lead the Regulatory Affairs team at Aurelis Bio and I am "
+                  "the hiring manager for the position you applied to. Would you be available for a call with me next "
+                  "week? I am available Tuesday 3 March or Thursday 5 March.",
+                  signature="Au plaisir,\nGeneviève Thériault, Ph.D.\nSenior Director, Regulatory Affairs\nAurelis Bio")
+    assert {"hiring_manager_direct", "interview_request", "senior_leader_interview"} <= {s.type for s in got.signals}
+    branch = extract("Mr. Ruiz,\n\nI am the selecting official. Please send your availability for an interview.",
+                     signature="V/r,\nDana Lee\nSupervisory IT Specialist\nBranch Chief, Cyber Operations")
+    assert "senior_leader_interview" not in {s.type for s in branch.signals}  # a branch chief is no C-level
+
+
+def test_youre_submitted_alone_is_an_agency_submission() -> None:
+    assert "application_received" in {s.type for s in extract("Hi Sam,\n\nYou're submitted! I'll let you know as soon "
+                                                               "as the manager bites.\n\nKayla").signals}
