@@ -264,12 +264,15 @@ def _known_roles(prepared: list[_Prepared], role_of: RoleLookup | None) -> list[
     batch or of the store: titles live in signatures, and a short reply is signed "Priya". A
     writer who introduced themselves in the text ("its Rhonda, district manager for Copper
     Kettle") keeps that role in their later, shorter replies."""
+    from offerwatch.extractors.classify import is_automated_sender
     from offerwatch.extractors.entities import find_title, self_intro_role
 
     seen: dict[str, tuple[str | None, str | None]] = {}
     out: list[tuple[str | None, str | None] | None] = []
     for p in prepared:
         email = p.parsed.sender.email.lower() if p.direction is Direction.IN and p.parsed.sender else ""
+        if email and is_automated_sender(email):
+            email = ""  # "messages-noreply@linkedin.com" relays many people: no one title is its own
         known = seen.get(email) if email else None
         if known is None and email and role_of is not None:
             known = role_of(email)

@@ -166,3 +166,15 @@ def test_april_in_an_invitations_subject_is_no_credit_card_rate() -> None:
                   "Einladung: Interview Katrin Vogel / Senior Supply Chain Planner @ Do. 16. Apr. 2026 10:00 - 10:45",
                   "Hello Ms Vogel, as agreed, here is the invitation for the interview on Thursday.")
     assert "apr" not in decide(invite)[0][1].lower().split("other context")[-1]
+
+
+def test_a_relay_address_shared_by_many_people_carries_no_title() -> None:
+    founder = mail("Mira Hoffmann via LinkedIn <messages-noreply@linkedin.com>", "Mira sent you a message",
+                   "Hi Maya, I'm hiring for our sales team and would love a call this week?\n\nBest,\nMira Hoffmann\n"
+                   "Co-founder & CEO, Fernweh Labs")
+    recruiter = mail("Felix Kaiser via LinkedIn <messages-noreply@linkedin.com>", "Felix sent you a message",
+                     "Hi Maya, I'm supporting a client on a Sales Operations hire. Would you have 15 minutes on "
+                     "Thursday for a first call?")
+    analyses = list(analyze_many([founder, recruiter], owner=OWNER))
+    assert analyses[1].sender_role is None
+    assert not {"hiring_manager_direct", "senior_leader_interview"} & {s.type for s in analyses[1].signals}
