@@ -408,6 +408,9 @@ def classify(
     if _ACCOUNT.search(f"{subject or ''}\n{(text or '')[:3000]}"):
         return JobDecision(False, "account mail (password, login link or code): not about an application", False)
     ats = _domain_in(domain, data.ats)
+    service = ats or _domain_in(domain, data.scheduling)
+    if service and _MARKETING_MAILBOX.match(local):
+        return JobDecision(False, f"{service}'s own newsletter or marketing ({local}@)", False)
     if ats:
         return JobDecision(True, f"ATS sender domain {ats}")
     board = _domain_in(domain, data.job_boards)
@@ -485,6 +488,12 @@ def classify(
         _TRAVEL.fullmatch(found["non_job"][0].lower()) or (_VISIT_MEAL.fullmatch(found["non_job"][0].lower()) and _visit_words(found)))
     open_to_context = (not why and score >= 0) or (travel_only and bool(words))
     return JobDecision(False, f"no job context ({said}{'; other context: ' + why if why else ''})", open_to_context)
+
+
+#: An ATS's or a scheduler's own marketing mailbox ("newsletter@calendly.com"), not mail it sends
+#: for an employer (those come from no-reply@, notifications@ or the employer's name).
+_MARKETING_MAILBOX = re.compile(r"(?:newsletters?|news|marketing|hello|product(?:-updates)?|updates|community|events|"
+                                r"webinars?|promo(?:tions)?)$")
 
 
 #: Travel words that an onsite or campus visit shares with a holiday booking.

@@ -173,3 +173,12 @@ def test_dinner_with_the_team_on_a_site_visit_is_part_of_the_visit() -> None:
                    "can we do dinner on Sunday instead? how did your final round go???")
     assert visit.is_job
     assert not party.is_job
+
+
+def test_a_scheduling_tools_own_newsletter_is_not_job_mail() -> None:
+    news = decide(Address("Calendly", "newsletter@calendly.com"), "New in Calendly: routing forms",
+                  "Book the right meeting with the right person. Routing forms now handle interview scheduling too.")
+    invite = decide(Address("Calendly", "notifications@calendly.com"), "New Event: Sam Lee - 30 Minute Interview",
+                    "A new event has been scheduled: 30 Minute Interview with Acme on Tuesday at 10:00.")
+    assert not news.is_job and "newsletter or marketing" in news.reason
+    assert invite.is_job
