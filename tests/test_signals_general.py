@@ -436,3 +436,9 @@ def test_a_hiring_manager_who_signs_as_a_senior_director_is_a_leader_asking_to_m
 def test_youre_submitted_alone_is_an_agency_submission() -> None:
     assert "application_received" in {s.type for s in extract("Hi Sam,\n\nYou're submitted! I'll let you know as soon "
                                                                "as the manager bites.\n\nKayla").signals}
+
+
+@pytest.mark.parametrize("sentence", ["dana need to move fri, can u do mon 3/2 at 2pm instead?",
+                                      "We need to push Thursday's interview to next week."])
+def test_moving_a_day_named_short_is_a_postponement(sentence: str) -> None:
+    assert "postponed" in {s.type for s in extract(f"Hi Sam,\n\n{sentence}\n\nKyle").signals}
