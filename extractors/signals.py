@@ -1259,8 +1259,8 @@ def _with_learned(sigs: dict[str, Signal], b: _Builder, doc: Any, inp: ExtractIn
             continue  # a scheduled interview has a time (DESIGN.md): the classifier cannot see one that is not there
         if type_ == "interview_scheduled" and any((ev.method or "").upper() == "CANCEL" for ev in inp.events):
             continue  # the time of a calendar cancellation is the meeting called off
-        if type_ == "senior_leader_interview" and "LEADER" not in labels and not inp.events:
-            continue  # ... and a senior-leader interview names a senior leader
+        if type_ == "senior_leader_interview" and not inp.events and not _leader_to_meet(doc):
+            continue  # ... and a senior-leader interview names a senior leader (not an HR title, not one away)
         if type_ == "salary_reconfirm" and "SALARY_REF" not in labels and not _MONEY.search(b.text):
             continue  # ... and a salary reconfirmation speaks of pay
         a, z = where.get(type_, (0, 0))
@@ -1271,6 +1271,16 @@ def _with_learned(sigs: dict[str, Signal], b: _Builder, doc: Any, inp: ExtractIn
         if trial.keys() == {*sigs, type_}:
             sigs = trial
     return sigs
+
+
+def _leader_to_meet(doc: Any) -> bool:
+    """A senior title in the text that no rule set aside: not an HR or applied-for title (HR_PREFIX
+    over it), not a leader who is away ("is now unable to join")."""
+    cues = doc.user_data.get("cues", ())
+    covers = [(c[2], c[3]) for c in cues if c[0] == "HR_PREFIX"]
+    away = [c[2] for c in cues if c[0] == "UNAVAILABLE"]
+    return any(c[0] == "LEADER" and not any(a <= c[2] < z for a, z in covers) and not any(0 <= u - c[3] <= 8 for u in away)
+               for c in cues)
 
 
 def _prepare(inp: ExtractInput) -> tuple[str, list[int] | None]:

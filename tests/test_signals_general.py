@@ -442,3 +442,28 @@ def test_youre_submitted_alone_is_an_agency_submission() -> None:
                                       "We need to push Thursday's interview to next week."])
 def test_moving_a_day_named_short_is_a_postponement(sentence: str) -> None:
     assert "postponed" in {s.type for s in extract(f"Hi Sam,\n\n{sentence}\n\nKyle").signals}
+
+
+@pytest.mark.parametrize("sentence", [
+    "Dawn would like you in for a trial shift, so could you do Friday 13 March, 8am - 12pm?",
+    "The next stage is an interview day at our Didsbury site. Which of Wednesday 18 or Thursday 19 March works best?",
+    "Can you do a ride along with Steve on Wednesday, 7am from the shop?",
+])
+def test_trial_shifts_interview_days_and_ride_alongs_are_onsite_stages(sentence: str) -> None:
+    assert "panel_invite" in {s.type for s in extract(f"Hi Priya,\n\n{sentence}\n\nChloe").signals}
+
+
+@pytest.mark.parametrize("sentence", [
+    "Candidates who are not progressing to Day 2 will be informed at the end of Day 1.",
+    "This is to confirm that you have withdrawn your application for competition LV-226.",
+    "Unfortunately the Selection Board's schedule is fixed and we aren't in a position to bring interviews forward.",
+])
+def test_a_template_condition_a_withdrawal_and_a_fixed_schedule_reject_no_one(sentence: str) -> None:
+    assert "rejection" not in {s.type for s in extract(f"Dear Sam,\n\n{sentence}\n\nHR").signals}
+
+
+def test_a_leader_who_is_now_unable_to_join_the_panel_is_not_met() -> None:
+    found = {s.type for s in extract("Dear Marcus,\n\nPlease note a small change to your panel on Tuesday: Lorraine "
+                                     "Ashby, Head of Faculty, is now unable to join, so the panel will be the "
+                                     "deputy head and two governors.\n\nHR").signals}
+    assert "senior_leader_interview" not in found
