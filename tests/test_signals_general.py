@@ -467,3 +467,10 @@ def test_a_leader_who_is_now_unable_to_join_the_panel_is_not_met() -> None:
                                      "Ashby, Head of Faculty, is now unable to join, so the panel will be the "
                                      "deputy head and two governors.\n\nHR").signals}
     assert "senior_leader_interview" not in found
+
+
+@pytest.mark.parametrize("sentence", ["Would you be open to a short call this week?", "Not sure if you're looking but open to a chat?"])
+def test_a_cold_approachs_open_to_a_chat_asks_interest_not_a_time(sentence: str) -> None:
+    # train-corporate, mob, mea and tch (four writers, blind) all label it so: no interview_request
+    found = {s.type for s in extract(f"Hi Jonas, I'm recruiting for a tier-1 bank in Frankfurt. {sentence}\n\nJames").signals}
+    assert "interview_request" not in found
