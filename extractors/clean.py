@@ -180,8 +180,13 @@ def _split_signature(lines: list[str]) -> tuple[list[str], list[str]]:
     disclaimer = n
     for i, line in enumerate(lines):
         head = line.strip()[:_LINE_CAP]  # the patterns read a line's start; see _LINE_CAP
-        if _SIG_DELIM.match(head) or _MOBILE.match(head):
+        if _SIG_DELIM.match(head):
             return lines[:i], lines[i:]
+        if _MOBILE.match(head):
+            # "Gord / Northern Comfort Mechanical | Owner" above "Sent from my iPhone": the card is
+            # the signature too
+            body, card = _split_signature(lines[:i])
+            return body, card + lines[i:]
         if _DISCLAIMER.match(head) or _DISCLAIMER_START.match(head):
             disclaimer = i
             break

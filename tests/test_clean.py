@@ -121,3 +121,11 @@ def test_french_sign_offs_open_the_signature() -> None:
         c = clean_reply(f"Hello Hannah,\n\nSee you Tuesday.\n\n{sign_off}\nGeneviève\nGeneviève Thériault, Ph.D.\n"
                         "Senior Director, Regulatory Affairs\nAurelis Bio inc. | Montréal\n514-555-0138")
         assert c.text == "Hello Hannah,\n\nSee you Tuesday.", sign_off
+
+
+def test_a_card_above_sent_from_my_iphone_is_part_of_the_signature() -> None:
+    c = clean_reply("Dale\n\ncan you do a ride along with Steve wednesday?\n\nGord\nNorthern Comfort Mechanical Ltd. | Owner\n\n"
+                    "Sent from my iPhone")
+    assert c.text == "Dale\n\ncan you do a ride along with Steve wednesday?"
+    assert c.signature.startswith("Gord\nNorthern Comfort Mechanical Ltd. | Owner")
+    assert clean_reply("See you at 3.\n\nSent from my iPhone").text == "See you at 3."
