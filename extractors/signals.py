@@ -627,7 +627,7 @@ def _sentence_hits(s: _Sentence) -> Iterator[Hit]:
 #: Cue classes that cancel a direct cue of a type anywhere earlier in its sentence
 #: ("If you have not heard from us by then, please assume you have not been shortlisted").
 _UNLESS_BEFORE: dict[str, tuple[str, ...]] = {"rejection": ("ASSUME",), "offer": ("ASSUME", "OFFER_IF", "DISCLAIMER"),
-                                               "interview_request": ("OFFER_IF", "BOOKED")}
+                                               "interview_request": ("OFFER_IF", "BOOKED"), "postponed": ("DEADLINE_REF",)}
 
 #: At most this many cues of one class take part in the combinations of one sentence.
 _MAX_PER_CLASS = 6

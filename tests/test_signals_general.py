@@ -474,3 +474,18 @@ def test_a_cold_approachs_open_to_a_chat_asks_interest_not_a_time(sentence: str)
     # train-corporate, mob, mea and tch (four writers, blind) all label it so: no interview_request
     found = {s.type for s in extract(f"Hi Jonas, I'm recruiting for a tier-1 bank in Frankfurt. {sentence}\n\nJames").signals}
     assert "interview_request" not in found
+
+
+@pytest.mark.parametrize(("sentence", "wanted", "unwanted"), [
+    ("The freeze that put your role on hold in April was lifted yesterday, and we'd like to offer you the position!",
+     "offer", "role_on_hold"),
+    ("Since you asked about the deadline, let's push it to Tuesday, April 28. Updated offer letter attached.",
+     "offer", "postponed"),
+    ("We're going to speed things up: the hiring committee has been pulled forward to this Wednesday.",
+     "expedite", "rejection"),
+    ("Most of the interviewers have submitted feedback, we're waiting on two, and the debrief is scheduled for Monday.",
+     "keep_warm", "interview_scheduled"),
+])
+def test_a_lifted_freeze_a_moved_deadline_and_internal_meetings(sentence: str, wanted: str, unwanted: str) -> None:
+    found = {s.type for s in extract(f"Hi Sam,\n\n{sentence}\n\nJo").signals}
+    assert wanted in found and unwanted not in found, found
