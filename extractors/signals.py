@@ -303,9 +303,10 @@ class _Sentence:
         return any(lower[i] in h["sub_time"] for i in range(self.start, cue.start))
 
     def away(self, cue: _Cue) -> bool:
-        """ "Mr. Hansen, our Head of Logistics, is unfortunately not available in the next weeks":
+        """ "Mr. Hansen, our Head of Logistics, is unfortunately not available in the next weeks", "Ines, our
+        Director of Product, signs off on every hire, but she won't be part of the interviews":
         the leader named is away, someone else meets the candidate."""
-        return any(0 <= c.start - cue.end <= 8 for c in self.by.get("UNAVAILABLE", ()))
+        return any(0 <= c.start - cue.end <= 16 for c in self.by.get("UNAVAILABLE", ()))
 
     def hr_title(self, cue: _Cue) -> bool:
         """ "HR director", "talent director": a recruiting title, not a senior leader."""
@@ -1279,7 +1280,7 @@ def _leader_to_meet(doc: Any) -> bool:
     cues = doc.user_data.get("cues", ())
     covers = [(c[2], c[3]) for c in cues if c[0] == "HR_PREFIX"]
     away = [c[2] for c in cues if c[0] == "UNAVAILABLE"]
-    return any(c[0] == "LEADER" and not any(a <= c[2] < z for a, z in covers) and not any(0 <= u - c[3] <= 8 for u in away)
+    return any(c[0] == "LEADER" and not any(a <= c[2] < z for a, z in covers) and not any(0 <= u - c[3] <= 16 for u in away)
                for c in cues)
 
 

@@ -489,3 +489,17 @@ def test_a_cold_approachs_open_to_a_chat_asks_interest_not_a_time(sentence: str)
 def test_a_lifted_freeze_a_moved_deadline_and_internal_meetings(sentence: str, wanted: str, unwanted: str) -> None:
     found = {s.type for s in extract(f"Hi Sam,\n\n{sentence}\n\nJo").signals}
     assert wanted in found and unwanted not in found, found
+
+
+def test_a_leader_who_signs_off_but_wont_be_part_of_the_interviews_is_not_met() -> None:
+    found = {s.type for s in extract("Hi Marta,\n\nI'd like to invite you to a first interview with Jannik Braun, our "
+                                     "Group Product Manager. Just so you know how we work: Ines Carvalho, our Director of "
+                                     "Product, signs off on every PM hire, but she won't be part of the interview process "
+                                     "at this stage.\n\nJasmin").signals}
+    assert "senior_leader_interview" not in found and "interview_request" in found
+
+
+def test_asking_which_contract_type_is_preferred_offers_nothing() -> None:
+    found = {s.type for s in extract("Hi Marta,\n\nPick a time here: https://calendly.com/kasia-b/intro-30\n\nOne "
+                                     "question: do you prefer B2B or an employment contract?\n\nKasia").signals}
+    assert found == {"interview_request"}
