@@ -84,6 +84,8 @@ def normalize(text: str) -> tuple[str, list[int] | None]:
     'submitted you to corvane with Tasha, thanks'
     >>> normalize("U.S. citizens: you are u-turning at Unit 4")[1] is None
     True
+    >>> normalize("Interviews: w/c 9 March")[0]
+    'Interviews: w/c 9 March'
     """
     m = _TRANSLATE_RE.search(text)
     if m is not None:  # translate() looks up every character: only from the first one it changes
@@ -96,6 +98,8 @@ def normalize(text: str) -> tuple[str, list[int] | None]:
     index: list[int] = []
     pos = 0
     for m in _TEXTING.finditer(text, texting.start()) if texting is not None else ():
+        if m.group(1) == "w/" and _WEEK_OF.match(text, m.end()):
+            continue  # "w/c 9 March" (week commencing), "w/e": no "with"
         _copy_kept(text, pos, m.start(), out, index)
         full = _TEXTING_FULL[m.group(1)]
         if full == "with " and text[m.end() : m.end() + 1].isspace():
@@ -119,6 +123,9 @@ _TEXTING_FULL = {"u": "you", "ur": "your", "w/": "with ", "pls": "please", "plz"
 _TEXTING = re.compile(
     "(" + "|".join(f"{w[0]}(?<![\\w'@./&-]{re.escape(w[0])}){re.escape(w[1:])}" for w in sorted(_TEXTING_FULL, key=len, reverse=True))
     + ")(?:(?<=/)|(?![\\w'/&@-]|\\.\\w))")
+
+
+_WEEK_OF = re.compile(r"[ceCE]\b")
 
 
 def _copy_kept(text: str, a: int, z: int, out: list[str], index: list[int]) -> None:
