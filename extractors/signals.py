@@ -307,7 +307,8 @@ class _Sentence:
         lo = max(self.start, cue.start - 3)
         if not any(lower[i] in h["was"] for i in range(lo, cue.start)):
             return False
-        return any(lower[i] in h["sub_time"] for i in range(self.start, cue.start))
+        # "while this role was on hold", "you may remember that the post was put on hold in March"
+        return any(lower[i] in h["sub_time"] or lower[i] in h["recall"] for i in range(self.start, cue.start))
 
     def away(self, cue: _Cue) -> bool:
         """ "Mr. Hansen, our Head of Logistics, is unfortunately not available in the next weeks", "Ines, our
@@ -455,6 +456,7 @@ def _word_hashes(doc: Any) -> dict[str, Any]:
             "was": frozenset(strings.add(w) for w in ("was", "were", "had", "been")),
             "sub_time": frozenset(strings.add(w) for w in ("while", "whilst", "when", "during", "after", "since",
                                                             "before", "throughout")),
+            "recall": frozenset(strings.add(w) for w in ("remember", "recall", "recalled", "remembered")),
         }
         _word_cache[id(strings)] = got
     return got

@@ -60,7 +60,7 @@ _NOT_A_MEETING_WORDS = frozenset(
     "if before until till complete alternatively alternative either cancel canceled cancelled cancellation suit "
     "suits suitable convenient won't cannot can't unable deadline closes expire expires due commence induction "
     "onboarding orientation enjoyed yesterday went aptitude psychometric exam medical webinar shift rota roster "
-    "payroll".split()
+    "payroll submitted applied".split()
 )
 _NOT_A_MEETING_PHRASES = (
     "could offer", "can offer", "could also offer", "can also offer", "works for", "work for", "will not",

@@ -503,3 +503,19 @@ def test_asking_which_contract_type_is_preferred_offers_nothing() -> None:
     found = {s.type for s in extract("Hi Marta,\n\nPick a time here: https://calendly.com/kasia-b/intro-30\n\nOne "
                                      "question: do you prefer B2B or an employment contract?\n\nKasia").signals}
     assert found == {"interview_request"}
+
+
+@pytest.mark.parametrize(("sentence", "wanted"), [
+    (("Your application to Lakeshore District School Board for the posting Maintenance Electrician (FAC-26-014) was "
+     "successfully submitted on February 10, 2026 at 9:11 AM."), {"application_received"}),
+    ("Thank you for applying for the post of Deputy Headteacher. Your application reference is KM-0142.",
+     {"application_received"}),
+    ("The Governing Board has taken the decision to put the appointment of the Deputy Headteacher on hold.",
+     {"role_on_hold"}),
+    ("Before I go back with terms, are you interviewing for any permanent roles at the moment?", {"other_process_inquiry"}),
+    ("Rainbow Kids have decided to cover the toddler room internally by stepping up one of their own practitioners.",
+     {"rejection"}),
+    ("You may remember that the appointment of a Deputy Headteacher was put on hold in March while the review ran.", set()),
+])
+def test_school_and_agency_wordings(sentence: str, wanted: set[str]) -> None:
+    assert {s.type for s in extract(f"Dear Marcus,\n\n{sentence}\n\nKaren").signals} == wanted
