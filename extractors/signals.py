@@ -314,7 +314,7 @@ class _Sentence:
         """ "Mr. Hansen, our Head of Logistics, is unfortunately not available in the next weeks", "Ines, our
         Director of Product, signs off on every hire, but she won't be part of the interviews":
         the leader named is away, someone else meets the candidate."""
-        return any(0 <= c.start - cue.end <= 16 for c in self.by.get("UNAVAILABLE", ()))
+        return any(0 <= c.start - cue.end <= _AWAY_WINDOW for c in self.by.get("UNAVAILABLE", ()))
 
     def hr_title(self, cue: _Cue) -> bool:
         """ "HR director", "talent director": a recruiting title, not a senior leader."""
@@ -894,17 +894,15 @@ def _slot_sentences(doc: Any, normalized: str, text: str, index: list[int] | Non
         asked = "?" in sentence or ("confirm" not in sentence.lower() and (
             _PROPOSED.search(sentence) is not None or _DOES_IT_WORK.match(text, z) is not None))
         reading = slots.read(sentence)
-        if not (reading.slot or reading.options) and "\n" in sentence:
-            form = _form_date_time(sentence)
+        if not (reading.slot or reading.options) and ("\n" in sentence or si > 0 and _FORM_TIME.match(sentence)):
+            # a form: "Date : Sunday, 01 March 2026" on one line, "Time : 11:00 AM" on the next, in one
+            # sentence or in two
+            a0 = a
+            if si > 0 and _FORM_TIME.match(sentence):
+                a0 = _span_text(text, _orig(index, _char_span(doc, starts[si - 1], starts[si])[0]), z)[0]
+            form = _form_date_time(text[a0:z])
             if form is not None:
-                sentence, a, z = sentence[form[0] : form[1]], a + form[0], a + form[1]
-                reading = slots.read(sentence)
-        if not (reading.slot or reading.options) and si > 0 and _FORM_TIME.match(sentence):
-            # a form: "Date : Sunday, 01 March 2026" on one line, "Time : 11:00 AM" on the next
-            a0, _ = _char_span(doc, starts[si - 1], starts[si])
-            a0 = _span_text(text, _orig(index, a0), z)[0]
-            if _FORM_DATE.match(text, a0):
-                sentence, a = text[a0:z], a0
+                sentence, a, z = text[a0 + form[0] : a0 + form[1]], a0 + form[0], a0 + form[1]
                 reading = slots.read(sentence)
         if proposed is None and (reading.options or (asked and reading.slot)):
             proposed = (sentence, a, z)  # "Would Tuesday 17th at 5.30pm work?": the candidate decides
@@ -929,11 +927,12 @@ def _slot_sentences(doc: Any, normalized: str, text: str, index: list[int] | Non
 
 #: A booking page's address (a regex over the text: a token pattern would switch on spaCy's
 #: Matcher, and the lemmatizer it needs, for every message).
-_BOOKING_LINK = re.compile(
-    r"(?i)\b(?:calendly\.com|cal\.com|savvycal\.com|youcanbook\.me|zcal\.co|tidycal\.com|meetings\.hubspot\.com|"
-    r"calendar\.app\.google|outlook\.office365\.com/(?:owa|book)|book\.ms|koalendar\.com|doodle\.com/(?:bp|mm))/")
-_BOOKING_HINTS = ("calendly", "cal.com", "savvycal", "youcanbook", "zcal.co", "tidycal", "hubspot", "calendar.app",
-                  "office365", "book.ms", "koalendar", "doodle.com")  # a substring test before the regex: 5x faster
+#: Booking pages by host, with the start of the path where the host also serves other pages.
+_BOOKING_PAGES = {"calendly.com": "", "cal.com": "", "savvycal.com": "", "youcanbook.me": "", "zcal.co": "", "tidycal.com": "",
+                  "meetings.hubspot.com": "", "calendar.app.google": "", "outlook.office365.com": "(?:owa|book)/",
+                  "book.ms": "", "koalendar.com": "", "doodle.com": "(?:bp|mm)/"}
+_BOOKING_LINK = re.compile(r"(?i)\b(?:" + "|".join(re.escape(h) + "/" + p for h, p in _BOOKING_PAGES.items()) + ")")
+_BOOKING_HINTS = tuple(_BOOKING_PAGES)  # a substring test before the regex: 5x faster
 _MANAGE_LINK = re.compile(r"(?i)(?:cancellations|reschedulings|cancel|reschedule|invitees)\b")
 #: The lines of an interview form: "Date : Sunday, 01 March 2026" then "Time : 11:00 AM (KSA time)".
 _FORM_TIME = re.compile(r"(?i)\s*[-*•]?\s*(?:time|timing|start time|hora|heure|zeit|uhrzeit)\s*:")
@@ -1283,13 +1282,18 @@ def _with_learned(sigs: dict[str, Signal], b: _Builder, doc: Any, inp: ExtractIn
     return sigs
 
 
+#: A leader is away when an UNAVAILABLE cue starts within this many tokens after their title (the
+#: rules' :meth:`_Sentence.away` and the learned layer's :func:`_leader_to_meet` read it alike).
+_AWAY_WINDOW = 16
+
+
 def _leader_to_meet(doc: Any) -> bool:
     """A senior title in the text that no rule set aside: not an HR or applied-for title (HR_PREFIX
     over it), not a leader who is away ("is now unable to join")."""
     cues = doc.user_data.get("cues", ())
     covers = [(c[2], c[3]) for c in cues if c[0] == "HR_PREFIX"]
     away = [c[2] for c in cues if c[0] == "UNAVAILABLE"]
-    return any(c[0] == "LEADER" and not any(a <= c[2] < z for a, z in covers) and not any(0 <= u - c[3] <= 16 for u in away)
+    return any(c[0] == "LEADER" and not any(a <= c[2] < z for a, z in covers) and not any(0 <= u - c[3] <= _AWAY_WINDOW for u in away)
                for c in cues)
 
 
