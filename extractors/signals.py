@@ -925,6 +925,8 @@ def _slot_sentences(doc: Any, normalized: str, text: str, index: list[int] | Non
     return _Slots(scheduled, proposed)
 
 
+#: A meeting with a named person other than the writer ("with Steve", not "with me").
+_WITH_SOMEONE_ELSE = re.compile(r"\bwith (?!me\b|us\b|myself\b|you\b|our\b|the\b|a\b|an\b|my\b)(?-i:[A-Z][a-z]+)\b(?! (?:team|group|office|panel|board))")
 #: A booking page's address (a regex over the text: a token pattern would switch on spaCy's
 #: Matcher, and the lemmatizer it needs, for every message).
 #: Booking pages by host, with the start of the path where the host also serves other pages.
@@ -1165,7 +1167,8 @@ def _finish(
         # a senior leader asking to meet, whichever title the text gave first
         if role == "leader" or entities.find_title(inp.signature)[1] == "leader":
             req = b.signals.get("interview_request") or b.signals.get("interview_scheduled")
-            if req is not None and req.rule not in WEAK_RULES:
+            # "can you do a ride along with Steve wednesday?": the leader arranges, someone else meets
+            if req is not None and req.rule not in WEAK_RULES and not _WITH_SOMEONE_ELSE.search(req.evidence):
                 b.add(Signal("senior_leader_interview", req.evidence, req.start, req.end, "sender.leader_interview",
                              describe("sender.leader_interview"),
                              entities={"leader": {"title": title, "person": inp.sender.name if inp.sender else None}}))

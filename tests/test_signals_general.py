@@ -519,3 +519,11 @@ def test_asking_which_contract_type_is_preferred_offers_nothing() -> None:
 ])
 def test_school_and_agency_wordings(sentence: str, wanted: set[str]) -> None:
     assert {s.type for s in extract(f"Dear Marcus,\n\n{sentence}\n\nKaren").signals} == wanted
+
+
+def test_a_leader_who_arranges_a_meeting_with_someone_else_is_not_the_one_met() -> None:
+    sig = "Gord\nNorthern Comfort Mechanical Ltd. | Owner"
+    other = extract("Dale,\n\ncan you do a ride along with Steve wednesday, 7am from the shop?", signature=sig)
+    own = extract("Dale,\n\ncan you come by the shop wednesday at 7am for a chat with me?", signature=sig)
+    assert "senior_leader_interview" not in {s.type for s in other.signals}
+    assert "senior_leader_interview" in {s.type for s in own.signals}
