@@ -370,6 +370,15 @@ class _Sentence:
         return any(cs <= h.start < cue.start and cue.start - h.end <= 10
                    and not any(a.start < h.start < a.end for a in asks) for h in self.by["HEDGE"])
 
+    def hold_hypothetical(self, cue: _Cue) -> bool:
+        """A hold on a condition anywhere before it in the sentence ("if the budget is cut, the role
+        will be put on hold"), but not one bounded by "until" ("until the money is in the bank we're
+        holding off on all new hires", "on hold until April")."""
+        if self.outcome_hedged(cue):
+            return True
+        return any(c.start < cue.start and self.doc[c.start].lower_ not in ("until", "till", "til")
+                   for c in self.by.get("HEDGE", ()))
+
     def outcome_hedged(self, cue: _Cue) -> bool:
         """A step promised only if the candidate gets through ("If you're shortlisted, you'll be
         invited to record a video interview", "if the technical interview goes well, we will
@@ -627,7 +636,7 @@ def _sentence_hits(s: _Sentence) -> Iterator[Hit]:
     # role_on_hold: paused / on ice / frozen + the role or the search
     if s.has("HOLD") and s.has("POSITION"):
         for cue in s.by["HOLD"]:
-            if not s.negated(cue) and not s.hedged(cue) and not s.told_as_past(cue) and not s.has("REOPENED"):
+            if not s.negated(cue) and not s.hold_hypothetical(cue) and not s.told_as_past(cue) and not s.has("REOPENED"):
                 hit("role_on_hold", "hold.word+role.noun", cue)
                 break
     _combo_hits(s, fired, hit)

@@ -527,3 +527,14 @@ def test_a_leader_who_arranges_a_meeting_with_someone_else_is_not_the_one_met() 
     own = extract("Dale,\n\ncan you come by the shop wednesday at 7am for a chat with me?", signature=sig)
     assert "senior_leader_interview" not in {s.type for s in other.signals}
     assert "senior_leader_interview" in {s.type for s in own.signals}
+
+
+@pytest.mark.parametrize(("sentence", "wanted"), [
+    ("Until the money is in the bank we are holding off on all new hires, including the data engineer role.",
+     {"role_on_hold"}),
+    ("If the budget is cut, the role will be put on hold.", set()),
+    (("We'd like to keep the other sessions and move only the system design round to Thursday 2 April, 10:00-11:00. "
+     "Would that work for you?"), {"postponed", "interview_request"}),
+])
+def test_holds_bounded_by_until_conditional_holds_and_a_moved_round(sentence: str, wanted: set[str]) -> None:
+    assert {s.type for s in extract(f"Hi Sam,\n\n{sentence}\n\nJo").signals} == wanted
