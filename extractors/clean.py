@@ -61,7 +61,6 @@ _SIGN_OFF = re.compile(
 _LINE_CAP = 300
 _SIG_DELIM = re.compile(r"^\s*--\s*$|^\s*__\s*$")
 _MOBILE = re.compile(r"^\s*(sent\s+from\s+my\s+\w+|get\s+outlook\s+for\s+\w+|sent\s+from\s+(mail|outlook))", re.I)
-_DISCLAIMER = re.compile(r"^\s*(confidentiality\s+notice|this\s+(e-?mail|message)\s+(and\s+any\s+attachments\s+)?(is|are|may\s+be)\s+(confidential|intended))", re.I)
 _CONTACTISH = re.compile(r"@|\bhttps?://|www\.|\+?\d[\d\s().-]{6,}\d|\|", re.I)
 _TITLEISH = re.compile(
     r"\b(recruit\w*|talent|sourcer|coordinator|manager|director|vp|vice\s+president|head\s+of|"
@@ -187,7 +186,7 @@ def _split_signature(lines: list[str]) -> tuple[list[str], list[str]]:
             # the signature too
             body, card = _split_signature(lines[:i])
             return body, card + lines[i:]
-        if _DISCLAIMER.match(head) or _DISCLAIMER_START.match(head):
+        if _DISCLAIMER.match(head):
             disclaimer = i
             break
     nonblank = [i for i, ln in enumerate(lines[:disclaimer]) if ln.strip()]
@@ -216,11 +215,12 @@ def _looks_like_signature_tail(tail: list[str]) -> bool:
     return len(content) <= 10 and all(len(ln.strip()) <= 100 for ln in content)
 
 
-#: The first line of a legal footer under a signature (besides :data:`_DISCLAIMER`): the name,
-#: title and contact lines above it are the signature, the footer may run as long as it likes.
-_DISCLAIMER_START = re.compile(
+#: The first line of a legal footer under a signature: the name, title and contact lines above it
+#: are the signature, the footer may run as long as it likes.
+_DISCLAIMER = re.compile(
     r"\s*(?:-{3,}|_{3,}|\*{3,})?\s*(?:disclaimer|confidentiality(?:\s+(?:notice|note|statement))?|legal\s+notice|"
     r"important\s+notice|privileged\s+(?:and|&)\s+confidential|"
+    r"this\s+(?:e-?mail|message)\s+(?:and\s+any\s+attachments\s+)?(?:is|are|may\s+be)\s+(?:confidential|intended)|"
     r"the\s+information\s+(?:contained|in\s+this)|aviso\s+de\s+confidencialidad)\b",
     re.I,
 )

@@ -936,9 +936,9 @@ def _slot_sentences(doc: Any, normalized: str, text: str, index: list[int] | Non
 
 #: A meeting with a named person other than the writer ("with Steve", not "with me").
 _WITH_SOMEONE_ELSE = re.compile(r"\bwith (?!me\b|us\b|myself\b|you\b|our\b|the\b|a\b|an\b|my\b)(?-i:[A-Z][a-z]+)\b(?! (?:team|group|office|panel|board))")
-#: A booking page's address (a regex over the text: a token pattern would switch on spaCy's
-#: Matcher, and the lemmatizer it needs, for every message).
-#: Booking pages by host, with the start of the path where the host also serves other pages.
+#: Booking pages by host, with the start of the path where the host also serves other pages. Read
+#: by a regex over the text: a token pattern would switch on spaCy's Matcher, and the lemmatizer
+#: it needs, for every message.
 _BOOKING_PAGES = {"calendly.com": "", "cal.com": "", "savvycal.com": "", "youcanbook.me": "", "zcal.co": "", "tidycal.com": "",
                   "meetings.hubspot.com": "", "calendar.app.google": "", "outlook.office365.com": "(?:owa|book)/",
                   "book.ms": "", "koalendar.com": "", "doodle.com": "(?:bp|mm)/"}
