@@ -161,3 +161,20 @@ def test_a_sentences_text_cut_from_the_doc_text_is_its_span_text() -> None:
         for start, end in zip(doc.user_data["_ow"].sent_starts, doc.user_data["_ow"].sent_starts[1:] + [len(doc)], strict=True):
             if start < end:
                 assert sig_mod._Sentence(doc, doc.user_data["_ow"], start, end, []).text() == doc[start:end].text
+
+
+def test_phrase_keys_read_word_by_word_are_the_keys_of_whole_phrase_docs() -> None:
+    """The PhraseMatchers are fed keys built a word at a time (``nlp.PhraseKeys``): for every
+    phrase of every shipped rule they must be what a Doc of the whole phrase gives."""
+    from spacy.attrs import LOWER, NORM, SHAPE
+
+    nlp = nlp_mod.get_nlp()
+    keys = nlp_mod.PhraseKeys(nlp)
+    attr_ids = {"LOWER": LOWER, "LEMMA": NORM, "SHAPE": SHAPE}
+    checked = 0
+    for rule in nlp_mod.get_patterns().rules:
+        for phrases in (rule.phrases, rule.then, rule.not_then):
+            for phrase, doc in zip(phrases or (), nlp.tokenizer.pipe(phrases or ()), strict=True):
+                assert keys.of(phrase, rule.attr) == [int(v) for v in doc.to_array([attr_ids[rule.attr]])], (rule.id, phrase)
+                checked += 1
+    assert checked > 10_000  # the expanded choices, not a handful
