@@ -754,7 +754,8 @@ class CueMatcher:
             for role, kind, phrases in (("H", _HEAD, rule.phrases), ("T", _TAIL, rule.then), ("X", _CANCEL, rule.not_then)):
                 if not phrases:
                     continue
-                self.phrase[rule.attr].add(f"{role}{n}", [keys.of(phrase, rule.attr) for phrase in phrases])
+                # PhraseMatcher.add takes a key (a sequence of attribute values) where its stub says Doc
+                self.phrase[rule.attr].add(f"{role}{n}", [keys.of(phrase, rule.attr) for phrase in phrases])  # type: ignore[misc]
                 self.kinds[strings[f"{role}{n}"]] = (kind, n)
         self.has_shape = len(self.phrase["SHAPE"]) > 0
         #: rules whose every match is a cue as it stands (no tail, no cancel, no number before it)
