@@ -444,10 +444,11 @@ def classify(
             score, found = vocab.scored()
     receipt = vocab.receipt()
     if found.get("strong") and found.get("non_job"):
-        # "we book your flight and one night in a hotel": travel to an onsite is the
-        # interview's, not another world's, when the mail speaks of the hiring itself
+        # "we book your flight and one night in a hotel", "followed by a dinner with the CEO":
+        # travel to an onsite and the meal of a final stage are the interview's, not another
+        # world's, when the mail speaks of the hiring itself
         travel = [h for h in found["non_job"] if _TRAVEL.fullmatch(h.lower())]
-        if travel or _visit_words(found):
+        if travel or _visit_words(found) or _STAGE_MEAL.search(low):
             travel += [h for h in found["non_job"] if _VISIT_MEAL.fullmatch(h.lower())]
         if travel:
             found = {**found, "non_job": [h for h in found["non_job"] if h not in travel]}
@@ -502,6 +503,11 @@ _TRAVEL = re.compile(r"flights?|hotels?|airline|itinerary|boarding|reservation|c
 #: the visit's only where the mail speaks of travel or of the visit itself.
 _VISIT_MEAL = re.compile(r"dinner")
 _VISIT = re.compile(r"(?:site|campus) visit|onsite|on-site")
+#: ... and the dinner of an executive final stage ("followed by a dinner with Beat", "19:00 Dinner
+#: with Dr. Imhof (CEO)"), not a friend's "can we do dinner on Sunday?"
+_STAGE_MEAL = re.compile(r"\bfollowed by (?:a )?dinner\b|\bdinner with (?:the |our |your )?(?:chair(?:man|woman|person)?|ceo|"
+                         r"founders?|co-founders?|partners?|board|executive|committee|managing directors?|president|panel|"
+                         r"dr|mr|mrs|ms|prof)\b")
 
 
 def _visit_words(found: dict[str, list[str]]) -> bool:

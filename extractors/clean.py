@@ -221,7 +221,8 @@ _DISCLAIMER = re.compile(
     r"\s*(?:-{3,}|_{3,}|\*{3,})?\s*(?:disclaimer|confidentiality(?:\s+(?:notice|note|statement))?|legal\s+notice|"
     r"important\s+notice|privileged\s+(?:and|&)\s+confidential|"
     r"this\s+(?:e-?mail|message)\s+(?:and\s+any\s+attachments\s+)?(?:is|are|may\s+be)\s+(?:confidential|intended)|"
-    r"the\s+information\s+(?:contained|in\s+this)|aviso\s+de\s+confidencialidad)\b",
+    r"the\s+information\s+(?:contained|in\s+this)|aviso\s+de\s+confidencialidad|"
+    r"you\s+(?:have\s+)?(?:received|are\s+receiving|get)\s+this\s+(?:e-?mail|message|notification)\s+because)\b",
     re.I,
 )
 

@@ -964,7 +964,10 @@ def _form_date_time(block: str) -> tuple[int, int] | None:
 
 
 #: A slot put forward, not set: "they've proposed", "we propose".
-_PROPOSED = re.compile(r"(?i)\bpropos(?:e|ed|es|ing)\b")
+#: What a reconfirmation asks about when it is not pay: "And your notice period (I think you said
+#: 3 months?)" after a question about the current salary reconfirms the notice, not the figure.
+_NOT_PAY = re.compile(r"(?i)\bnotice period\b|\bstart date\b|\brelocat|\bvisa\b|\bright to work\b|\bwork permit\b")
+_PROPOSED = re.compile(r"(?i)\bpropos(?:e|ed|es|ing|al)\b")
 #: A short question right after a slot that asks whether it suits ("Does that work?").
 _DOES_IT_WORK = re.compile(r"(?i)\s*(?:does|would|will|could|can|is)\s+(?:that|this|it|the time|this time|that time|that slot|"
                            r"this slot)\s+(?:work|suit|be\s+(?:ok|okay|alright|possible|convenient|good))\b[^.!?\n]{0,40}\?")
@@ -1136,7 +1139,7 @@ def _finish(
         tt = _nlp.token_table(doc)
         si = tt.sentence_of(asked.sent_start)
         prev = doc[tt.sent_starts[si - 1] : asked.sent_start] if si > 0 else None
-        if prev is not None and (_MONEY.search(prev.text) or any(
+        if prev is not None and not _NOT_PAY.search(doc[asked.sent_start : asked.sent_end].text) and (_MONEY.search(prev.text) or any(
                 c[0] == "SALARY_REF" and prev.start <= c[2] < prev.end for c in doc.user_data.get("cues", ()))):
             b.add(b.from_hit(Hit("salary_reconfirm", f"{asked.rule}+salary.before", asked.sent_start, asked.sent_end,
                                  asked.cue_start, asked.cue_end)))

@@ -182,3 +182,54 @@ def test_a_scheduling_tools_own_newsletter_is_not_job_mail() -> None:
                     "A new event has been scheduled: 30 Minute Interview with Acme on Tuesday at 10:00.")
     assert not news.is_job and "newsletter or marketing" in news.reason
     assert invite.is_job
+
+
+@pytest.mark.parametrize(("sender", "subject", "text"), [
+    (Address("Léa Fournier", "lea.fournier@hartwellstone.ch"), "Confidential – a conversation?",
+     ("Hartwell & Stone has been retained by a listed medical-technology company to find its next Chief Financial "
+     "Officer. Would one of the following suit for a 30-minute call?")),
+    (Address("Hattie", "hattie@sablerow.co.uk"), "quick chat?",
+     "I'm running a confidential CTO search for a founder-led payments business in London."),
+    (Address("Oliver Tran", "otran@spencerrowe.com"), "PE-backed healthcare platform",
+     "I'm leading a Chief Legal Officer search. Would you have 20 minutes this week?"),
+])
+def test_executive_search_approaches_are_job_mail(sender: Address, subject: str, text: str) -> None:
+    assert decide(sender, subject, text).is_job
+
+
+def test_the_dinner_of_a_final_stage_is_part_of_the_hiring() -> None:
+    d = decide(Address("Matthias", "matthias@hartwellstone.ch"), "Veltrion",
+               "The final stage would be a meeting with the Chairman, followed by a dinner with Beat.")
+    assert d.is_job
+    party = decide(Address("Ana", "ana@studio.example"), "Friday", "Dinner at ours on Friday? Bring the kids.")
+    assert not party.is_job
+
+
+def test_in_any_order_and_in_order_of_merit_are_no_shop_order() -> None:
+    d = decide(Address("SHL", "noreply@shl.com"), "Your assessment invitation",
+               "Hallorans LLP has invited you to complete the following assessments. You can complete them in any order.")
+    assert d.is_job  # an assessment platform sends for an employer
+    merit = decide(Address("Recruitment", "recruitment@lvetb.ie"), "Competition LVETB/T/26/14 - result of interview",
+                   "Following interview, you have been placed on the panel for the above competition, in order of merit.")
+    assert '"order"' not in merit.reason  # a merit list is not another world
+    shop = decide(Address("Shop", "orders@shop.example"), "Your order", "Your order has shipped. Track your parcel.")
+    assert not shop.is_job
+
+
+@pytest.mark.parametrize(("sender", "subject", "text"), [
+    (Address("InfoJobs", "noreply@infojobs.net"), "Te has inscrito en la oferta Responsable de Marketing",
+     "Tu inscripción en la oferta Responsable de Marketing de Grupo Alameda se ha realizado correctamente."),
+    (Address("Fernanda Lima", "fernanda.lima@redeaurora.com.br"), "Entrevista - Produtor de Jornalismo",
+     ("Parabéns, você foi aprovado na etapa de teste! Gostaríamos de agendar uma entrevista por vídeo. "
+     "Qual a sua pretensão salarial para a vaga?")),
+    (Address("Claire", "claire@atelier-brume.fr"), "Votre candidature",
+     "Merci pour votre candidature. Nous aimerions fixer un entretien avec notre directrice artistique."),
+])
+def test_spanish_portuguese_and_french_hiring_mail_is_job_mail(sender: Address, subject: str, text: str) -> None:
+    assert decide(sender, subject, text).is_job
+
+
+def test_a_spanish_job_board_alert_stays_an_alert() -> None:
+    d = decide(Address("InfoJobs", "alertas@infojobs.net"), "12 nuevas ofertas para ti",
+               "Ofertas de empleo que encajan con tu perfil: Diseñador gráfico, Redactor creativo.")
+    assert not d.is_job and "job board" in d.reason

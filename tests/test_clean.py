@@ -129,3 +129,11 @@ def test_a_card_above_sent_from_my_iphone_is_part_of_the_signature() -> None:
     assert c.text == "Dale\n\ncan you do a ride along with Steve wednesday?"
     assert c.signature.startswith("Gord\nNorthern Comfort Mechanical Ltd. | Owner")
     assert clean_reply("See you at 3.\n\nSent from my iPhone").text == "See you at 3."
+
+
+def test_a_notice_of_why_the_mail_was_sent_is_footer_not_new_text() -> None:
+    c = clean_reply("Hello Siobhán,\n\nPlease complete the assessments by 17 February.\n\n"
+                    "You received this email because an organisation invited you to an assessment.\nSHL, Thames Ditton")
+    assert c.text == "Hello Siobhán,\n\nPlease complete the assessments by 17 February."
+    kept = clean_reply("Hi Sam,\n\nYou received this because we liked your portfolio, and we'd love to talk.")
+    assert "we'd love to talk" in kept.text  # not the notice's wording: the writer's own sentence

@@ -538,3 +538,37 @@ def test_a_leader_who_arranges_a_meeting_with_someone_else_is_not_the_one_met() 
 ])
 def test_holds_bounded_by_until_conditional_holds_and_a_moved_round(sentence: str, wanted: set[str]) -> None:
     assert {s.type for s in extract(f"Hi Sam,\n\n{sentence}\n\nJo").signals} == wanted
+
+
+@pytest.mark.parametrize(("sentence", "wanted"), [
+    # an assistant or office will send the times: the meeting is being arranged, its time still open
+    ("Ardent's CEO would like a 60-minute video interview with you. Her EA, Carla, will send options directly.",
+     "interview_request"),
+    ("Mark is in London next Thursday. His assistant Sabine will reach out to find a time.", "interview_request"),
+    ("Possible dates are 5. or 6. March in Hamburg. Which date fits better for you?", "interview_request"),
+    # executive hiring's final stage: the board, an assessment centre however it is spelled
+    ("This would be a half-day Assessment-Center with the two Managing Directors, including a case presentation.",
+     "panel_invite"),
+    ("The Executive Board wants to meet you when the Group CEO is in Singapore on 28 April.", "panel_invite"),
+])
+def test_meetings_arranged_through_assistants_and_board_stages(sentence: str, wanted: str) -> None:
+    assert wanted in {s.type for s in extract(f"Dear Katharina,\n\n{sentence}\n\nJürgen").signals}
+
+
+@pytest.mark.parametrize("sentence", [
+    "I'll send options by tomorrow.",  # the writer's own promise: the request comes with the options
+    "Please confirm which option you prefer.",  # in person or on Zoom, for a time already set
+    "Posts will be offered from the panel in order of merit as vacancies arise.",  # a merit list, not an interview
+])
+def test_a_promise_of_options_a_choice_of_venue_and_a_merit_panel_ask_nothing(sentence: str) -> None:
+    found = {s.type for s in extract(f"Dear Ms Byrne,\n\n{sentence}\n\nHuman Resources").signals}
+    assert not found & {"interview_request", "panel_invite"}, found
+
+
+def test_a_leader_the_candidate_will_see_and_a_notice_period_reconfirmed() -> None:
+    seen = extract("David,\n\nLocked: Wednesday, March 11, 4:30 pm, 450 Lexington Avenue. You'll see Charles "
+                   "(Managing Partner) first, then the M&A co-chairs together.\n\nAllison")
+    assert "senior_leader_interview" in {s.type for s in seen.signals}
+    intake = extract("Hi Priya,\n\nCan you confirm your current base + bonus and what you'd want to move for? "
+                     "And your notice period (I think you said 3 months?).\n\nTom")
+    assert "salary_reconfirm" not in {s.type for s in intake.signals}
