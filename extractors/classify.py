@@ -541,7 +541,11 @@ REPLY_SUBJECT = re.compile(r"^\s*(re|aw|sv|antw|rif)\s*:", re.I)
 _ACCOUNT = Prefiltered(re.compile(
     r"\b(?:reset (?:your |the )?password|password reset|forgot(?:ten)? (?:your )?password|(?:login|log-in|sign-in|magic) link|"
     r"(?:verification|security|one-time|sign-in|login) (?:code|passcode)|verify your (?:email|account)|"
-    r"confirm your email address|activate your account|account (?:has been )?(?:created|activated|locked))\b",
+    r"confirm your email address|activate your account|account (?:has been )?(?:created|activated|locked)|"
+    # Spanish, Portuguese, French
+    r"redefini(?:r|ção|cao) (?:a |de )?(?:sua )?senha|(?:restablecer|recuperar) (?:tu |su |la )?contraseña|"
+    r"réinitialis(?:er|ation) (?:de |du )?(?:votre |ton )?mot de passe|"
+    r"código de (?:verificação|verificacao|verificación|acceso|acesso)|code de (?:vérification|connexion))\b",
     re.I,
 ))
 

@@ -233,3 +233,19 @@ def test_a_spanish_job_board_alert_stays_an_alert() -> None:
     d = decide(Address("InfoJobs", "alertas@infojobs.net"), "12 nuevas ofertas para ti",
                "Ofertas de empleo que encajan con tu perfil: Diseñador gráfico, Redactor creativo.")
     assert not d.is_job and "job board" in d.reason
+
+
+def test_romance_language_portal_mail_and_acknowledgements() -> None:
+    reset = decide(Address("Gupy", "naoresponda@gupy.com.br"), "Redefinição de senha",
+                   "Recebemos uma solicitação para redefinir a senha da sua conta de candidato.")
+    assert not reset.is_job and "account mail" in reset.reason
+    ack = decide(Address("Welcome to the Jungle", "no-reply@welcometothejungle.com"), "C'est envoyé !",
+                 "Ta candidature au poste de Directeur Artistique chez Maison Verbe a bien été transmise.")
+    assert ack.is_job
+
+
+def test_on_receipt_of_a_ticket_is_no_shop_receipt() -> None:
+    d = decide(Address("Resourcing Team", "recruitment.team@meridianbroadcasting.co.uk"), "Assessment day 7 April - postponed",
+               "We regret that we have had to postpone the assessment day, which was scheduled for Tuesday 7 April. "
+               "Our team will reimburse any travel on receipt of a valid ticket.")
+    assert d.is_job

@@ -572,3 +572,13 @@ def test_a_leader_the_candidate_will_see_and_a_notice_period_reconfirmed() -> No
     intake = extract("Hi Priya,\n\nCan you confirm your current base + bonus and what you'd want to move for? "
                      "And your notice period (I think you said 3 months?).\n\nTom")
     assert "salary_reconfirm" not in {s.type for s in intake.signals}
+
+
+@pytest.mark.parametrize("sentence", [
+    "Tu inscripción en la oferta Responsable de Marketing de Grupo Alameda se ha realizado correctamente.",
+    "Sua candidatura para a vaga Produtor(a) de Jornalismo Sênior na Rede Aurora foi recebida com sucesso.",
+    "Ta candidature au poste de Directeur Artistique Senior chez Maison Verbe a bien été transmise.",
+    "Nous avons bien reçu votre candidature et nous reviendrons vers vous.",
+])
+def test_acknowledgements_in_spanish_portuguese_and_french(sentence: str) -> None:
+    assert "application_received" in {s.type for s in extract(f"Hola,\n\n{sentence}\n\nEquipo").signals}
