@@ -231,7 +231,7 @@ _HM_PHRASE = re.compile(
     r"(?-i:PI)|principal\s+investigator|(?:lead\s+)?chief\s+investigator)\b", re.I)
 _COORDINATOR = re.compile(
     r"\b(coordinator|co-ordinator|scheduler|scheduling|assistant\s+to|executive\s+assistant|search\s+committee|"
-    r"recruiting\s+operations|office\s+manager|administrator|administrative|secretary|personal\s+assistant|"
+    r"recruiting\s+operations|(?:office|studio|practice|front\s+desk)\s+manager|administrator|administrative|secretary|personal\s+assistant|"
     r"receptionist)\b",
     re.I,
 )

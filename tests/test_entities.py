@@ -52,6 +52,9 @@ def test_not_salaries(text: str) -> None:
         ("Managing Editor", "hiring_manager"), ("Copy Editor", None), ("Deputy Head", "hiring_manager"),
         ("Chef and owner", "leader"), ("Co-owner, Brightside Bakery", "leader"), ("Product Owner", "hiring_manager"),
         ("People & Culture Lead", "recruiter"), ("People and Culture Manager", "recruiter"),
+        # who runs the studio's or the practice's diary books the interviews; the hiring is someone else's
+        ("Studio Manager, Fieldhouse", "coordinator"), ("Practice Manager", "coordinator"),
+        ("Operations Manager", "hiring_manager"),
     ],
 )
 def test_title_roles(title: str, role: str | None) -> None:
