@@ -582,3 +582,18 @@ def test_a_leader_the_candidate_will_see_and_a_notice_period_reconfirmed() -> No
 ])
 def test_acknowledgements_in_spanish_portuguese_and_french(sentence: str) -> None:
     assert "application_received" in {s.type for s in extract(f"Hola,\n\n{sentence}\n\nEquipo").signals}
+
+
+@pytest.mark.parametrize(("sentence", "leader"), [
+    (("You've been selected for the final stage: a 30-minute interview with one of our Tax Partners. "
+     "Are you available on Monday 27 or Tuesday 28 April?"), True),
+    (("Confirmed: your final interview is on Tuesday 28 April at 10:00am with Rohan Kapoor, Partner – Corporate Tax, "
+     "via Teams."), True),
+    (("Pratt Okonkwo would like to do a first interview by video with Adaeze Okonkwo, their founding partner. "
+     "Can you send me 3-4 windows this week?"), True),
+    ("Would you be free for a call with Jo Smith, our Talent Partner, on Tuesday at 10am?", False),
+    ("Can you meet one of our partner agencies on Tuesday at 10am?", False),
+])
+def test_partners_of_a_firm_are_senior_leaders_talent_partners_are_not(sentence: str, leader: bool) -> None:
+    found = {s.type for s in extract(f"Hi Jack,\n\n{sentence}\n\nMei Lin").signals}
+    assert ("senior_leader_interview" in found) is leader, found
