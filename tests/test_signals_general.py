@@ -597,3 +597,12 @@ def test_acknowledgements_in_spanish_portuguese_and_french(sentence: str) -> Non
 def test_partners_of_a_firm_are_senior_leaders_talent_partners_are_not(sentence: str, leader: bool) -> None:
     found = {s.type for s in extract(f"Hi Jack,\n\n{sentence}\n\nMei Lin").signals}
     assert ("senior_leader_interview" in found) is leader, found
+
+
+@pytest.mark.parametrize(("sentence", "wanted"), [
+    ("I'll circle back as soon as I have dates – sorry for the runaround.", "postponed"),
+    ("Just so you don't think I've forgotten you: the partners meet on Thursday.", "keep_warm"),
+    ("I'm still chasing the hiring manager for feedback on Tuesday's interview.", "keep_warm"),
+])
+def test_a_runaround_and_a_recruiter_still_chasing(sentence: str, wanted: str) -> None:
+    assert wanted in {s.type for s in extract(f"Hi Marcus,\n\n{sentence}\n\nFriederike").signals}
