@@ -497,8 +497,9 @@ _MARKETING_MAILBOX = re.compile(r"(?:newsletters?|news|marketing|hello|product(?
                                 r"webinars?|promo(?:tions)?)$")
 
 
-#: Travel words that an onsite or campus visit shares with a holiday booking.
-_TRAVEL = re.compile(r"flights?|hotels?|airline|itinerary|boarding|reservation|check-in|conference|clinic|doctor")
+#: Travel words that an onsite or campus visit shares with a holiday booking, and the clinic
+#: words of a pre-employment medical ("Fasting required from 21:00").
+_TRAVEL = re.compile(r"flights?|hotels?|airline|itinerary|boarding|reservation|check-in|conference|clinic|doctor|fasting")
 #: ... and the meal with the team on such a visit ("Itinerary: ... 6:30 Dinner with Dr. Mehta"),
 #: the visit's only where the mail speaks of travel or of the visit itself.
 _VISIT_MEAL = re.compile(r"dinner")

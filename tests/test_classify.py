@@ -249,3 +249,16 @@ def test_on_receipt_of_a_ticket_is_no_shop_receipt() -> None:
                "We regret that we have had to postpone the assessment day, which was scheduled for Tuesday 7 April. "
                "Our team will reimburse any travel on receipt of a valid ticket.")
     assert d.is_job
+
+
+def test_bringing_an_updated_resume_to_an_interview_is_no_blast_and_a_pre_employment_medical_is_job_mail() -> None:
+    walk_in = decide(Address("TeleBridge Recruitment", "careers@telebridge.ph"), "Invitation: Walk-in Initial Interview",
+                     "You are invited to our walk-in initial interview and assessment. Please bring: 1 valid ID, "
+                     "updated resume, pen.")
+    assert walk_in.is_job
+    blast = decide(Address("Staffing", "jobs@staffing.example"), "URGENT requirement - Java dev",
+                   "Please send me your updated resume and visa status.")
+    assert not blast.is_job
+    medical = decide(Address("Recruit", "recruit@hanbitsemi.co.kr"), "Pre-employment health check",
+                     "Please find the guide for the pre-employment health check. Fasting required from 21:00.")
+    assert medical.is_job

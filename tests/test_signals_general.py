@@ -606,3 +606,12 @@ def test_partners_of_a_firm_are_senior_leaders_talent_partners_are_not(sentence:
 ])
 def test_a_runaround_and_a_recruiter_still_chasing(sentence: str, wanted: str) -> None:
     assert wanted in {s.type for s in extract(f"Hi Marcus,\n\n{sentence}\n\nFriederike").signals}
+
+
+@pytest.mark.parametrize("sentence", [
+    "You are invited to our walk-in initial interview and assessment for the Healthcare Account.",
+    "You may visit us any day from Monday to Friday, 9:00 AM to 3:00 PM, until January 31.",
+    "Can we have a quick 15-min call this week? Let me know your preferred time.",
+])
+def test_a_walk_in_and_a_preferred_time_leave_the_time_to_the_candidate(sentence: str) -> None:
+    assert "interview_request" in {s.type for s in extract(f"Hi Maria,\n\n{sentence}\n\nJomar").signals}
