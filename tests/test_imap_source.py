@@ -554,3 +554,26 @@ def test_gmail_all_mail_is_read_last_and_never_twice(dovecot: DovecotServer, use
         assert [f.name for f in folders] == ["INBOX", "Sent", "All Mail"]
         got = [(f.name, email.message_from_bytes(m.data)["Subject"]) for f in folders for m in read_all(src, f)]
     assert got == [("INBOX", "Received"), ("Sent", "Mine"), ("All Mail", "Archived")]
+
+
+def test_imaplib_trace_is_off_unless_its_logger_listens(dovecot: DovecotServer, user: DovecotUser) -> None:
+    """IMAPClient turns imaplib's trace on for every connection, and imaplib then formats a
+    repr() of each fetched body before the logger drops it (30% of a backfill's time)."""
+    user.append("INBOX", mail("Traced"))
+    quiet = make_source(dovecot, user)
+    try:
+        quiet.connect()
+        assert quiet._client is not None and quiet._client._imap.debug == 0
+        assert [email.message_from_bytes(m.data)["Subject"] for m in read_all(quiet, inbox(quiet))] == ["Traced"]
+    finally:
+        quiet.close()
+    trace = logging.getLogger("imapclient.imaplib")
+    old = trace.level
+    trace.setLevel(logging.DEBUG)
+    loud = make_source(dovecot, user)
+    try:
+        loud.connect()
+        assert loud._client is not None and loud._client._imap.debug == 5  # asked for: kept
+    finally:
+        loud.close()
+        trace.setLevel(old)
