@@ -150,6 +150,10 @@ def configure_service_logging(level: int, log_file: str | os.PathLike[str] | Non
     root.setLevel(level)
     sched_log = logging.getLogger("apscheduler")
     sched_log.setLevel(logging.DEBUG if level <= logging.DEBUG else logging.WARNING)
+    # IMAPClient's DEBUG lines are the IMAP conversation itself, mail text included: never in the
+    # service's log (the CLI shows them only at -vvv), and with them off imaplib formats nothing
+    # for them (see sources.imap.quiet_imaplib)
+    logging.getLogger("imapclient").setLevel(logging.ERROR)
     for name in ("apscheduler.scheduler", "apscheduler.executors.default"):
         lg = logging.getLogger(name)
         if not any(isinstance(f, _DemoteBusyWarnings) for f in lg.filters):

@@ -198,7 +198,10 @@ def test_log_file_rotates_and_journald_gets_priorities(tmp_path: Path, monkeypat
         assert log_file.exists() and (tmp_path / "logs" / "offerwatch.log.1").exists()
         assert not (tmp_path / "logs" / "offerwatch.log.3").exists()
         assert "ERROR offerwatch.test: bad thing" in log_file.read_text()
+        configure_service_logging(logging.DEBUG, log_file)  # even at debug: no IMAP conversation, no mail text
+        assert not logging.getLogger("imapclient.imaplib").isEnabledFor(logging.DEBUG)
     finally:
+        logging.getLogger("imapclient").setLevel(logging.NOTSET)
         for h in root.handlers:
             if h not in saved[0]:
                 h.close()
