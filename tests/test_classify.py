@@ -192,8 +192,16 @@ def test_a_scheduling_tools_own_newsletter_is_not_job_mail() -> None:
      "I'm running a confidential CTO search for a founder-led payments business in London."),
     (Address("Oliver Tran", "otran@spencerrowe.com"), "PE-backed healthcare platform",
      "I'm leading a Chief Legal Officer search. Would you have 20 minutes this week?"),
+    # hiring mail in Spanish, Portuguese and French
+    (Address("InfoJobs", "noreply@infojobs.net"), "Te has inscrito en la oferta Responsable de Marketing",
+     "Tu inscripción en la oferta Responsable de Marketing de Grupo Alameda se ha realizado correctamente."),
+    (Address("Fernanda Lima", "fernanda.lima@redeaurora.com.br"), "Entrevista - Produtor de Jornalismo",
+     ("Parabéns, você foi aprovado na etapa de teste! Gostaríamos de agendar uma entrevista por vídeo. "
+     "Qual a sua pretensão salarial para a vaga?")),
+    (Address("Claire", "claire@atelier-brume.fr"), "Votre candidature",
+     "Merci pour votre candidature. Nous aimerions fixer un entretien avec notre directrice artistique."),
 ])
-def test_executive_search_approaches_are_job_mail(sender: Address, subject: str, text: str) -> None:
+def test_executive_search_and_romance_language_hiring_mail_is_job_mail(sender: Address, subject: str, text: str) -> None:
     assert decide(sender, subject, text).is_job
 
 
@@ -214,19 +222,6 @@ def test_in_any_order_and_in_order_of_merit_are_no_shop_order() -> None:
     assert '"order"' not in merit.reason  # a merit list is not another world
     shop = decide(Address("Shop", "orders@shop.example"), "Your order", "Your order has shipped. Track your parcel.")
     assert not shop.is_job
-
-
-@pytest.mark.parametrize(("sender", "subject", "text"), [
-    (Address("InfoJobs", "noreply@infojobs.net"), "Te has inscrito en la oferta Responsable de Marketing",
-     "Tu inscripción en la oferta Responsable de Marketing de Grupo Alameda se ha realizado correctamente."),
-    (Address("Fernanda Lima", "fernanda.lima@redeaurora.com.br"), "Entrevista - Produtor de Jornalismo",
-     ("Parabéns, você foi aprovado na etapa de teste! Gostaríamos de agendar uma entrevista por vídeo. "
-     "Qual a sua pretensão salarial para a vaga?")),
-    (Address("Claire", "claire@atelier-brume.fr"), "Votre candidature",
-     "Merci pour votre candidature. Nous aimerions fixer un entretien avec notre directrice artistique."),
-])
-def test_spanish_portuguese_and_french_hiring_mail_is_job_mail(sender: Address, subject: str, text: str) -> None:
-    assert decide(sender, subject, text).is_job
 
 
 def test_a_spanish_job_board_alert_stays_an_alert() -> None:
