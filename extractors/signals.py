@@ -963,10 +963,10 @@ def _form_date_time(block: str) -> tuple[int, int] | None:
     return (date_at, time_end) if date_at is not None and time_end is not None else None
 
 
-#: A slot put forward, not set: "they've proposed", "we propose".
 #: What a reconfirmation asks about when it is not pay: "And your notice period (I think you said
 #: 3 months?)" after a question about the current salary reconfirms the notice, not the figure.
 _NOT_PAY = re.compile(r"(?i)\bnotice period\b|\bstart date\b|\brelocat|\bvisa\b|\bright to work\b|\bwork permit\b")
+#: A slot put forward, not set: "they've proposed", "we propose", "Proposal is Wednesday 18.02. at 10:00".
 _PROPOSED = re.compile(r"(?i)\bpropos(?:e|ed|es|ing|al)\b")
 #: A short question right after a slot that asks whether it suits ("Does that work?").
 _DOES_IT_WORK = re.compile(r"(?i)\s*(?:does|would|will|could|can|is)\s+(?:that|this|it|the time|this time|that time|that slot|"
