@@ -605,3 +605,12 @@ def test_partners_of_a_firm_are_senior_leaders_talent_partners_are_not(sentence:
 ])
 def test_a_runaround_a_recruiter_still_chasing_and_a_walk_in(sentence: str, wanted: str) -> None:
     assert wanted in {s.type for s in extract(f"Hi Marcus,\n\n{sentence}\n\nFriederike").signals}
+
+
+@pytest.mark.parametrize("sentence", [
+    "Get in!! They've come back with an offer: £535/day, 6 months from Monday 30th March.",
+    "Offer's in!! £42,500 base + 15% shift allowance, start Monday 27th April.",
+    "Great news Priya – Sandra loved you and they'd like you to start on Monday 16th!",
+])
+def test_an_agency_relaying_the_clients_offer(sentence: str) -> None:
+    assert "offer" in {s.type for s in extract(f"Hi Gary,\n\n{sentence}\n\nDan").signals}
