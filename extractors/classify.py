@@ -450,6 +450,10 @@ def classify(
         travel = [h for h in found["non_job"] if _TRAVEL.fullmatch(h.lower())]
         if travel or _visit_words(found) or _STAGE_MEAL.search(low):
             travel += [h for h in found["non_job"] if _VISIT_MEAL.fullmatch(h.lower())]
+        if not travel and len(found["non_job"]) == 1 and domain and domain not in personal and _signs_as_hiring_side(signature):
+            # "put the recruitment on hold until after their contract renewal", "Fingers crossed, I'll
+            # let you know": one other-world word is the recruiter's, who signs as one
+            travel = list(found["non_job"])
         if travel:
             found = {**found, "non_job": [h for h in found["non_job"] if h not in travel]}
             score += len(travel) * -data.vocab["non_job"].weight
@@ -509,6 +513,15 @@ _VISIT = re.compile(r"(?:site|campus) visit|onsite|on-site")
 _STAGE_MEAL = re.compile(r"\bfollowed by (?:a )?dinner\b|\bdinner with (?:the |our |your )?(?:chair(?:man|woman|person)?|ceo|"
                          r"founders?|co-founders?|partners?|board|executive|committee|managing directors?|president|panel|"
                          r"dr|mr|mrs|ms|prof)\b")
+
+
+def _signs_as_hiring_side(signature: str) -> bool:
+    """Does the signature carry a recruiting or hiring title ("Recruitment Consultant")?"""
+    if not signature:
+        return False
+    from offerwatch.extractors.entities import find_title
+
+    return find_title(signature)[1] is not None
 
 
 def _visit_words(found: dict[str, list[str]]) -> bool:

@@ -257,3 +257,13 @@ def test_bringing_an_updated_resume_to_an_interview_is_no_blast_and_a_pre_employ
     medical = decide(Address("Recruit", "recruit@hanbitsemi.co.kr"), "Pre-employment health check",
                      "Please find the guide for the pre-employment health check. Fasting required from 21:00.")
     assert medical.is_job
+
+
+def test_one_other_world_word_in_a_recruiters_own_mail_does_not_make_it_another_world() -> None:
+    held = decide(Address("Sophie Turner", "sophie.turner@brookfieldstaffing.co.uk"), "Kingsway Freight - update",
+                  "Kingsway have put the Transport Planner recruitment on hold until after their contract renewal in May.",
+                  signature="Sophie Turner\nSenior Recruitment Consultant | Brookfield Staffing")
+    assert held.is_job
+    unsigned = decide(Address("Sophie Turner", "sophie.turner@brookfieldstaffing.co.uk"), "Kingsway Freight - update",
+                      "Kingsway have put the Transport Planner recruitment on hold until after their contract renewal in May.")
+    assert not unsigned.is_job  # no title: the other-world word still weighs
