@@ -969,8 +969,10 @@ _NOT_PAY = re.compile(r"(?i)\bnotice period\b|\bstart date\b|\brelocat|\bvisa\b|
 #: A slot put forward, not set: "they've proposed", "we propose", "Proposal is Wednesday 18.02. at 10:00".
 _PROPOSED = re.compile(r"(?i)\bpropos(?:e|ed|es|ing|al)\b")
 #: A short question right after a slot that asks whether it suits ("Does that work?").
-_DOES_IT_WORK = re.compile(r"(?i)\s*(?:does|would|will|could|can|is)\s+(?:that|this|it|the time|this time|that time|that slot|"
-                           r"this slot)\s+(?:work|suit|be\s+(?:ok|okay|alright|possible|convenient|good))\b[^.!?\n]{0,40}\?")
+_DOES_IT_WORK = re.compile(r"(?i)\s*(?:(?:does|would|will|could|can|is)\s+(?:that|this|it|the time|this time|that time|that slot|"
+                           r"this slot)\s+(?:work|suit|be\s+(?:ok|okay|alright|possible|convenient|good))\b|"
+                           r"(?:can|could) you (?:confirm|let me know) (?:that|if|whether) (?:that|this|it) (?:works|suits)|"
+                           r"(?:can|could) you (?:confirm|let me know) (?:that |if |whether )?you can (?:make it|attend|do it))[^.!?\n]{0,40}\?")
 
 
 def _questions_naming_a_day(doc: Any, tt: Any) -> set[int]:

@@ -132,3 +132,14 @@ def test_a_video_interview_at_a_set_time_is_scheduled_not_requested() -> None:
     found = {s.type for s in extract("Dear Ines,\n\nWe have planned the video interview for Tuesday, 12 May 2026 at "
                                      "15:00 (Swiss time, 14:00 in Lisbon).\n\nKind regards,\nLea").signals}
     assert found == {"interview_scheduled"}
+
+
+def test_a_time_offered_then_asked_to_be_confirmed_is_a_request_not_a_booking() -> None:
+    from offerwatch.extractors.signals import extract
+
+    found = {s.type for s in extract("Hi Tomasz,\n\nKingsway would like to interview you on Wednesday 4th March at 2pm "
+                                     "with the Transport Manager. Can you confirm you can make it?\n\nSophie").signals}
+    assert "interview_request" in found and "interview_scheduled" not in found
+    booked = {s.type for s in extract("Hi Tomasz,\n\nYour interview is confirmed for Wednesday 4th March at 2pm "
+                                      "with the Transport Manager. See you there.\n\nSophie").signals}
+    assert "interview_scheduled" in booked
