@@ -892,6 +892,9 @@ def _slot_sentences(doc: Any, normalized: str, text: str, index: list[int] | Non
     token_starts = doc.to_array(IDX).tolist() if clocks else []
     with_clock = {tt.sentence_of(max(0, bisect.bisect_right(token_starts, c) - 1)) for c in clocks}
     scheduled = proposed = None
+    # "Your Virtual Onsite is confirmed: Tue 10:00 System Design, 11:15 Coding ...": an itinerary's
+    # times are its sessions, not options to choose from
+    confirmed_plan = _CONFIRMED_PLAN.search(text) is not None
     starts = tt.sent_starts + [len(doc)]
     for si in sorted(with_clock | asked_days):
         if not 0 <= si < len(tt.sent_starts) or starts[si] >= starts[si + 1]:
@@ -913,7 +916,7 @@ def _slot_sentences(doc: Any, normalized: str, text: str, index: list[int] | Non
             if form is not None:
                 sentence, a, z = text[a0 + form[0] : a0 + form[1]], a0 + form[0], a0 + form[1]
                 reading = slots.read(sentence)
-        if proposed is None and (reading.options or (asked and reading.slot)):
+        if proposed is None and ((reading.options and not confirmed_plan) or (asked and reading.slot)):
             proposed = (sentence, a, z)  # "Would Tuesday 17th at 5.30pm work?": the candidate decides
         elif scheduled is None and not asked and reading.slot:
             scheduled = (sentence, a, z)
@@ -963,6 +966,8 @@ def _form_date_time(block: str) -> tuple[int, int] | None:
     return (date_at, time_end) if date_at is not None and time_end is not None else None
 
 
+#: A plan stated as settled: its several times are sessions, not a choice.
+_CONFIRMED_PLAN = re.compile(r"(?i)\b(?:is|are|has been|have been) (?:now )?confirmed\b|\bitinerary\b")
 #: What a reconfirmation asks about when it is not pay: "And your notice period (I think you said
 #: 3 months?)" after a question about the current salary reconfirms the notice, not the figure.
 _NOT_PAY = re.compile(r"(?i)\bnotice period\b|\bstart date\b|\brelocat|\bvisa\b|\bright to work\b|\bwork permit\b")
@@ -1136,8 +1141,11 @@ def _finish(
             b.add(Signal("interview_request", original[a:z], a, z, "ireq.booking_link", describe("ireq.booking_link")))
 
     # "you told me 70k€ fixed per year. Is this still correct for you?"
-    asked = mentions.get(STILL_ASKED)
-    if asked is not None and "salary_reconfirm" not in b.signals:
+    # ("Are you still excited about Helio? You'd mentioned $95-100K base. Is that still accurate?":
+    # each such question is read, not only the first)
+    for asked in (h for h in hits if h.type == STILL_ASKED):
+        if "salary_reconfirm" in b.signals:
+            break
         tt = _nlp.token_table(doc)
         si = tt.sentence_of(asked.sent_start)
         prev = doc[tt.sent_starts[si - 1] : asked.sent_start] if si > 0 else None

@@ -614,3 +614,17 @@ def test_a_runaround_a_recruiter_still_chasing_and_a_walk_in(sentence: str, want
 ])
 def test_an_agency_relaying_the_clients_offer(sentence: str) -> None:
     assert "offer" in {s.type for s in extract(f"Hi Gary,\n\n{sentence}\n\nDan").signals}
+
+
+def test_an_itinerary_is_a_plan_and_every_reconfirmation_question_is_read() -> None:
+    itinerary = extract("Hi Tomás,\n\nYour Virtual Onsite with Orca Data is confirmed:\n\n"
+                        "Tue, Mar 10 · 10:00 - 11:00 AM PDT   System Design\nNikhil Rao, Staff Engineer\n"
+                        "Tue, Mar 10 · 11:15 AM - 12:15 PM PDT   Coding\nHye-jin Park, Senior Engineer\n\nZoë")
+    assert "interview_request" not in {s.type for s in itinerary.signals}  # sessions, not options
+    onsite = extract("Hi Tomás,\n\nHere is your itinerary for your onsite interview with Ridgeline Robotics.\n\n"
+                     "Wednesday, March 18, 2026\n10:00 AM - 10:15 AM   Welcome\n\nHailey")
+    assert "panel_invite" in {s.type for s in onsite.signals}
+    asked = extract("Hi Jordan,\n\nA couple of quick q's as we work on next steps:\n"
+                    "- Are you still excited about Helio after meeting everyone?\n"
+                    "- You'd mentioned $95-100K base as your target when we first spoke. Is that still accurate?\n\nKayla")
+    assert "salary_reconfirm" in {s.type for s in asked.signals}
