@@ -628,3 +628,13 @@ def test_an_itinerary_is_a_plan_and_every_reconfirmation_question_is_read() -> N
                     "- Are you still excited about Helio after meeting everyone?\n"
                     "- You'd mentioned $95-100K base as your target when we first spoke. Is that still accurate?\n\nKayla")
     assert "salary_reconfirm" in {s.type for s in asked.signals}
+
+
+@pytest.mark.parametrize("sentence", [
+    "After a lot of discussion, the team has decided to go with another finalist whose background is a little closer.",
+    ("The position of Manager, FP&A, which was on hold since March, is closed definitively after the reorganization. "
+     "It will not be reopened."),
+])
+def test_another_finalist_and_a_post_closed_for_good_reject(sentence: str) -> None:
+    found = {s.type for s in extract(f"Hi Marcus,\n\n{sentence}\n\nBrianna").signals}
+    assert "rejection" in found and "role_on_hold" not in found
