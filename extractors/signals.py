@@ -973,7 +973,7 @@ _CONFIRMED_PLAN = re.compile(r"(?i)\b(?:is|are|has been|have been) (?:now )?conf
 _NOT_PAY = re.compile(r"(?i)\bnotice period\b|\bstart date\b|\brelocat|\bvisa\b|\bright to work\b|\bwork permit\b")
 #: A slot put forward, not set: "they've proposed", "we propose", "Proposal is Wednesday 18.02. at 10:00".
 _PROPOSED = re.compile(r"(?i)\bpropos(?:e|ed|es|ing|al)\b")
-#: A short question right after a slot that asks whether it suits ("Does that work?").
+#: A short question right after a slot that asks whether it suits ("Does that work?", "Can you confirm you can make it?").
 _DOES_IT_WORK = re.compile(r"(?i)\s*(?:(?:does|would|will|could|can|is)\s+(?:that|this|it|the time|this time|that time|that slot|"
                            r"this slot)\s+(?:work|suit|be\s+(?:ok|okay|alright|possible|convenient|good))\b|"
                            r"(?:can|could) you (?:confirm|let me know) (?:that|if|whether) (?:that|this|it) (?:works|suits)|"
